@@ -1,0 +1,36 @@
+"""cinev4: a high-throughput SHA-256 engine with write-once manifests.
+
+The hashing engine is compiled (``cinev4._fasthash``); this module re-exports
+its public API. Importing ``cinev4`` loads nothing heavier than the engine.
+"""
+from cinev4._fasthash import (
+    FileDigest,
+    available_kernels,
+    engine_info,
+    hash_bytes,
+    hash_file,
+    hash_files,
+)
+from cinev4._version import __version__
+from cinev4.errors import (
+    CinevError,
+    FileChangedError,
+    FileTruncatedError,
+    HashCancelledError,
+    NotRegularFileError,
+)
+
+__all__ = [
+    "__version__",
+    "FileDigest",
+    "available_kernels",
+    "engine_info",
+    "hash_bytes",
+    "hash_file",
+    "hash_files",
+    "CinevError",
+    "FileChangedError",
+    "FileTruncatedError",
+    "HashCancelledError",
+    "NotRegularFileError",
+]

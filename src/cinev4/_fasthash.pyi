@@ -1,0 +1,57 @@
+"""Type stub of the compiled engine ``cinev4._fasthash``."""
+from __future__ import annotations
+
+import os
+from collections.abc import Buffer, Callable, Iterable
+from typing import Literal, TypedDict, Union
+
+_Path = Union[str, bytes, os.PathLike[str], os.PathLike[bytes]]
+IOMode = Literal["auto", "mmap", "read"]
+
+class EngineInfo(TypedDict):
+    version: str
+    kernel: str
+    kernels: list[str]
+    multibuffer_kernels: list[str]
+    cpu_features: list[str]
+    io_mode: str
+    io_modes: list[str]
+    window_bytes: int
+    threads: int
+
+class FileDigest:
+    """One file's result: the digest, or the error that stopped it."""
+
+    @property
+    def path(self) -> _Path: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def sha256(self) -> str | None: ...
+    @property
+    def digest(self) -> bytes | None: ...
+    @property
+    def error(self) -> OSError | None: ...
+    @property
+    def ok(self) -> bool: ...
+
+def engine_info() -> EngineInfo: ...
+def available_kernels() -> list[str]: ...
+def hash_bytes(data: Buffer, *, kernel: str | None = None) -> str: ...
+def hash_file(
+    path: _Path,
+    *,
+    kernel: str | None = None,
+    io: IOMode | None = None,
+    window: int | None = None,
+) -> FileDigest: ...
+def hash_files(
+    paths: Iterable[_Path],
+    threads: int | None = None,
+    *,
+    kernel: str | None = None,
+    io: IOMode | None = None,
+    window: int | None = None,
+    progress: Callable[[int, int], object] | None = None,
+    progress_interval: float = 0.1,
+) -> list[FileDigest]: ...

@@ -1,0 +1,75 @@
+"""The ``cinev4`` command line: a thin click layer over the Python API.
+
+Sub-commands live in their own modules and are imported only when invoked, so a
+post-render hook that runs ``cinev4 hash`` or ``cinev4 --version`` pays for
+nothing else (check with ``python -X importtime -m cinev4 --version``).
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+# name -> "module:attribute", resolved on first use.
+_LAZY_COMMANDS: dict[str, str] = {
+    "hash": "cinev4.cli.hash_cmd:hash_command",
+}
+
+
+class _LazyGroup(click.Group):
+    def __init__(self, *args: Any, lazy: dict[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._lazy = dict(lazy)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self._lazy))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self._lazy:
+            module_name, attr = self._lazy[cmd_name].split(":")
+            return getattr(importlib.import_module(module_name), attr)
+        return super().get_command(ctx, cmd_name)
+
+
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from cinev4._version import __version__
+    from cinev4._fasthash import engine_info
+
+    info = engine_info()
+    click.echo(f"cinev4 {__version__}")
+    click.echo(
+        f"engine: kernel {info['kernel']}, io {info['io_mode']}, "
+        f"window {info['window_bytes'] // (1024 * 1024)} MiB, threads {info['threads']}"
+    )
+    click.echo(f"kernels available: {', '.join(info['kernels'])}")
+    click.echo(f"cpu features: {' '.join(info['cpu_features']) or 'none detected'}")
+    ctx.exit(0)
+
+
+@click.group(cls=_LazyGroup, lazy=_LAZY_COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the version, the SHA-256 kernel and the I/O mode in use, then exit.",
+)
+def cli() -> None:
+    """cinev4: hash, pin and verify render outputs with write-once manifests.
+
+    Exit codes: 0 all good; 1 verification failed; 2 usage or contract error.
+    """
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    cli.main(args=argv, prog_name="cinev4")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
