@@ -13,6 +13,14 @@ __all__ = [
     "FileTruncatedError",
     "NotRegularFileError",
     "HashCancelledError",
+    "ContractError",
+    "UnsafePathError",
+    "ProjectNotFoundError",
+    "ShotNotFoundError",
+    "AlreadyExistsError",
+    "ShotBusyError",
+    "TransitionRefused",
+    "VerificationFailed",
 ]
 
 
@@ -46,3 +54,63 @@ class HashCancelledError(CinevError, OSError):
 
     def __init__(self, filename: str | bytes | None = None) -> None:
         OSError.__init__(self, _errno.ECANCELED, "hashing cancelled", filename)
+
+
+# --- contracts and pipeline -------------------------------------------------
+# The CLI maps these to exit codes (cinev4.cli._boundary): VerificationFailed
+# exits 1, every other CinevError exits 2.
+
+
+class ContractError(CinevError, ValueError):
+    """A document or argument breaks the contract (bad JSON, schema, path, id).
+
+    ``problems`` holds one readable line per problem, each naming the file,
+    the JSON path and what was expected; ``str()`` joins them.
+    """
+
+    def __init__(self, problems: str | list[str]) -> None:
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("; ".join(self.problems))
+
+
+class UnsafePathError(ContractError):
+    """A path is absolute, climbs out with '..', uses backslashes, repeats, or
+    resolves (through a symlink) outside the project root."""
+
+
+class ProjectNotFoundError(CinevError, FileNotFoundError):
+    """No project.json in the given folder or any folder above it."""
+
+
+class ShotNotFoundError(CinevError, LookupError):
+    """The project has no shot of that id."""
+
+
+class AlreadyExistsError(CinevError, FileExistsError):
+    """A write-once document (project, manifest, release record) already exists."""
+
+
+class ShotBusyError(CinevError, BlockingIOError):
+    """Another cinev4 process holds the shot's lock (e.g. a concurrent manifest run)."""
+
+
+class TransitionRefused(CinevError, RuntimeError):
+    """A shot state transition is not allowed (by the state machine, the policy or the gate).
+
+    ``reasons`` lists every reason it was refused.
+    """
+
+    def __init__(self, reasons: str | list[str]) -> None:
+        self.reasons = [reasons] if isinstance(reasons, str) else list(reasons)
+        super().__init__("; ".join(self.reasons))
+
+
+class VerificationFailed(CinevError, RuntimeError):
+    """Bytes on disk do not match a manifest, or the release gate failed.
+
+    ``report`` is the full report (every problem, not only the first).
+    """
+
+    def __init__(self, message: str, report: object = None) -> None:
+        super().__init__(message)
+        self.report = report

@@ -1,0 +1,333 @@
+# cython: language_level=3, embedsignature=True
+"""The compiled hashing engine: SHA-256 kernels, windowed file I/O and a
+native thread pool, reached from Python with the GIL released.
+
+Settings come from keyword arguments, else from the environment:
+``CINEV4_KERNEL`` (a name from ``available_kernels()``), ``CINEV4_IO``
+(``mmap`` or ``read``), ``CINEV4_WINDOW`` (bytes; ``K``/``M`` suffixes allowed,
+a multiple of 64 KiB) and ``CINEV4_THREADS``.
+"""
+import os
+
+from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from cpython.exc cimport PyErr_CheckSignals
+from libc.stdint cimport uint8_t, uint64_t
+from libc.stdlib cimport calloc, free
+from libc.string cimport memset
+
+from cinev4._version import __version__
+from cinev4.errors import (
+    FileChangedError,
+    FileTruncatedError,
+    HashCancelledError,
+    NotRegularFileError,
+)
+
+
+cdef extern from "cv4_sha256.h" nogil:
+    ctypedef void (*cv4_compress_fn)(unsigned int *state, const uint8_t *blocks, size_t nblocks)
+    ctypedef struct cv4_kernel:
+        const char *name
+        cv4_compress_fn compress
+    ctypedef struct cv4_sha256_ctx:
+        pass
+    void cv4_sha256_init(cv4_sha256_ctx *ctx, const cv4_kernel *kernel)
+    void cv4_sha256_update(cv4_sha256_ctx *ctx, const uint8_t *data, size_t length)
+    void cv4_sha256_final(cv4_sha256_ctx *ctx, uint8_t *digest)
+
+cdef extern from "cv4_kernels.h" nogil:
+    void cv4_kernels_init()
+    size_t cv4_kernel_count()
+    const cv4_kernel *cv4_kernel_at(size_t i)
+    const cv4_kernel *cv4_kernel_find(const char *name)
+    const cv4_kernel *cv4_kernel_best()
+
+cdef extern from "cv4_cpu.h" nogil:
+    const char *cv4_cpu_feature_names()
+
+cdef extern from "cv4_io.h" nogil:
+    enum:
+        CV4_ERR_CHANGED
+        CV4_ERR_TRUNCATED
+        CV4_ERR_NOTREG
+        CV4_ERR_CANCELLED
+        CV4_ERR_NOMEM
+    ctypedef enum cv4_io_mode:
+        CV4_IO_MMAP
+        CV4_IO_READ
+    ctypedef struct cv4_io_config:
+        cv4_io_mode mode
+        size_t window
+        int populate
+    int cv4_fault_guard_install()
+
+cdef extern from "cv4_batch.h" nogil:
+    ctypedef struct cv4_item:
+        const char *path
+        uint64_t size
+        int error
+        char kind
+        int done
+        uint8_t digest[32]
+    ctypedef struct cv4_batch:
+        pass
+    ctypedef struct cv4_batch_config:
+        const cv4_kernel *kernel
+        cv4_io_config io
+        int threads
+    cv4_batch *cv4_batch_new(cv4_item *items, size_t count, const cv4_batch_config *cfg)
+    int cv4_batch_start(cv4_batch *b)
+    int cv4_batch_wait(cv4_batch *b, unsigned timeout_ms)
+    void cv4_batch_cancel(cv4_batch *b)
+    void cv4_batch_progress(cv4_batch *b, uint64_t *bytes_done, uint64_t *files_done)
+    void cv4_batch_free(cv4_batch *b)
+
+
+cv4_kernels_init()
+
+IO_MODES = ("mmap", "read")
+# Chosen by benchmarks/ (see README "Tuning"): mmap windows beat read() copies
+# on page-cached data, and 8 MiB windows keep RSS bounded at no measurable cost.
+DEFAULT_IO = "mmap"
+DEFAULT_WINDOW = 8 * 1024 * 1024
+_WINDOW_UNIT = 64 * 1024
+_MAX_WINDOW = 1024 * 1024 * 1024
+_NOT_REGULAR_KINDS = {"p": "FIFO", "c": "character device", "b": "block device", "s": "socket"}
+
+
+def available_kernels():
+    """Names of the SHA-256 kernels this CPU can run, fastest first."""
+    return [cv4_kernel_at(i).name.decode() for i in range(cv4_kernel_count())]
+
+
+cdef const cv4_kernel *_kernel(object name) except NULL:
+    if name is None:
+        name = os.environ.get("CINEV4_KERNEL") or None
+    if name is None:
+        return cv4_kernel_best()
+    cdef bytes encoded = str(name).encode()
+    cdef const cv4_kernel *found = cv4_kernel_find(encoded)
+    if found == NULL:
+        raise ValueError(
+            f"unknown or unavailable kernel {name!r}; this CPU offers: {', '.join(available_kernels())}"
+        )
+    return found
+
+
+def _parse_size(text):
+    text = str(text).strip()
+    scale = 1
+    if text[-1:] in ("K", "k", "M", "m", "G", "g"):
+        scale = {"k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}[text[-1].lower()]
+        text = text[:-1]
+    try:
+        return int(text) * scale
+    except ValueError:
+        raise ValueError(f"window size {text!r} is not a number of bytes") from None
+
+
+cdef cv4_io_config _io_config(object io, object window) except *:
+    cdef cv4_io_config cfg
+    memset(&cfg, 0, sizeof(cfg))
+    if io is None:
+        io = os.environ.get("CINEV4_IO") or DEFAULT_IO
+    if io == "auto":
+        io = DEFAULT_IO
+    if io not in IO_MODES:
+        raise ValueError(f"unknown I/O mode {io!r}; choose one of: auto, {', '.join(IO_MODES)}")
+    if window is None:
+        env = os.environ.get("CINEV4_WINDOW")
+        window = _parse_size(env) if env else DEFAULT_WINDOW
+    window = int(window)
+    if window < _WINDOW_UNIT or window > _MAX_WINDOW or window % _WINDOW_UNIT:
+        raise ValueError(f"window must be a multiple of 64 KiB between 64 KiB and 1 GiB, not {window}")
+    cfg.mode = CV4_IO_MMAP if io == "mmap" else CV4_IO_READ
+    cfg.window = window
+    cfg.populate = os.environ.get("CINEV4_POPULATE", "1") != "0"
+    return cfg
+
+
+def default_threads():
+    """Worker threads used when none are asked for: CINEV4_THREADS, else the usable CPUs."""
+    env = os.environ.get("CINEV4_THREADS")
+    if env:
+        try:
+            count = int(env)
+        except ValueError:
+            raise ValueError(f"CINEV4_THREADS={env!r} is not a whole number") from None
+        if count < 1:
+            raise ValueError(f"CINEV4_THREADS must be at least 1, not {count}")
+        return count
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def engine_info():
+    """What runs here: CPU features seen, kernels offered, the defaults in use."""
+    cdef const cv4_kernel *kernel = _kernel(None)
+    cdef cv4_io_config cfg = _io_config(None, None)
+    return {
+        "version": __version__,
+        "kernel": kernel.name.decode(),
+        "kernels": available_kernels(),
+        "multibuffer_kernels": [],
+        "cpu_features": cv4_cpu_feature_names().decode().split(),
+        "io_mode": "mmap" if cfg.mode == CV4_IO_MMAP else "read",
+        "io_modes": list(IO_MODES),
+        "window_bytes": cfg.window,
+        "threads": default_threads(),
+    }
+
+
+cdef class FileDigest:
+    """One file's result: its size and SHA-256, or the error that stopped it."""
+
+    cdef readonly object path
+    cdef readonly unsigned long long size
+    cdef readonly object error
+    cdef readonly bytes digest
+
+    def __cinit__(self, path, unsigned long long size, bytes digest, error):
+        self.path = path
+        self.size = size
+        self.digest = digest
+        self.error = error
+
+    @property
+    def sha256(self):
+        """Lowercase hex digest, or None when the file could not be hashed."""
+        return None if self.digest is None else self.digest.hex()
+
+    @property
+    def ok(self):
+        return self.error is None
+
+    def __repr__(self):
+        if self.error is None:
+            return f"FileDigest(path={self.path!r}, size={self.size}, sha256={self.sha256!r})"
+        return f"FileDigest(path={self.path!r}, error={self.error!r})"
+
+
+cdef object _error_for(int code, char kind, object path):
+    if code == 0:
+        return None
+    if code == CV4_ERR_CHANGED:
+        return FileChangedError(path)
+    if code == CV4_ERR_TRUNCATED:
+        return FileTruncatedError(path)
+    if code == CV4_ERR_NOTREG:
+        return NotRegularFileError(path, _NOT_REGULAR_KINDS.get(chr(kind), "special file"))
+    if code == CV4_ERR_CANCELLED:
+        return HashCancelledError(path)
+    if code == CV4_ERR_NOMEM:
+        return MemoryError(f"out of memory while hashing {path!r}")
+    return OSError(code, os.strerror(code), path)
+
+
+def hash_files(paths, threads=None, *, kernel=None, io=None, window=None,
+               progress=None, double progress_interval=0.1):
+    """Hash many files on native threads; results in input order.
+
+    One bad file never hides the others: each result carries either
+    ``sha256`` or ``error``. ``progress(bytes_done, files_done)`` is called
+    from this thread every ``progress_interval`` seconds and once at the end.
+    Ctrl-C stops the workers at their next window and raises KeyboardInterrupt.
+    """
+    cdef list originals = list(paths)
+    cdef Py_ssize_t count = len(originals), i
+    cdef list encoded = []
+    cdef cv4_batch_config cfg
+    cdef cv4_item *items
+    cdef cv4_batch *batch
+    cdef int rc, finished
+    cdef uint64_t bytes_done, files_done
+    cdef unsigned slice_ms
+
+    cfg.kernel = _kernel(kernel)
+    cfg.io = _io_config(io, window)
+    cfg.threads = default_threads() if threads is None else int(threads)
+    if cfg.threads < 1:
+        raise ValueError(f"threads must be at least 1, not {cfg.threads}")
+    if count == 0:
+        return []
+    for path in originals:
+        raw = os.fsencode(path)
+        if b"\0" in raw:
+            raise ValueError(f"embedded null byte in path {path!r}")
+        encoded.append(raw)
+    slice_ms = <unsigned>max(1.0, min(progress_interval, 1.0) * 1000.0)
+
+    items = <cv4_item *>calloc(count, sizeof(cv4_item))
+    if items == NULL:
+        raise MemoryError()
+    for i in range(count):
+        items[i].path = PyBytes_AS_STRING(encoded[i])
+    batch = cv4_batch_new(items, count, &cfg)
+    if batch == NULL:
+        free(items)
+        raise MemoryError()
+    cv4_fault_guard_install()
+    try:
+        with nogil:
+            rc = cv4_batch_start(batch)
+        if rc != 0:
+            raise OSError(rc, "could not start hashing threads: " + os.strerror(rc))
+        while True:
+            with nogil:
+                finished = cv4_batch_wait(batch, slice_ms)
+            if finished:
+                break
+            PyErr_CheckSignals()
+            if progress is not None:
+                cv4_batch_progress(batch, &bytes_done, &files_done)
+                progress(bytes_done, files_done)
+    except BaseException:
+        cv4_batch_cancel(batch)
+        with nogil:
+            cv4_batch_free(batch)
+        free(items)
+        raise
+    with nogil:
+        cv4_batch_free(batch)
+    try:
+        results = []
+        for i in range(count):
+            if items[i].error == 0:
+                digest = PyBytes_FromStringAndSize(<char *>items[i].digest, 32)
+            else:
+                digest = None
+            results.append(FileDigest(originals[i], items[i].size, digest,
+                                      _error_for(items[i].error, items[i].kind, originals[i])))
+    finally:
+        free(items)
+    if progress is not None:
+        progress(sum(r.size for r in results if r.error is None), count)
+    return results
+
+
+def hash_file(path, *, kernel=None, io=None, window=None):
+    """Hash one file; raises OSError (or a cinev4.errors subclass) on failure."""
+    result = hash_files([path], 1, kernel=kernel, io=io, window=window)[0]
+    if result.error is not None:
+        raise result.error
+    return result
+
+
+def hash_bytes(data, *, kernel=None):
+    """SHA-256 of any contiguous buffer (bytes, bytearray, memoryview, numpy array)."""
+    cdef const cv4_kernel *k = _kernel(kernel)
+    cdef Py_buffer view
+    cdef cv4_sha256_ctx ctx
+    cdef uint8_t digest[32]
+    PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+    try:
+        with nogil:
+            cv4_sha256_init(&ctx, k)
+            cv4_sha256_update(&ctx, <const uint8_t *>view.buf, <size_t>view.len)
+            cv4_sha256_final(&ctx, digest)
+    finally:
+        PyBuffer_Release(&view)
+    return PyBytes_FromStringAndSize(<char *>digest, 32).hex()

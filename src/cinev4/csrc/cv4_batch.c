@@ -1,0 +1,227 @@
+/* Native worker threads over a shared queue of files, largest first, so one
+ * huge file starts early instead of leaving threads idle at the end. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cv4_batch.h"
+
+struct cv4_batch {
+    cv4_item *items;
+    size_t count;
+    size_t *order;
+    cv4_batch_config cfg;
+    volatile uint64_t next;
+    volatile uint64_t bytes_done;
+    volatile uint64_t files_done;
+    volatile uint64_t cancel;
+    cv4_thread *threads;
+    int started;
+    int running;
+    cv4_mutex lock;
+    cv4_cond finished;
+};
+
+/* What one file needs across a fault recovery: it lives outside the frame
+ * that calls sigsetjmp, so its contents stay well defined after siglongjmp. */
+typedef struct {
+    cv4_source source;
+    cv4_sha256_ctx sha;
+} cv4_file_state;
+
+static int hash_open_source(cv4_file_state *st, const cv4_kernel *kernel, volatile uint64_t *bytes_done,
+                            volatile uint64_t *cancel)
+{
+    for (;;) {
+        const uint8_t *data;
+        size_t len;
+        int err;
+        if (cancel && cv4_atomic_load(cancel))
+            return CV4_ERR_CANCELLED;
+        err = cv4_source_next(&st->source, &data, &len);
+        if (err || len == 0)
+            return err;
+        cv4_sha256_update(&st->sha, data, len);
+        cv4_atomic_add(bytes_done, len);
+    }
+}
+
+int cv4_hash_path(const char *path, const cv4_kernel *kernel, const cv4_io_config *io, uint8_t *buffer,
+                  volatile uint64_t *bytes_done, volatile uint64_t *cancel, cv4_item *out)
+{
+    cv4_file_state *st = (cv4_file_state *)malloc(sizeof *st);
+    int err;
+#ifdef CV4_HAVE_MMAP
+    sigjmp_buf jump;
+#endif
+    out->size = 0;
+    out->kind = 0;
+    if (!st)
+        return out->error = CV4_ERR_NOMEM;
+    err = cv4_source_open(&st->source, path, io, buffer);
+    if (err) {
+        out->kind = st->source.kind;
+        free(st);
+        return out->error = err;
+    }
+    out->size = st->source.size;
+    cv4_sha256_init(&st->sha, kernel);
+#ifdef CV4_HAVE_MMAP
+    if (sigsetjmp(jump, 1)) {
+        /* A mapped page vanished under us: the file was truncated. */
+        cv4_source_close(&st->source, 0);
+        free(st);
+        return out->error = CV4_ERR_TRUNCATED;
+    }
+    cv4_fault_guard_arm(&jump);
+#endif
+    err = hash_open_source(st, kernel, bytes_done, cancel);
+#ifdef CV4_HAVE_MMAP
+    cv4_fault_guard_disarm();
+#endif
+    {
+        int close_err = cv4_source_close(&st->source, err == 0);
+        if (!err)
+            err = close_err;
+    }
+    if (!err)
+        cv4_sha256_final(&st->sha, out->digest);
+    free(st);
+    return out->error = err;
+}
+
+static CV4_THREAD_FN worker_main(void *arg)
+{
+    cv4_batch *b = (cv4_batch *)arg;
+    uint8_t *buffer = (uint8_t *)malloc(b->cfg.io.window);
+    for (;;) {
+        uint64_t i = cv4_atomic_add(&b->next, 1);
+        cv4_item *item;
+        if (i >= b->count)
+            break;
+        item = &b->items[b->order[i]];
+        if (!buffer)
+            item->error = CV4_ERR_NOMEM;
+        else if (cv4_atomic_load(&b->cancel))
+            item->error = CV4_ERR_CANCELLED;
+        else
+            cv4_hash_path(item->path, b->cfg.kernel, &b->cfg.io, buffer, &b->bytes_done, &b->cancel, item);
+        item->done = 1;
+        cv4_atomic_add(&b->files_done, 1);
+    }
+    free(buffer);
+    cv4_mutex_lock(&b->lock);
+    if (--b->running == 0)
+        cv4_cond_broadcast(&b->finished);
+    cv4_mutex_unlock(&b->lock);
+    CV4_THREAD_RETURN;
+}
+
+cv4_batch *cv4_batch_new(cv4_item *items, size_t count, const cv4_batch_config *cfg)
+{
+    cv4_batch *b = (cv4_batch *)calloc(1, sizeof *b);
+    if (!b)
+        return NULL;
+    b->items = items;
+    b->count = count;
+    b->cfg = *cfg;
+    if (b->cfg.threads < 1)
+        b->cfg.threads = 1;
+    if ((size_t)b->cfg.threads > count)
+        b->cfg.threads = count ? (int)count : 1;
+    b->order = (size_t *)malloc((count ? count : 1) * sizeof *b->order);
+    b->threads = (cv4_thread *)calloc((size_t)b->cfg.threads, sizeof *b->threads);
+    if (!b->order || !b->threads) {
+        free(b->order);
+        free(b->threads);
+        free(b);
+        return NULL;
+    }
+    cv4_mutex_init(&b->lock);
+    cv4_cond_init(&b->finished);
+    return b;
+}
+
+typedef struct {
+    uint64_t size;
+    size_t index;
+} sized_index;
+
+static int larger_first(const void *pa, const void *pb)
+{
+    const sized_index *a = (const sized_index *)pa, *b = (const sized_index *)pb;
+    if (a->size != b->size)
+        return a->size < b->size ? 1 : -1;
+    return a->index < b->index ? -1 : (a->index > b->index);
+}
+
+/* Largest first: a lone huge file starts at once and the small ones fill
+ * the other threads' gaps. Sizes are hints only; the workers fstat again. */
+static void order_work(cv4_batch *b)
+{
+    size_t i;
+    sized_index *tmp = b->count > 1 ? (sized_index *)malloc(b->count * sizeof *tmp) : NULL;
+    if (!tmp) {
+        for (i = 0; i < b->count; i++)
+            b->order[i] = i;
+        return;
+    }
+    for (i = 0; i < b->count; i++) {
+        struct stat st;
+        tmp[i].index = i;
+        tmp[i].size = stat(b->items[i].path, &st) == 0 ? (uint64_t)st.st_size : 0;
+    }
+    qsort(tmp, b->count, sizeof *tmp, larger_first);
+    for (i = 0; i < b->count; i++)
+        b->order[i] = tmp[i].index;
+    free(tmp);
+}
+
+int cv4_batch_start(cv4_batch *b)
+{
+    int t;
+    order_work(b);
+    cv4_mutex_lock(&b->lock);
+    for (t = 0; t < b->cfg.threads; t++) {
+        if (cv4_thread_start(&b->threads[t], worker_main, b) != 0)
+            break;
+        b->started++;
+        b->running++;
+    }
+    cv4_mutex_unlock(&b->lock);
+    return b->started ? 0 : EAGAIN;
+}
+
+int cv4_batch_wait(cv4_batch *b, unsigned timeout_ms)
+{
+    int finished;
+    cv4_mutex_lock(&b->lock);
+    if (b->running > 0)
+        cv4_cond_timedwait_ms(&b->finished, &b->lock, timeout_ms);
+    finished = b->running == 0;
+    cv4_mutex_unlock(&b->lock);
+    return finished;
+}
+
+void cv4_batch_cancel(cv4_batch *b) { cv4_atomic_store(&b->cancel, 1); }
+
+void cv4_batch_progress(cv4_batch *b, uint64_t *bytes_done, uint64_t *files_done)
+{
+    *bytes_done = cv4_atomic_load(&b->bytes_done);
+    *files_done = cv4_atomic_load(&b->files_done);
+}
+
+void cv4_batch_free(cv4_batch *b)
+{
+    int t;
+    if (!b)
+        return;
+    for (t = 0; t < b->started; t++)
+        cv4_thread_join(b->threads[t]);
+    cv4_cond_destroy(&b->finished);
+    cv4_mutex_destroy(&b->lock);
+    free(b->threads);
+    free(b->order);
+    free(b);
+}

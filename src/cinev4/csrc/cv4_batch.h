@@ -1,0 +1,47 @@
+/* Hashing a batch of files on native threads, the GIL never held by workers.
+ *
+ * The caller (Cython, GIL released) starts the batch, then waits on it in
+ * short slices, reading the progress counters and checking for signals in
+ * between; cancel() makes workers stop at the next window. */
+#ifndef CV4_BATCH_H
+#define CV4_BATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cv4_io.h"
+#include "cv4_platform.h"
+#include "cv4_sha256.h"
+
+typedef struct {
+    const char *path;           /* borrowed; file-system encoding */
+    uint64_t size;              /* size hashed (size at open) */
+    int error;                  /* 0, errno, or CV4_ERR_* */
+    char kind;                  /* for CV4_ERR_NOTREG */
+    int done;
+    uint8_t digest[CV4_SHA256_DIGEST];
+} cv4_item;
+
+typedef struct cv4_batch cv4_batch;
+
+typedef struct {
+    const cv4_kernel *kernel;
+    cv4_io_config io;
+    int threads;
+} cv4_batch_config;
+
+cv4_batch *cv4_batch_new(cv4_item *items, size_t count, const cv4_batch_config *cfg);
+/* Orders the work (largest files first) and starts the threads; 0 or errno. */
+int cv4_batch_start(cv4_batch *b);
+/* Waits up to timeout_ms; returns 1 once every worker has finished. */
+int cv4_batch_wait(cv4_batch *b, unsigned timeout_ms);
+void cv4_batch_cancel(cv4_batch *b);
+void cv4_batch_progress(cv4_batch *b, uint64_t *bytes_done, uint64_t *files_done);
+/* Joins the threads (after wait returned 1, or after cancel) and frees. */
+void cv4_batch_free(cv4_batch *b);
+
+/* Hash one file on the calling thread (used by the batch workers). */
+int cv4_hash_path(const char *path, const cv4_kernel *kernel, const cv4_io_config *io, uint8_t *buffer,
+                  volatile uint64_t *bytes_done, volatile uint64_t *cancel, cv4_item *out);
+
+#endif

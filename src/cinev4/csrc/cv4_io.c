@@ -1,0 +1,349 @@
+/* File access for hashing: windowed mmap with read-ahead advice, a pread
+ * path, change detection and recovery from SIGBUS on truncated mappings. */
+#include <errno.h>
+#include <string.h>
+
+#include "cv4_io.h"
+
+#if !defined(_WIN32)
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#if defined(__APPLE__)
+#define CV4_MTIME_NS(st) ((int64_t)(st).st_mtimespec.tv_sec * 1000000000LL + (st).st_mtimespec.tv_nsec)
+#else
+#define CV4_MTIME_NS(st) ((int64_t)(st).st_mtim.tv_sec * 1000000000LL + (st).st_mtim.tv_nsec)
+#endif
+#ifndef O_CLOEXEC
+#define O_CLOEXEC 0
+#endif
+#ifndef O_NOCTTY
+#define O_NOCTTY 0
+#endif
+
+/* ---- SIGBUS recovery ------------------------------------------------------ */
+
+static _Thread_local sigjmp_buf *guard_jump;
+static _Thread_local const void *guard_fault_address;
+static struct sigaction previous_sigbus;
+
+static void on_sigbus(int sig, siginfo_t *info, void *context)
+{
+    sigjmp_buf *jump = guard_jump;
+    if (jump) {
+        guard_jump = NULL;
+        guard_fault_address = info ? info->si_addr : NULL;
+        siglongjmp(*jump, 1);
+    }
+    /* Not a fault of ours: behave as whoever handled SIGBUS before us. */
+    if (previous_sigbus.sa_flags & SA_SIGINFO) {
+        previous_sigbus.sa_sigaction(sig, info, context);
+    } else if (previous_sigbus.sa_handler == SIG_DFL || previous_sigbus.sa_handler == SIG_IGN) {
+        signal(sig, SIG_DFL); /* the faulting access repeats and takes the default action */
+    } else {
+        previous_sigbus.sa_handler(sig);
+    }
+}
+
+/* Called at the start of every batch with the GIL held, so a handler that
+ * someone installed after ours (faulthandler.enable(), say) is chained, not lost. */
+int cv4_fault_guard_install(void)
+{
+    struct sigaction current, ours;
+    if (sigaction(SIGBUS, NULL, &current) != 0)
+        return errno;
+    if ((current.sa_flags & SA_SIGINFO) && current.sa_sigaction == on_sigbus)
+        return 0;
+    memset(&ours, 0, sizeof ours);
+    ours.sa_sigaction = on_sigbus;
+    ours.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigemptyset(&ours.sa_mask);
+    return sigaction(SIGBUS, &ours, &previous_sigbus) == 0 ? 0 : errno;
+}
+
+void cv4_fault_guard_arm(sigjmp_buf *jb) { guard_jump = jb; }
+void cv4_fault_guard_disarm(void) { guard_jump = NULL; }
+const void *cv4_fault_address(void) { return guard_fault_address; }
+
+/* ---- sources ---------------------------------------------------------------- */
+
+static char file_kind(mode_t mode)
+{
+    if (S_ISFIFO(mode)) return 'p';
+    if (S_ISCHR(mode)) return 'c';
+    if (S_ISBLK(mode)) return 'b';
+    if (S_ISSOCK(mode)) return 's';
+    return '?';
+}
+
+int cv4_source_open(cv4_source *src, const char *path, const cv4_io_config *cfg, uint8_t *read_buffer)
+{
+    struct stat st;
+    int fd;
+    memset(src, 0, sizeof *src);
+    /* O_NONBLOCK: opening a FIFO without a writer must not hang; it has no
+     * effect on regular files. */
+    do {
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0)
+        return errno;
+    if (fstat(fd, &st) != 0) {
+        int err = errno;
+        close(fd);
+        return err;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        close(fd);
+        return EISDIR;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        src->kind = file_kind(st.st_mode);
+        close(fd);
+        return CV4_ERR_NOTREG;
+    }
+    src->handle = fd;
+    src->size = (uint64_t)st.st_size;
+    src->mtime_ns = CV4_MTIME_NS(st);
+    src->mode = cfg->mode;
+    src->window = cfg->window;
+    src->populate = cfg->populate;
+    src->buffer = read_buffer;
+#if defined(POSIX_FADV_SEQUENTIAL)
+    if (src->size)
+        (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+#endif
+    return 0;
+}
+
+void cv4_source_drop_window(cv4_source *src)
+{
+    if (src->mapped) {
+        munmap((void *)src->mapped, src->mapped_len);
+        src->mapped = NULL;
+        src->mapped_len = 0;
+    }
+}
+
+/* Start reading the window after this one from disk while this one is hashed. */
+static void prefetch_next(cv4_source *src, uint64_t next_offset)
+{
+#if defined(POSIX_FADV_WILLNEED)
+    if (next_offset < src->size)
+        (void)posix_fadvise((int)src->handle, (off_t)next_offset, (off_t)src->window, POSIX_FADV_WILLNEED);
+#else
+    (void)src;
+    (void)next_offset;
+#endif
+}
+
+static int next_mapped(cv4_source *src, size_t want, const uint8_t **data)
+{
+    int flags = MAP_SHARED;
+    void *p;
+#if defined(MAP_POPULATE)
+    if (src->populate)
+        flags |= MAP_POPULATE;
+#endif
+    p = mmap(NULL, want, PROT_READ, flags, (int)src->handle, (off_t)src->offset);
+    if (p == MAP_FAILED)
+        return errno;
+#if defined(MADV_SEQUENTIAL)
+    (void)madvise(p, want, MADV_SEQUENTIAL);
+#endif
+    src->mapped = (const uint8_t *)p;
+    src->mapped_len = want;
+    *data = (const uint8_t *)p;
+    return 0;
+}
+
+static int next_read(cv4_source *src, size_t want, const uint8_t **data, size_t *len)
+{
+    size_t got_total = 0;
+    while (got_total < want) {
+        ssize_t got = pread((int)src->handle, src->buffer + got_total, want - got_total,
+                            (off_t)(src->offset + got_total));
+        if (got < 0) {
+            if (errno == EINTR)
+                continue;
+            return errno;
+        }
+        if (got == 0)
+            return CV4_ERR_TRUNCATED; /* EOF before the size seen at open */
+        got_total += (size_t)got;
+    }
+    *data = src->buffer;
+    *len = got_total;
+    return 0;
+}
+
+int cv4_source_next(cv4_source *src, const uint8_t **data, size_t *len)
+{
+    size_t want;
+    int err;
+    cv4_source_drop_window(src);
+    *len = 0;
+    *data = NULL;
+    if (src->offset >= src->size)
+        return 0;
+    want = src->size - src->offset < src->window ? (size_t)(src->size - src->offset) : src->window;
+    prefetch_next(src, src->offset + want);
+    if (src->mode == CV4_IO_MMAP) {
+        err = next_mapped(src, want, data);
+        if (err == 0) {
+            *len = want;
+            src->offset += want;
+            return 0;
+        }
+        /* Some file systems and special mounts refuse mmap: read instead. */
+        src->mode = CV4_IO_READ;
+    }
+    err = next_read(src, want, data, len);
+    if (err == 0)
+        src->offset += *len;
+    return err;
+}
+
+int cv4_source_close(cv4_source *src, int check_unchanged)
+{
+    int err = 0;
+    cv4_source_drop_window(src);
+    if (check_unchanged) {
+        struct stat st;
+        if (fstat((int)src->handle, &st) != 0)
+            err = errno;
+        else if ((uint64_t)st.st_size != src->size || CV4_MTIME_NS(st) != src->mtime_ns)
+            err = CV4_ERR_CHANGED;
+    }
+    close((int)src->handle);
+    src->handle = -1;
+    return err;
+}
+
+#else /* Windows: read path only (a mapped file cannot be truncated there anyway) */
+#include <stdlib.h>
+#include <windows.h>
+
+int cv4_fault_guard_install(void) { return 0; }
+
+static int utf8_to_wide(const char *path, wchar_t **out)
+{
+    int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, NULL, 0);
+    if (n <= 0)
+        return EINVAL;
+    *out = (wchar_t *)malloc((size_t)n * sizeof(wchar_t));
+    if (!*out)
+        return ENOMEM;
+    MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, *out, n);
+    return 0;
+}
+
+static int win_errno(DWORD e)
+{
+    switch (e) {
+    case ERROR_FILE_NOT_FOUND:
+    case ERROR_PATH_NOT_FOUND:
+        return ENOENT;
+    case ERROR_ACCESS_DENIED:
+    case ERROR_SHARING_VIOLATION:
+        return EACCES;
+    case ERROR_NOT_ENOUGH_MEMORY:
+        return ENOMEM;
+    default:
+        return EIO;
+    }
+}
+
+static int64_t filetime_ns(FILETIME ft)
+{
+    return (int64_t)((((uint64_t)ft.dwHighDateTime << 32) | ft.dwLowDateTime) * 100ULL);
+}
+
+int cv4_source_open(cv4_source *src, const char *path, const cv4_io_config *cfg, uint8_t *read_buffer)
+{
+    wchar_t *wide = NULL;
+    HANDLE h;
+    BY_HANDLE_FILE_INFORMATION info;
+    int err;
+    memset(src, 0, sizeof *src);
+    if ((err = utf8_to_wide(path, &wide)) != 0)
+        return err;
+    h = CreateFileW(wide, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                    OPEN_EXISTING, FILE_FLAG_SEQUENTIAL_SCAN | FILE_FLAG_BACKUP_SEMANTICS, NULL);
+    free(wide);
+    if (h == INVALID_HANDLE_VALUE)
+        return win_errno(GetLastError());
+    if (!GetFileInformationByHandle(h, &info)) {
+        err = win_errno(GetLastError());
+        CloseHandle(h);
+        return err;
+    }
+    if (info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) {
+        CloseHandle(h);
+        return EISDIR;
+    }
+    if (GetFileType(h) != FILE_TYPE_DISK) {
+        src->kind = 'c';
+        CloseHandle(h);
+        return CV4_ERR_NOTREG;
+    }
+    src->handle = (intptr_t)h;
+    src->size = ((uint64_t)info.nFileSizeHigh << 32) | info.nFileSizeLow;
+    src->mtime_ns = filetime_ns(info.ftLastWriteTime);
+    src->mode = CV4_IO_READ;
+    src->window = cfg->window;
+    src->buffer = read_buffer;
+    return 0;
+}
+
+void cv4_source_drop_window(cv4_source *src) { (void)src; }
+
+int cv4_source_next(cv4_source *src, const uint8_t **data, size_t *len)
+{
+    size_t want, got_total = 0;
+    *len = 0;
+    *data = NULL;
+    if (src->offset >= src->size)
+        return 0;
+    want = src->size - src->offset < src->window ? (size_t)(src->size - src->offset) : src->window;
+    while (got_total < want) {
+        OVERLAPPED at;
+        DWORD got = 0;
+        uint64_t pos = src->offset + got_total;
+        memset(&at, 0, sizeof at);
+        at.Offset = (DWORD)pos;
+        at.OffsetHigh = (DWORD)(pos >> 32);
+        if (!ReadFile((HANDLE)src->handle, src->buffer + got_total, (DWORD)(want - got_total), &got, &at)) {
+            DWORD e = GetLastError();
+            if (e == ERROR_HANDLE_EOF)
+                return CV4_ERR_TRUNCATED;
+            return win_errno(e);
+        }
+        if (got == 0)
+            return CV4_ERR_TRUNCATED;
+        got_total += got;
+    }
+    *data = src->buffer;
+    *len = got_total;
+    src->offset += got_total;
+    return 0;
+}
+
+int cv4_source_close(cv4_source *src, int check_unchanged)
+{
+    int err = 0;
+    if (check_unchanged) {
+        BY_HANDLE_FILE_INFORMATION info;
+        if (!GetFileInformationByHandle((HANDLE)src->handle, &info))
+            err = win_errno(GetLastError());
+        else if ((((uint64_t)info.nFileSizeHigh << 32) | info.nFileSizeLow) != src->size ||
+                 filetime_ns(info.ftLastWriteTime) != src->mtime_ns)
+            err = CV4_ERR_CHANGED;
+    }
+    CloseHandle((HANDLE)src->handle);
+    return err;
+}
+#endif

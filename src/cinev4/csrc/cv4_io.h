@@ -1,0 +1,68 @@
+/* Reading one file for hashing: open and validate it, hand out its bytes in
+ * bounded windows (mmap, or pread into a buffer), and check at the end that
+ * it did not change underneath. */
+#ifndef CV4_IO_H
+#define CV4_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Result codes: 0 ok, > 0 an errno value, < 0 one of these. */
+enum {
+    CV4_ERR_CHANGED = -1,   /* size or mtime differ between start and end */
+    CV4_ERR_TRUNCATED = -2, /* the file shrank while mapped or read */
+    CV4_ERR_NOTREG = -3,    /* FIFO, socket, device */
+    CV4_ERR_CANCELLED = -4, /* the batch was stopped first */
+    CV4_ERR_NOMEM = -5,
+};
+
+typedef enum { CV4_IO_MMAP = 0, CV4_IO_READ = 1 } cv4_io_mode;
+
+typedef struct {
+    cv4_io_mode mode;
+    size_t window;       /* bytes per window; a multiple of 64 KiB */
+    int populate;        /* mmap: prefault each window in one call */
+} cv4_io_config;
+
+typedef struct {
+    /* public, read-only for callers */
+    uint64_t size;       /* at open */
+    char kind;           /* for CV4_ERR_NOTREG: 'p' fifo, 'c' char dev, 'b' block dev, 's' socket */
+    /* private */
+    intptr_t handle;
+    int64_t mtime_ns;
+    uint64_t offset;     /* of the next window */
+    cv4_io_mode mode;
+    size_t window;
+    int populate;
+    const uint8_t *volatile mapped; /* the live mapping, unmapped after a fault too */
+    volatile size_t mapped_len;
+    uint8_t *buffer;     /* read mode: borrowed from the caller */
+} cv4_source;
+
+/* Opens path (file-system encoding; UTF-8 on Windows) and validates it is a
+ * regular file. Returns 0 or an error code; on error nothing stays open. */
+int cv4_source_open(cv4_source *src, const char *path, const cv4_io_config *cfg, uint8_t *read_buffer);
+/* Next window of at most cfg->window bytes: *len == 0 at the end of the file.
+ * The previous window is released first. */
+int cv4_source_next(cv4_source *src, const uint8_t **data, size_t *len);
+/* Releases the window after a fault (called from the fault recovery path). */
+void cv4_source_drop_window(cv4_source *src);
+/* Releases everything; with check_unchanged, reports CV4_ERR_CHANGED when the
+ * size or mtime moved since open. */
+int cv4_source_close(cv4_source *src, int check_unchanged);
+
+/* Recovery from SIGBUS on a mapping that lost its pages (the file was
+ * truncated): the thread arms a sigjmp_buf before touching mapped bytes.
+ * Where mmap is not used (Windows) these do nothing. */
+int cv4_fault_guard_install(void);
+#if !defined(_WIN32)
+#include <setjmp.h>
+void cv4_fault_guard_arm(sigjmp_buf *jb);
+void cv4_fault_guard_disarm(void);
+/* Address that faulted last in this thread (for multi-lane recovery). */
+const void *cv4_fault_address(void);
+#define CV4_HAVE_MMAP 1
+#endif
+
+#endif

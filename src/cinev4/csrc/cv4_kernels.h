@@ -1,0 +1,18 @@
+/* The table of single-stream kernels available on this CPU, best first. */
+#ifndef CV4_KERNELS_H
+#define CV4_KERNELS_H
+
+#include <stddef.h>
+
+#include "cv4_sha256.h"
+
+/* Detects the CPU, loads optional kernels and self-tests each against the
+ * portable kernel; a kernel that gives a wrong digest is never offered.
+ * Called once at module import (GIL held). */
+void cv4_kernels_init(void);
+size_t cv4_kernel_count(void);
+const cv4_kernel *cv4_kernel_at(size_t i);
+const cv4_kernel *cv4_kernel_find(const char *name);
+const cv4_kernel *cv4_kernel_best(void);
+
+#endif

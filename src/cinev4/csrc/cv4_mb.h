@@ -1,0 +1,33 @@
+/* cv4_mb.h - multi-buffer SHA-256 block compression kernels (AVX2 x8, AVX-512 x16).
+ *
+ * The kernels only compress whole 64-byte blocks; padding, lane refill and the choice of
+ * kernel (cpuid + xgetbv) belong to the caller.  Every lane compresses the same number of
+ * blocks per call.  The kernels never check CPU features themselves.
+ */
+#ifndef CV4_MB_H
+#define CV4_MB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Multi-buffer SHA-256 block compression.
+   For every lane l < lanes: compress nblocks consecutive 64-byte blocks read from ptrs[l]
+   into state[l] (state[l][0..7] = H0..H7 in the usual order).
+   Lanes that carry no message still need a valid readable pointer (callers pass a dummy
+   buffer of nblocks*64 bytes and ignore the state).
+   ptrs[l] need no alignment; state needs only uint32_t alignment.  nblocks == 0 is a no-op. */
+typedef void (*cv4_mb_compress_fn)(uint32_t (*state)[8], const uint8_t *const *ptrs, size_t nblocks);
+typedef struct { const char *name; int lanes; cv4_mb_compress_fn compress; } cv4_mb_kernel;
+/* Defined in the kernel files; NULL compress on builds/targets without it. */
+extern const cv4_mb_kernel cv4_mb_avx2_x8;    /* name "avx2-x8",    lanes 8  */
+extern const cv4_mb_kernel cv4_mb_avx512_x16; /* name "avx512-x16", lanes 16 */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CV4_MB_H */

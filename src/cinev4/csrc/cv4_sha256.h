@@ -1,0 +1,49 @@
+/* Single-stream SHA-256: the kernel interface and the streaming context.
+ *
+ * A kernel only compresses whole 64-byte blocks; padding, buffering and
+ * finalisation live here once, so a new kernel (ARMv8 SHA2, ...) is one
+ * function plus one line in the kernel table (cv4_kernels.c). */
+#ifndef CV4_SHA256_H
+#define CV4_SHA256_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CV4_SHA256_BLOCK 64
+#define CV4_SHA256_DIGEST 32
+
+typedef void (*cv4_compress_fn)(uint32_t state[8], const uint8_t *blocks, size_t nblocks);
+
+typedef struct {
+    const char *name;
+    cv4_compress_fn compress;
+} cv4_kernel;
+
+typedef struct {
+    uint32_t h[8];
+    uint64_t total_bytes;
+    uint8_t pending[CV4_SHA256_BLOCK];
+    size_t pending_len;
+    cv4_compress_fn compress;
+} cv4_sha256_ctx;
+
+extern const uint32_t cv4_sha256_k[64];
+extern const uint32_t cv4_sha256_h0[8];
+
+void cv4_sha256_init(cv4_sha256_ctx *ctx, const cv4_kernel *kernel);
+void cv4_sha256_update(cv4_sha256_ctx *ctx, const uint8_t *data, size_t len);
+void cv4_sha256_final(cv4_sha256_ctx *ctx, uint8_t digest[CV4_SHA256_DIGEST]);
+/* Finish a message whose whole blocks were already compressed into state
+ * (multi-buffer lanes): tail holds the last (total_bytes % 64) bytes. */
+void cv4_sha256_finish_tail(uint32_t state[8], const uint8_t *tail, uint64_t total_bytes,
+                            cv4_compress_fn compress, uint8_t digest[CV4_SHA256_DIGEST]);
+
+/* Kernels (each defined in its own file). compress is NULL where the kernel
+ * cannot exist on this target; availability at run time is cv4_kernels.c's job. */
+void cv4_sha256_compress_portable(uint32_t state[8], const uint8_t *blocks, size_t nblocks);
+void cv4_sha256_compress_shani(uint32_t state[8], const uint8_t *blocks, size_t nblocks);
+int cv4_shani_compiled(void);
+/* libcrypto loaded at run time; returns the compress function or NULL. */
+cv4_compress_fn cv4_libcrypto_compress(void);
+
+#endif

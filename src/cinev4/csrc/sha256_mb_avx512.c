@@ -1,0 +1,202 @@
+/* Multi-buffer SHA-256, AVX-512: 16 independent messages, one per 32-bit lane of a zmm.
+ *
+ * Compiled with per-function target attributes, never with global -m flags; the caller's
+ * dispatcher (cpuid + xgetbv) decides whether cv4_mb_avx512_x16.compress may be called.
+ *
+ * Layout: the 8 state words are kept word-major (one zmm per word, lane l = message l),
+ * transposed once per call.  Each block: 16 rows of 64 bytes are loaded, byte-swapped and
+ * transposed (16x16 u32) into W[0..15]; the schedule then runs in a rolling window of 16
+ * zmm.  Rotations use VPRORD, Ch/Maj/3-way XOR use VPTERNLOGD (0xCA, 0xE8, 0x96). */
+#include "cv4_mb.h"
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+
+#if defined(__GNUC__) || defined(__clang__)
+#define CV4_MB512_TARGET __attribute__((target("avx512f,avx512bw,avx512vl")))
+#define CV4_MB512_INLINE static inline __attribute__((always_inline, target("avx512f,avx512bw,avx512vl")))
+#elif defined(_MSC_VER)
+#define CV4_MB512_TARGET
+#define CV4_MB512_INLINE static __forceinline
+#else
+#define CV4_MB512_TARGET
+#define CV4_MB512_INLINE static inline
+#endif
+
+#if defined(_MSC_VER)
+#define CV4_MB512_ALIGN64 __declspec(align(64))
+#else
+#define CV4_MB512_ALIGN64 __attribute__((aligned(64)))
+#endif
+
+static const uint32_t cv4_mb512_k[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+};
+
+/* Byte order swap of every 32-bit word, repeated in all four 128-bit lanes. */
+static const uint8_t cv4_mb512_bswap[64] CV4_MB512_ALIGN64 = {
+    3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12,
+    3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12,
+    3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12,
+    3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12,
+};
+
+#define ADD(a, b) _mm512_add_epi32((a), (b))
+#define ROR(x, n) _mm512_ror_epi32((x), (n))
+#define XOR3(a, b, c) _mm512_ternarylogic_epi32((a), (b), (c), 0x96)
+#define CH(e, f, g) _mm512_ternarylogic_epi32((e), (f), (g), 0xCA)
+#define MAJ(a, b, c) _mm512_ternarylogic_epi32((a), (b), (c), 0xE8)
+#define BSIG0(x) XOR3(ROR((x), 2), ROR((x), 13), ROR((x), 22))
+#define BSIG1(x) XOR3(ROR((x), 6), ROR((x), 11), ROR((x), 25))
+#define SSIG0(x) XOR3(ROR((x), 7), ROR((x), 18), _mm512_srli_epi32((x), 3))
+#define SSIG1(x) XOR3(ROR((x), 17), ROR((x), 19), _mm512_srli_epi32((x), 10))
+#define KB(t) _mm512_set1_epi32((int)cv4_mb512_k[(t)])
+
+/* One round; the caller rotates the roles of a..h instead of moving registers. */
+#define RND(a, b, c, d, e, f, g, h, wk)                       \
+    do {                                                      \
+        __m512i t1_ = ADD(ADD((h), (wk)), ADD(BSIG1(e), CH((e), (f), (g)))); \
+        (d) = ADD((d), t1_);                                  \
+        (h) = ADD(t1_, ADD(BSIG0(a), MAJ((a), (b), (c))));    \
+    } while (0)
+
+/* Round t < 16 uses w[t]; round t >= 16 first extends the window w[t & 15]. */
+#define R0(i, t, a, b, c, d, e, f, g, h) RND(a, b, c, d, e, f, g, h, ADD(w[i], KB(t)))
+#define R1(i, t, a, b, c, d, e, f, g, h)                                                   \
+    do {                                                                                   \
+        w[i] = ADD(ADD(w[i], SSIG0(w[((i) + 1) & 15])), ADD(w[((i) + 9) & 15], SSIG1(w[((i) + 14) & 15]))); \
+        RND(a, b, c, d, e, f, g, h, ADD(w[i], KB(t)));                                     \
+    } while (0)
+
+#define ROUNDS16(R, t)                             \
+    R(0, (t) + 0, a, b, c, d, e, f, g, h);         \
+    R(1, (t) + 1, h, a, b, c, d, e, f, g);         \
+    R(2, (t) + 2, g, h, a, b, c, d, e, f);         \
+    R(3, (t) + 3, f, g, h, a, b, c, d, e);         \
+    R(4, (t) + 4, e, f, g, h, a, b, c, d);         \
+    R(5, (t) + 5, d, e, f, g, h, a, b, c);         \
+    R(6, (t) + 6, c, d, e, f, g, h, a, b);         \
+    R(7, (t) + 7, b, c, d, e, f, g, h, a);         \
+    R(8, (t) + 8, a, b, c, d, e, f, g, h);         \
+    R(9, (t) + 9, h, a, b, c, d, e, f, g);         \
+    R(10, (t) + 10, g, h, a, b, c, d, e, f);       \
+    R(11, (t) + 11, f, g, h, a, b, c, d, e);       \
+    R(12, (t) + 12, e, f, g, h, a, b, c, d);       \
+    R(13, (t) + 13, d, e, f, g, h, a, b, c);       \
+    R(14, (t) + 14, c, d, e, f, g, h, a, b);       \
+    R(15, (t) + 15, b, c, d, e, f, g, h, a)
+
+/* 8x8 transpose of 32-bit words held in eight ymm (an involution: used both ways). */
+CV4_MB512_INLINE void cv4_mb512_tr8x8(__m256i r[8])
+{
+    __m256i t0 = _mm256_unpacklo_epi32(r[0], r[1]), t1 = _mm256_unpackhi_epi32(r[0], r[1]);
+    __m256i t2 = _mm256_unpacklo_epi32(r[2], r[3]), t3 = _mm256_unpackhi_epi32(r[2], r[3]);
+    __m256i t4 = _mm256_unpacklo_epi32(r[4], r[5]), t5 = _mm256_unpackhi_epi32(r[4], r[5]);
+    __m256i t6 = _mm256_unpacklo_epi32(r[6], r[7]), t7 = _mm256_unpackhi_epi32(r[6], r[7]);
+    __m256i u0 = _mm256_unpacklo_epi64(t0, t2), u1 = _mm256_unpackhi_epi64(t0, t2);
+    __m256i u2 = _mm256_unpacklo_epi64(t1, t3), u3 = _mm256_unpackhi_epi64(t1, t3);
+    __m256i u4 = _mm256_unpacklo_epi64(t4, t6), u5 = _mm256_unpackhi_epi64(t4, t6);
+    __m256i u6 = _mm256_unpacklo_epi64(t5, t7), u7 = _mm256_unpackhi_epi64(t5, t7);
+    r[0] = _mm256_permute2x128_si256(u0, u4, 0x20);
+    r[1] = _mm256_permute2x128_si256(u1, u5, 0x20);
+    r[2] = _mm256_permute2x128_si256(u2, u6, 0x20);
+    r[3] = _mm256_permute2x128_si256(u3, u7, 0x20);
+    r[4] = _mm256_permute2x128_si256(u0, u4, 0x31);
+    r[5] = _mm256_permute2x128_si256(u1, u5, 0x31);
+    r[6] = _mm256_permute2x128_si256(u2, u6, 0x31);
+    r[7] = _mm256_permute2x128_si256(u3, u7, 0x31);
+}
+
+/* Load block b of the 16 messages into w[0..15] (word-major, big-endian words). */
+CV4_MB512_INLINE void cv4_mb512_load_block(__m512i w[16], const uint8_t *const *ptrs, size_t off)
+{
+    const __m512i bswap = _mm512_load_si512((const void *)cv4_mb512_bswap);
+    __m512i r[16], t[16], v[16];
+    int i;
+    for (i = 0; i < 16; i++)
+        r[i] = _mm512_shuffle_epi8(_mm512_loadu_si512((const void *)(ptrs[i] + off)), bswap);
+    /* Stage 1+2: inside each 128-bit block k, gather word 4k+m of rows 4g..4g+3. */
+    for (i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+    }
+    for (i = 0; i < 16; i += 4) { /* row group g = i / 4; v[4g + m] */
+        v[i + 0] = _mm512_unpacklo_epi64(t[i + 0], t[i + 2]);
+        v[i + 1] = _mm512_unpackhi_epi64(t[i + 0], t[i + 2]);
+        v[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
+        v[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+    }
+    /* Stage 3+4: 4x4 transpose of 128-bit blocks for each m: w[4k + m] = block k of g = 0..3. */
+    for (i = 0; i < 4; i++) {
+        __m512i x0 = _mm512_shuffle_i32x4(v[0 + i], v[4 + i], 0x44);
+        __m512i x1 = _mm512_shuffle_i32x4(v[0 + i], v[4 + i], 0xEE);
+        __m512i x2 = _mm512_shuffle_i32x4(v[8 + i], v[12 + i], 0x44);
+        __m512i x3 = _mm512_shuffle_i32x4(v[8 + i], v[12 + i], 0xEE);
+        w[0 + i] = _mm512_shuffle_i32x4(x0, x2, 0x88);
+        w[4 + i] = _mm512_shuffle_i32x4(x0, x2, 0xDD);
+        w[8 + i] = _mm512_shuffle_i32x4(x1, x3, 0x88);
+        w[12 + i] = _mm512_shuffle_i32x4(x1, x3, 0xDD);
+    }
+}
+
+CV4_MB512_TARGET
+static void cv4_mb512_compress(uint32_t (*state)[8], const uint8_t *const *ptrs, size_t nblocks)
+{
+    __m256i lo[8], hi[8];
+    __m512i a, b, c, d, e, f, g, h;
+    __m512i w[16];
+    size_t off, end;
+    int i;
+
+    if (nblocks == 0)
+        return;
+    for (i = 0; i < 8; i++) {
+        lo[i] = _mm256_loadu_si256((const __m256i *)state[i]);
+        hi[i] = _mm256_loadu_si256((const __m256i *)state[i + 8]);
+    }
+    cv4_mb512_tr8x8(lo);
+    cv4_mb512_tr8x8(hi);
+#define JOIN(j) _mm512_inserti64x4(_mm512_castsi256_si512(lo[j]), hi[j], 1)
+    a = JOIN(0); b = JOIN(1); c = JOIN(2); d = JOIN(3);
+    e = JOIN(4); f = JOIN(5); g = JOIN(6); h = JOIN(7);
+#undef JOIN
+
+    end = nblocks * 64;
+    for (off = 0; off < end; off += 64) {
+        const __m512i a0 = a, b0 = b, c0 = c, d0 = d, e0 = e, f0 = f, g0 = g, h0 = h;
+        int t;
+        cv4_mb512_load_block(w, ptrs, off);
+        ROUNDS16(R0, 0);
+        for (t = 16; t < 64; t += 16) {
+            ROUNDS16(R1, t);
+        }
+        a = ADD(a, a0); b = ADD(b, b0); c = ADD(c, c0); d = ADD(d, d0);
+        e = ADD(e, e0); f = ADD(f, f0); g = ADD(g, g0); h = ADD(h, h0);
+    }
+
+#define SPLIT(j, x) lo[j] = _mm512_castsi512_si256(x); hi[j] = _mm512_extracti64x4_epi64((x), 1)
+    SPLIT(0, a); SPLIT(1, b); SPLIT(2, c); SPLIT(3, d);
+    SPLIT(4, e); SPLIT(5, f); SPLIT(6, g); SPLIT(7, h);
+#undef SPLIT
+    cv4_mb512_tr8x8(lo);
+    cv4_mb512_tr8x8(hi);
+    for (i = 0; i < 8; i++) {
+        _mm256_storeu_si256((__m256i *)state[i], lo[i]);
+        _mm256_storeu_si256((__m256i *)state[i + 8], hi[i]);
+    }
+}
+
+const cv4_mb_kernel cv4_mb_avx512_x16 = {"avx512-x16", 16, cv4_mb512_compress};
+
+#else /* not x86-64 */
+
+const cv4_mb_kernel cv4_mb_avx512_x16 = {"avx512-x16", 16, NULL};
+
+#endif
