@@ -22,7 +22,11 @@ _INT_LIMIT = 2**63
 
 
 class JsonProblem(ValueError):
-    """The bytes are not one strict JSON document; ``str()`` says where and why."""
+    """The bytes are not one strict JSON document; ``problems`` says where and why."""
+
+    def __init__(self, problems: str | list[str]) -> None:
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("; ".join(self.problems))
 
 
 class _Pairs(dict):  # type: ignore[type-arg]
@@ -131,7 +135,7 @@ def parse_json(raw: bytes) -> Any:
     if seen_huge[0]:
         problems += _find_huge_ints(doc, [])
     if problems:
-        raise JsonProblem("; ".join(problems))
+        raise JsonProblem(problems)
     return doc
 
 

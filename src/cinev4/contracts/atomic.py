@@ -1,0 +1,107 @@
+"""Atomic file writes: nobody ever sees a half-written contract document.
+
+Both helpers write a temporary file in the destination folder (same file
+system, so the final step is atomic), fsync it, publish it in one step, then
+fsync the folder so the new name survives a power cut.
+
+- ``write_once``: publishes with ``os.link``, which fails if the name exists:
+  of two concurrent writers exactly one wins, and nothing is overwritten.
+- ``replace_atomic``: publishes with ``os.replace`` (for mutable records such
+  as shot.json).
+
+A writer killed at any point leaves at most a hidden ``.NAME.*.tmp`` file,
+never a partial document under the real name.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import tempfile
+from pathlib import Path
+
+from cinev4.errors import AlreadyExistsError
+
+__all__ = ["write_once", "replace_atomic", "fsync_dir", "stale_temp_files", "READ_ONLY"]
+
+READ_ONLY = 0o444
+
+# Errors that mean "this file system has no hard links" (FAT, some SMB mounts).
+_NO_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK}
+
+
+def fsync_dir(folder: str | os.PathLike[str]) -> None:
+    """Make a folder's new entries durable (a no-op where folders cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # Windows cannot open a folder this way; NTFS journals names
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _temp_file(path: Path, data: bytes, mode: int) -> Path:
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp_name, mode)
+    except BaseException:
+        os.unlink(tmp_name)
+        raise
+    return Path(tmp_name)
+
+
+def stale_temp_files(path: str | os.PathLike[str]) -> list[Path]:
+    """Temporary files a killed writer of ``path`` may have left behind."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        return []
+    return sorted(path.parent.glob(f".{path.name}.*.tmp"))
+
+
+def write_once(path: str | os.PathLike[str], data: bytes, mode: int = READ_ONLY) -> None:
+    """Create ``path`` holding ``data``, atomically; never replace an existing file.
+
+    Raises AlreadyExistsError if ``path`` exists (also when another process
+    created it a moment before: the link is the arbiter).
+    """
+    path = Path(path)
+    tmp = _temp_file(path, data, mode)
+    try:
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            raise AlreadyExistsError(errno.EEXIST, "already exists (written once, never overwritten)", str(path)) from None
+        except OSError as exc:
+            if exc.errno not in _NO_LINKS:
+                raise
+            # No hard links here: reserve the name exclusively, then swap the
+            # complete file in. A writer killed between the two steps leaves
+            # an empty file (invalid JSON, so never mistaken for a document).
+            try:
+                os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, mode))
+            except FileExistsError:
+                raise AlreadyExistsError(errno.EEXIST, "already exists (written once, never overwritten)", str(path)) from None
+            os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            os.unlink(tmp)
+    fsync_dir(path.parent)
+
+
+def replace_atomic(path: str | os.PathLike[str], data: bytes, mode: int = 0o644) -> None:
+    """Write ``path`` (new or existing) so readers see the old or the new bytes, never a mix."""
+    path = Path(path)
+    tmp = _temp_file(path, data, mode)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    fsync_dir(path.parent)
