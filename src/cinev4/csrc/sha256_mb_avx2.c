@@ -24,16 +24,14 @@
 #define CV4_MB256_INLINE static inline
 #endif
 
-#if defined(_MSC_VER)
-#define CV4_MB256_ALIGN32 __declspec(align(32))
-#else
-#define CV4_MB256_ALIGN32 __attribute__((aligned(32)))
+#ifndef CV4_MB256_PF
+#define CV4_MB256_PF 0
 #endif
 
 /* Round constants, each repeated in all 8 lanes so VPADDD can take it as a memory operand
-   (AVX2 has no embedded broadcast). */
+   (AVX2 has no embedded broadcast).  The unions with __m256i give 32-byte alignment portably. */
 #define K8(x) {x, x, x, x, x, x, x, x}
-static const uint32_t cv4_mb256_k[64][8] CV4_MB256_ALIGN32 = {
+static const union { uint32_t k[64][8]; __m256i v; } cv4_mb256_k = {{
     K8(0x428a2f98), K8(0x71374491), K8(0xb5c0fbcf), K8(0xe9b5dba5), K8(0x3956c25b), K8(0x59f111f1), K8(0x923f82a4), K8(0xab1c5ed5),
     K8(0xd807aa98), K8(0x12835b01), K8(0x243185be), K8(0x550c7dc3), K8(0x72be5d74), K8(0x80deb1fe), K8(0x9bdc06a7), K8(0xc19bf174),
     K8(0xe49b69c1), K8(0xefbe4786), K8(0x0fc19dc6), K8(0x240ca1cc), K8(0x2de92c6f), K8(0x4a7484aa), K8(0x5cb0a9dc), K8(0x76f988da),
@@ -42,13 +40,13 @@ static const uint32_t cv4_mb256_k[64][8] CV4_MB256_ALIGN32 = {
     K8(0xa2bfe8a1), K8(0xa81a664b), K8(0xc24b8b70), K8(0xc76c51a3), K8(0xd192e819), K8(0xd6990624), K8(0xf40e3585), K8(0x106aa070),
     K8(0x19a4c116), K8(0x1e376c08), K8(0x2748774c), K8(0x34b0bcb5), K8(0x391c0cb3), K8(0x4ed8aa4a), K8(0x5b9cca4f), K8(0x682e6ff3),
     K8(0x748f82ee), K8(0x78a5636f), K8(0x84c87814), K8(0x8cc70208), K8(0x90befffa), K8(0xa4506ceb), K8(0xbef9a3f7), K8(0xc67178f2),
-};
+}};
 #undef K8
 
-static const uint8_t cv4_mb256_bswap[32] CV4_MB256_ALIGN32 = {
+static const union { uint8_t b[32]; __m256i v; } cv4_mb256_bswap = {{
     3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12,
     3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12,
-};
+}};
 
 #define ADD(a, b) _mm256_add_epi32((a), (b))
 #define XOR(a, b) _mm256_xor_si256((a), (b))
@@ -64,7 +62,7 @@ static const uint8_t cv4_mb256_bswap[32] CV4_MB256_ALIGN32 = {
 #define BSIG1(x) SIG3((x), 6, 11, 25)
 #define SSIG0(x) SIG2S((x), 7, 18, 3)
 #define SSIG1(x) SIG2S((x), 17, 19, 10)
-#define KV(t) _mm256_load_si256((const __m256i *)cv4_mb256_k[(t)])
+#define KV(t) _mm256_load_si256((const __m256i *)cv4_mb256_k.k[(t)])
 /* Ch(e,f,g) = (e & f) ^ (~e & g) */
 #define CH(e, f, g) XOR(_mm256_and_si256((e), (f)), _mm256_andnot_si256((e), (g)))
 
@@ -128,7 +126,7 @@ CV4_MB256_INLINE void cv4_mb256_tr8x8(__m256i r[8])
 /* Load one block of the 8 messages into w[0..15] (word-major, big-endian words). */
 CV4_MB256_INLINE void cv4_mb256_load_block(__m256i w[16], const uint8_t *const *ptrs, size_t off)
 {
-    const __m256i bswap = _mm256_load_si256((const __m256i *)cv4_mb256_bswap);
+    const __m256i bswap = _mm256_load_si256((const __m256i *)cv4_mb256_bswap.b);
     int i;
     for (i = 0; i < 8; i++) {
         w[i] = _mm256_shuffle_epi8(_mm256_loadu_si256((const __m256i *)(ptrs[i] + off)), bswap);
@@ -158,6 +156,10 @@ static void cv4_mb256_compress(uint32_t (*state)[8], const uint8_t *const *ptrs,
     for (off = 0; off < end; off += 64) {
         const __m256i a0 = a, b0 = b, c0 = c, d0 = d, e0 = e, f0 = f, g0 = g, h0 = h;
         int t;
+#if CV4_MB256_PF
+        for (t = 0; t < 8; t++)
+            _mm_prefetch((const char *)((uintptr_t)ptrs[t] + off + CV4_MB256_PF), _MM_HINT_T0);
+#endif
         cv4_mb256_load_block(w, ptrs, off);
         bc = XOR(b, c);
         ROUNDS16(R0, 0);

@@ -23,10 +23,8 @@
 #define CV4_MB512_INLINE static inline
 #endif
 
-#if defined(_MSC_VER)
-#define CV4_MB512_ALIGN64 __declspec(align(64))
-#else
-#define CV4_MB512_ALIGN64 __attribute__((aligned(64)))
+#ifndef CV4_MB512_PF
+#define CV4_MB512_PF 0
 #endif
 
 static const uint32_t cv4_mb512_k[64] = {
@@ -40,13 +38,14 @@ static const uint32_t cv4_mb512_k[64] = {
     0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 };
 
-/* Byte order swap of every 32-bit word, repeated in all four 128-bit lanes. */
-static const uint8_t cv4_mb512_bswap[64] CV4_MB512_ALIGN64 = {
+/* Byte order swap of every 32-bit word, repeated in all four 128-bit lanes.  The union with
+   __m512i gives 64-byte alignment portably (no alignment attribute syntax needed). */
+static const union { uint8_t b[64]; __m512i v; } cv4_mb512_bswap = {{
     3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12,
     3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12,
     3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12,
     3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12,
-};
+}};
 
 #define ADD(a, b) _mm512_add_epi32((a), (b))
 #define ROR(x, n) _mm512_ror_epi32((x), (n))
@@ -117,7 +116,7 @@ CV4_MB512_INLINE void cv4_mb512_tr8x8(__m256i r[8])
 /* Load block b of the 16 messages into w[0..15] (word-major, big-endian words). */
 CV4_MB512_INLINE void cv4_mb512_load_block(__m512i w[16], const uint8_t *const *ptrs, size_t off)
 {
-    const __m512i bswap = _mm512_load_si512((const void *)cv4_mb512_bswap);
+    const __m512i bswap = _mm512_load_si512((const void *)cv4_mb512_bswap.b);
     __m512i r[16], t[16], v[16];
     int i;
     for (i = 0; i < 16; i++)
@@ -172,6 +171,10 @@ static void cv4_mb512_compress(uint32_t (*state)[8], const uint8_t *const *ptrs,
     for (off = 0; off < end; off += 64) {
         const __m512i a0 = a, b0 = b, c0 = c, d0 = d, e0 = e, f0 = f, g0 = g, h0 = h;
         int t;
+#if CV4_MB512_PF
+        for (t = 0; t < 16; t++)
+            _mm_prefetch((const char *)((uintptr_t)ptrs[t] + off + CV4_MB512_PF), _MM_HINT_T0);
+#endif
         cv4_mb512_load_block(w, ptrs, off);
         ROUNDS16(R0, 0);
         for (t = 16; t < 64; t += 16) {
