@@ -77,7 +77,7 @@ def write_once(path: str | os.PathLike[str], data: bytes, mode: int = READ_ONLY)
         try:
             os.link(tmp, path)
         except FileExistsError:
-            raise AlreadyExistsError(errno.EEXIST, "already exists (written once, never overwritten)", str(path)) from None
+            raise AlreadyExistsError(f"{path} already exists (written once, never overwritten)") from None
         except OSError as exc:
             if exc.errno not in _NO_LINKS:
                 raise
@@ -87,7 +87,7 @@ def write_once(path: str | os.PathLike[str], data: bytes, mode: int = READ_ONLY)
             try:
                 os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, mode))
             except FileExistsError:
-                raise AlreadyExistsError(errno.EEXIST, "already exists (written once, never overwritten)", str(path)) from None
+                raise AlreadyExistsError(f"{path} already exists (written once, never overwritten)") from None
             os.replace(tmp, path)
     finally:
         if tmp.exists():

@@ -1,0 +1,58 @@
+"""The pipeline: projects, shots and their life, manifests, verification, releases.
+
+A typed Python API; the ``cinev4`` command line only wraps it. Every function
+raises a ``cinev4.errors.CinevError`` subclass on refusal or failure:
+``VerificationFailed`` when bytes do not match (exit 1 on the command line),
+``ContractError``, ``TransitionRefused`` and the like otherwise (exit 2).
+"""
+from __future__ import annotations
+
+from cinev4.pipeline.hashing import Progress
+from cinev4.pipeline.manifests import ManifestResult, build_manifest
+from cinev4.pipeline.project import Project, find_project_root, init_project, load_project
+from cinev4.pipeline.releases import GateReport, PublishResult, check_release, publish_release
+from cinev4.pipeline.report import ManifestCheck, Problem, VerifyReport
+from cinev4.pipeline.shots import (
+    Shot,
+    create_shot,
+    list_shots,
+    load_shot,
+    mark_done,
+    mark_fail,
+    mark_qc,
+    new_version,
+    reopen,
+)
+from cinev4.pipeline.states import Action, Policy, Status
+from cinev4.pipeline.verify import verify_manifest_file, verify_shots
+
+__all__ = [
+    "Action",
+    "GateReport",
+    "ManifestCheck",
+    "ManifestResult",
+    "Policy",
+    "Problem",
+    "Progress",
+    "Project",
+    "PublishResult",
+    "Shot",
+    "Status",
+    "VerifyReport",
+    "build_manifest",
+    "check_release",
+    "create_shot",
+    "find_project_root",
+    "init_project",
+    "list_shots",
+    "load_project",
+    "load_shot",
+    "mark_done",
+    "mark_fail",
+    "mark_qc",
+    "new_version",
+    "publish_release",
+    "reopen",
+    "verify_manifest_file",
+    "verify_shots",
+]

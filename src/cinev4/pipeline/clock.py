@@ -1,0 +1,28 @@
+"""The time cinev4 writes into documents: UTC, ISO-8601 with Z.
+
+``SOURCE_DATE_EPOCH`` (reproducible-builds.org) replaces the clock when set,
+so that re-running a pipeline on the same files gives the same bytes.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+from cinev4.errors import ContractError
+
+__all__ = ["utc_now", "format_utc"]
+
+
+def format_utc(epoch_seconds: int) -> str:
+    """``0`` -> ``1970-01-01T00:00:00Z`` (second precision, always Z)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch_seconds))
+
+
+def utc_now() -> str:
+    """Now, or ``SOURCE_DATE_EPOCH`` when set (a malformed value is an error, as the spec asks)."""
+    fixed = os.environ.get("SOURCE_DATE_EPOCH")
+    if fixed is None or fixed == "":
+        return format_utc(int(time.time()))
+    if not fixed.isdigit() or len(fixed) > 12:
+        raise ContractError(f"SOURCE_DATE_EPOCH={fixed!r} is not valid (expected a non-negative integer of seconds)")
+    return format_utc(int(fixed))

@@ -1,0 +1,74 @@
+"""The on-disk layout of SPEC section 2, as contract paths (relative, '/').
+
+    project.json
+    shots/<SHOT>/shot.json
+    shots/<SHOT>/outputs/<version>/...
+    shots/<SHOT>/manifests/<version>/manifest.json
+    releases/<RELEASE>/release.json
+
+Every other module builds paths through these functions; ids are checked
+as safe folder names (cinev4.contracts.rules.check_id) before they get here.
+"""
+from __future__ import annotations
+
+import re
+
+__all__ = [
+    "PROJECT_FILE",
+    "SHOTS_DIR",
+    "RELEASES_DIR",
+    "FIRST_VERSION",
+    "shot_dir",
+    "shot_record",
+    "outputs_dir",
+    "manifest_file",
+    "release_record",
+    "next_version",
+    "parse_manifest_location",
+]
+
+PROJECT_FILE = "project.json"
+SHOTS_DIR = "shots"
+RELEASES_DIR = "releases"
+FIRST_VERSION = "v0001"
+
+
+def shot_dir(shot_id: str) -> str:
+    return f"{SHOTS_DIR}/{shot_id}"
+
+
+def shot_record(shot_id: str) -> str:
+    return f"{SHOTS_DIR}/{shot_id}/shot.json"
+
+
+def outputs_dir(shot_id: str, version: str) -> str:
+    return f"{SHOTS_DIR}/{shot_id}/outputs/{version}"
+
+
+def manifest_file(shot_id: str, version: str) -> str:
+    return f"{SHOTS_DIR}/{shot_id}/manifests/{version}/manifest.json"
+
+
+def release_record(release_id: str) -> str:
+    return f"{RELEASES_DIR}/{release_id}/release.json"
+
+
+def next_version(version: str) -> str:
+    """``v0001`` -> ``v0002`` (the width grows past v9999)."""
+    return f"v{int(version[1:]) + 1:04d}"
+
+
+_MANIFEST_LOCATION = re.compile(r"(?:^|/)shots/([^/]+)/manifests/([^/]+)/manifest\.json$")
+
+
+def parse_manifest_location(posix_path: str) -> tuple[str, str, str] | None:
+    """``/x/y/shots/SH010/manifests/v0001/manifest.json`` -> (``/x/y``, SH010, v0001).
+
+    A manifest found at its layout place tells where its root is; that lets
+    ``verify --manifest`` check a delivered copy that has no project.json.
+    """
+    match = _MANIFEST_LOCATION.search(posix_path)
+    if match is None:
+        return None
+    root = posix_path[: match.start()] or ("/" if posix_path.startswith("/") else ".")
+    return root, match.group(1), match.group(2)

@@ -1,0 +1,58 @@
+"""Role and media type of an output file, inferred from its name.
+
+A fixed table rather than the ``mimetypes`` module: ``mimetypes`` reads the
+host's /etc/mime.types, and a manifest must not depend on the host.
+"""
+from __future__ import annotations
+
+import re
+
+__all__ = ["media_type_for", "role_for"]
+
+_MEDIA_TYPES = {
+    ".exr": "image/x-exr",
+    ".dpx": "image/x-dpx",
+    ".tif": "image/tiff",
+    ".tiff": "image/tiff",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".mp4": "video/mp4",
+    ".mov": "video/quicktime",
+    ".mxf": "application/mxf",
+    ".wav": "audio/wav",
+    ".json": "application/json",
+    ".txt": "text/plain",
+    ".log": "text/plain",
+}
+_IMAGE_EXTENSIONS = {".exr", ".dpx", ".tif", ".tiff", ".png", ".jpg", ".jpeg"}
+# name.1001.exr, name_1001.exr, name1001.exr: a frame of a sequence
+_FRAME = re.compile(r"[._]?\d+$")
+
+
+def _split(path: str) -> tuple[str, str]:
+    name = path.rsplit("/", 1)[-1]
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem:
+        return name, ""
+    return stem, "." + ext.lower()
+
+
+def media_type_for(path: str) -> str | None:
+    return _MEDIA_TYPES.get(_split(path)[1])
+
+
+def role_for(path: str) -> str | None:
+    """"qc" for qc.json, "preview" for preview.*, "log" for *.log, "frame"
+    for numbered images; None when the name says nothing."""
+    stem, ext = _split(path)
+    lowered = stem.lower()
+    if lowered == "qc" and ext == ".json":
+        return "qc"
+    if lowered == "preview":
+        return "preview"
+    if ext == ".log":
+        return "log"
+    if ext in _IMAGE_EXTENSIONS and _FRAME.search(stem):
+        return "frame"
+    return None

@@ -1,0 +1,109 @@
+"""A cinev4 project: its root folder, its project.json, finding it, creating it."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cinev4.contracts import canonical_bytes, load_document, validate
+from cinev4.contracts.atomic import write_once
+from cinev4.contracts.rules import check_id, resolve_inside
+from cinev4.errors import AlreadyExistsError, ContractError, ProjectNotFoundError
+from cinev4.pipeline import layout
+from cinev4.pipeline.clock import utc_now
+from cinev4.pipeline.states import Policy
+
+__all__ = ["Project", "init_project", "find_project_root", "load_project", "LAYOUT_VERSION"]
+
+LAYOUT_VERSION = "v4"
+
+
+@dataclass(frozen=True)
+class Project:
+    """A loaded project: ``root`` is the folder that holds project.json."""
+
+    root: Path
+    data: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return str(self.data["id"])
+
+    @property
+    def policy(self) -> Policy:
+        return Policy.from_document(self.data["policy"])
+
+    def path(self, contract_path: str) -> Path:
+        """The file a contract path names, checked to stay inside the root."""
+        return resolve_inside(self.root, contract_path)
+
+    def display(self, contract_path: str) -> str:
+        """How messages name a project file: its contract path."""
+        return contract_path
+
+
+def find_project_root(start: str | os.PathLike[str] | None = None) -> Path:
+    """The nearest folder at or above ``start`` (default: the current one) holding project.json."""
+    here = Path(start if start is not None else os.getcwd()).absolute()
+    for folder in (here, *here.parents):
+        if (folder / layout.PROJECT_FILE).is_file():
+            return folder
+    raise ProjectNotFoundError(
+        f"no {layout.PROJECT_FILE} in {here} or any folder above it (run 'cinev4 init' or pass --project DIR)"
+    )
+
+
+def load_project(root: str | os.PathLike[str] | None = None, *, search: bool = True) -> Project:
+    """Load the project at ``root`` (exactly there), or found by walking up from the
+    current folder when ``root`` is None and ``search`` is true."""
+    if root is None:
+        folder = find_project_root() if search else Path(os.getcwd())
+    else:
+        folder = Path(root).absolute()
+        if not (folder / layout.PROJECT_FILE).is_file():
+            raise ProjectNotFoundError(f"{folder} holds no {layout.PROJECT_FILE} (not a cinev4 project root)")
+    document = load_document(folder / layout.PROJECT_FILE, "project", source=str(folder / layout.PROJECT_FILE))
+    return Project(root=folder, data=document.data)
+
+
+def init_project(
+    directory: str | os.PathLike[str],
+    project_id: str,
+    *,
+    name: str | None = None,
+    mutable_outputs: bool = False,
+) -> Project:
+    """Create project.json (once) and the shots/ and releases/ folders in ``directory``."""
+    check_id(project_id, "project id")
+    folder = Path(directory).absolute()
+    if (folder / layout.PROJECT_FILE).exists():
+        raise AlreadyExistsError(f"{folder / layout.PROJECT_FILE} already exists (a project is initialised once)")
+    data: dict[str, Any] = {
+        "id": project_id,
+        "version": LAYOUT_VERSION,
+        "created_utc": utc_now(),
+        "policy": {
+            "hash_alg": "sha256",
+            "path_mode": "relative",
+            "immutable_outputs": not mutable_outputs,
+            "done_requires_manifest": True,
+        },
+    }
+    if name is not None:
+        data["name"] = name
+    validate(data, "project", "project.json")
+    folder.mkdir(parents=True, exist_ok=True)
+    for sub in (layout.SHOTS_DIR, layout.RELEASES_DIR):
+        (folder / sub).mkdir(exist_ok=True)
+    try:
+        write_once(folder / layout.PROJECT_FILE, canonical_bytes(data), mode=0o644)
+    except AlreadyExistsError:
+        raise AlreadyExistsError(f"{folder / layout.PROJECT_FILE} already exists (a project is initialised once)") from None
+    return Project(root=folder, data=data)
+
+
+def check_same_project(project: Project, document_project_id: str, source: str) -> None:
+    """A document of another project must not be taken for one of this project."""
+    if document_project_id != project.id:
+        raise ContractError(f"{source}: $.project_id: {document_project_id!r} is not this project (expected {project.id!r})")

@@ -1,0 +1,137 @@
+"""The verification report: every problem found, not only the first.
+
+One ``ManifestCheck`` per manifest verified; each ``Problem`` has a kind
+that scripts can rely on (see PROBLEM_KINDS). A report's exit code follows
+SPEC section 5: 2 when a document breaks the contract (it cannot be trusted
+enough to be checked), 1 when bytes differ or the gate refuses, 0 when clean.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Problem", "ManifestCheck", "VerifyReport", "PROBLEM_KINDS", "CONTRACT_KINDS"]
+
+PROBLEM_KINDS = {
+    "no_manifest": "the shot has no manifest for its current version",
+    "manifest_missing": "the manifest file is gone",
+    "manifest_edited": "the manifest's bytes differ from the sha256 pinned in the shot record",
+    "manifest_invalid": "the manifest is not valid JSON or breaks its schema",
+    "manifest_mismatch": "the manifest belongs to another project, shot or version",
+    "unsafe_path": "a path is absolute, climbs out, repeats, or resolves outside the root",
+    "missing": "an artifact listed in the manifest is not on disk",
+    "size_differs": "an artifact's size differs from the manifest",
+    "hash_differs": "an artifact's SHA-256 differs from the manifest",
+    "unreadable": "an artifact could not be read (permissions, I/O error, not a regular file)",
+    "extra": "a file in the version folder is not in the manifest",
+    "not_done": "release gate: the shot is not DONE",
+}
+CONTRACT_KINDS = frozenset({"manifest_invalid", "manifest_mismatch", "unsafe_path"})
+
+
+@dataclass(frozen=True)
+class Problem:
+    kind: str
+    path: str
+    detail: str
+    expected: Any = None
+    actual: Any = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind, "path": self.path, "detail": self.detail}
+        if self.expected is not None:
+            out["expected"] = self.expected
+        if self.actual is not None:
+            out["actual"] = self.actual
+        return out
+
+
+@dataclass
+class ManifestCheck:
+    """What was checked for one shot version and what was wrong with it."""
+
+    shot_id: str
+    version: str | None
+    manifest_path: str | None
+    manifest_sha256: str | None = None
+    artifact_count: int = 0
+    total_bytes: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    # The artifact paths of the manifest as verified (not serialised: the
+    # manifest itself lists them).
+    artifact_paths: list[str] = field(default_factory=list, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def add(self, kind: str, path: str, detail: str, expected: Any = None, actual: Any = None) -> None:
+        problem = Problem(kind, path, detail, expected, actual)
+        if problem not in self.problems:
+            self.problems.append(problem)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "shot_id": self.shot_id,
+            "version": self.version,
+            "manifest_path": self.manifest_path,
+            "manifest_sha256": self.manifest_sha256,
+            "artifact_count": self.artifact_count,
+            "total_bytes": self.total_bytes,
+            "ok": self.ok,
+            "problems": [p.to_dict() for p in self.problems],
+        }
+
+
+@dataclass
+class VerifyReport:
+    checks: list[ManifestCheck] = field(default_factory=list)
+    hashes_checked: bool = True
+    files_hashed: int = 0
+    bytes_hashed: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def problems(self) -> list[Problem]:
+        return [p for check in self.checks for p in check.problems]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def exit_code(self) -> int:
+        problems = self.problems
+        if any(p.kind in CONTRACT_KINDS for p in problems):
+            return 2
+        return 1 if problems else 0
+
+    def summary(self) -> str:
+        """One line: what was verified, or how much failed."""
+        what = "sizes only, no SHA-256 checked" if not self.hashes_checked else "size and SHA-256"
+        artifacts = sum(c.artifact_count for c in self.checks)
+        if self.ok:
+            return f"OK: {len(self.checks)} manifest(s), {artifacts} artifact(s) verified ({what})"
+        failed = sum(1 for c in self.checks if not c.ok)
+        return (f"FAILED: {len(self.problems)} problem(s) in {failed} of {len(self.checks)} manifest(s) "
+                f"({what})")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "exit_code": self.exit_code,
+            "hashes_checked": self.hashes_checked,
+            "files_hashed": self.files_hashed,
+            "bytes_hashed": self.bytes_hashed,
+            "summary": self.summary(),
+            "notes": list(self.notes),
+            "manifests": [c.to_dict() for c in self.checks],
+        }
+
+    def raise_for_problems(self) -> None:
+        """Raise VerificationFailed (exit 1) or ContractError (exit 2) unless clean."""
+        if self.ok:
+            return
+        from cinev4.errors import VerificationFailed
+
+        raise VerificationFailed(self.summary(), report=self)

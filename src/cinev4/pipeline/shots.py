@@ -1,0 +1,279 @@
+"""Shot records (shots/<SHOT>/shot.json): create, load, list, and transitions.
+
+Every change to a shot record happens under the shot's lock, is validated
+against the shot schema before it is written, and is written atomically; each
+transition is appended to the record's history.
+"""
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from cinev4.contracts import canonical_bytes, load_document, validate
+from cinev4.contracts.atomic import replace_atomic, write_once
+from cinev4.contracts.jsonio import JsonProblem, parse_json
+from cinev4.contracts.rules import check_id, resolve_inside
+from cinev4.errors import AlreadyExistsError, ContractError, ShotNotFoundError, TransitionRefused
+from cinev4.pipeline import layout
+from cinev4.pipeline.clock import utc_now
+from cinev4.pipeline.hashing import Progress
+from cinev4.pipeline.locks import shot_lock
+from cinev4.pipeline.media import role_for
+from cinev4.pipeline.project import Project, check_same_project
+from cinev4.pipeline.scan import scan_folder
+from cinev4.pipeline.states import Action, Status, target_status
+
+__all__ = [
+    "Shot",
+    "create_shot",
+    "load_shot",
+    "list_shots",
+    "save_shot",
+    "locked_shot",
+    "mark_qc",
+    "mark_done",
+    "mark_fail",
+    "reopen",
+    "new_version",
+    "done_gate_reasons",
+    "TRANSITION_WAIT_S",
+]
+
+# A transition waits this long for a shot another process is writing (a
+# manifest run holds the lock while it hashes) before giving up with exit 2.
+TRANSITION_WAIT_S = 10.0
+
+
+@dataclass
+class Shot:
+    """A shot record as loaded; ``data`` is the schema-valid document."""
+
+    data: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return str(self.data["id"])
+
+    @property
+    def status(self) -> Status:
+        return Status(self.data["status"])
+
+    @property
+    def version(self) -> str:
+        return str(self.data["version"])
+
+    @property
+    def manifest_ref(self) -> dict[str, str] | None:
+        return self.data["manifest_ref"]  # type: ignore[no-any-return]
+
+    @property
+    def artifacts(self) -> list[dict[str, Any]]:
+        return self.data["artifacts"]  # type: ignore[no-any-return]
+
+    @property
+    def history(self) -> list[dict[str, Any]]:
+        return self.data["history"]  # type: ignore[no-any-return]
+
+    @property
+    def outputs_dir(self) -> str:
+        return layout.outputs_dir(self.id, self.version)
+
+    @property
+    def manifest_path(self) -> str:
+        """Where the current version's manifest is (or will be) written."""
+        return layout.manifest_file(self.id, self.version)
+
+    def record(self, to: Status, reason: str) -> None:
+        """Append a transition to the history and move to ``to``."""
+        self.history.append(
+            {"utc": utc_now(), "from": self.data["status"], "to": to.value, "reason": reason, "version": self.version}
+        )
+        self.data["status"] = to.value
+
+
+def _shot_folder(project: Project, shot_id: str) -> Any:
+    return resolve_inside(project.root, layout.shot_dir(check_id(shot_id, "shot id")))
+
+
+def create_shot(project: Project, shot_id: str) -> Shot:
+    """A new IN_PROGRESS shot at v0001, with its empty outputs folder ready for the render."""
+    folder = _shot_folder(project, shot_id)
+    data: dict[str, Any] = {
+        "id": shot_id,
+        "project_id": project.id,
+        "status": Status.IN_PROGRESS.value,
+        "version": layout.FIRST_VERSION,
+        "artifacts": [],
+        "manifest_ref": None,
+        "history": [{"utc": utc_now(), "from": None, "to": Status.IN_PROGRESS.value,
+                     "reason": "created", "version": layout.FIRST_VERSION}],
+    }
+    source = layout.shot_record(shot_id)
+    validate(data, "shot", source)
+    if (folder / "shot.json").exists():
+        raise AlreadyExistsError(f"shot {shot_id} already exists ({source})")
+    os.makedirs(project.path(layout.outputs_dir(shot_id, layout.FIRST_VERSION)), exist_ok=True)
+    try:
+        write_once(folder / "shot.json", canonical_bytes(data), mode=0o644)
+    except AlreadyExistsError:
+        raise AlreadyExistsError(f"shot {shot_id} already exists ({source})") from None
+    return Shot(data)
+
+
+def load_shot(project: Project, shot_id: str) -> Shot:
+    """Load and validate shots/<shot_id>/shot.json."""
+    folder = _shot_folder(project, shot_id)
+    source = layout.shot_record(shot_id)
+    try:
+        document = load_document(folder / "shot.json", "shot", source)
+    except FileNotFoundError:
+        raise ShotNotFoundError(f"no shot {shot_id} in project {project.id} ({source} does not exist)") from None
+    data = document.data
+    check_same_project(project, data["project_id"], source)
+    if data["id"] != shot_id:
+        raise ContractError(f"{source}: $.id: {data['id']!r} does not match its folder (expected {shot_id!r})")
+    return Shot(data)
+
+
+def list_shots(project: Project) -> list[Shot]:
+    """Every shot of the project, sorted by id (folders without shot.json are not shots)."""
+    shots_root = project.root / layout.SHOTS_DIR
+    if not shots_root.is_dir():
+        return []
+    names = sorted(entry.name for entry in os.scandir(shots_root) if (shots_root / entry.name / "shot.json").is_file())
+    return [load_shot(project, name) for name in names]
+
+
+def save_shot(project: Project, shot: Shot) -> None:
+    """Validate, then atomically replace the shot record (call under ``locked_shot``)."""
+    source = layout.shot_record(shot.id)
+    validate(shot.data, "shot", source)
+    replace_atomic(project.path(source), canonical_bytes(shot.data), mode=0o644)
+
+
+@contextmanager
+def locked_shot(project: Project, shot_id: str, wait_s: float = TRANSITION_WAIT_S) -> Iterator[Shot]:
+    """``with locked_shot(project, id) as shot:`` the shot, loaded under its lock."""
+    folder = _shot_folder(project, shot_id)
+    if not (folder / "shot.json").is_file():
+        load_shot(project, shot_id)  # raises ShotNotFoundError with the full message
+    with shot_lock(folder, shot_id, wait_s):
+        yield load_shot(project, shot_id)
+
+
+def _transition(
+    project: Project,
+    shot_id: str,
+    action: Action,
+    reason: str | Callable[[Shot], str],
+    gate: Callable[[Shot], list[str]] | None = None,
+    mutate: Callable[[Shot], None] | None = None,
+) -> Shot:
+    with locked_shot(project, shot_id) as shot:
+        before = copy.deepcopy(shot.data)
+        try:
+            to = target_status(action, shot.status, project.policy)
+        except TransitionRefused as exc:
+            raise TransitionRefused([f"shot {shot_id}: {r}" for r in exc.reasons]) from None
+        if gate is not None:
+            reasons = gate(shot)
+            if reasons:
+                raise TransitionRefused([f"shot {shot_id}: {action} refused: {r}" for r in reasons])
+        if mutate is not None:
+            mutate(shot)
+        shot.record(to, reason(shot) if callable(reason) else reason)
+        if shot.data != before:
+            save_shot(project, shot)
+        return shot
+
+
+def mark_qc(project: Project, shot_id: str, reason: str = "outputs ready for review") -> Shot:
+    """IN_PROGRESS -> QC."""
+    return _transition(project, shot_id, Action.QC, reason)
+
+
+def done_gate_reasons(
+    project: Project, shot: Shot, *, threads: int | None = None, progress: Progress | None = None
+) -> list[str]:
+    """Why ``shot`` may not become DONE (empty: it may): a parseable qc.json and a
+    preview among the current version's outputs and, when the policy says so, a
+    manifest of that version that verifies."""
+    reasons: list[str] = []
+    scan = scan_folder(project.root, shot.outputs_dir)
+    by_role: dict[str, list[str]] = {}
+    for scanned in scan.files:
+        by_role.setdefault(role_for(scanned.path) or "", []).append(scanned.path)
+    qc_files = by_role.get("qc", [])
+    if not qc_files:
+        reasons.append(f"no qc.json among the outputs of {shot.version} ({shot.outputs_dir}/)")
+    for qc_path in qc_files:
+        try:
+            with open(project.path(qc_path), "rb") as handle:
+                parse_json(handle.read())
+        except JsonProblem as exc:
+            reasons += [f"{qc_path}: {problem}" for problem in exc.problems]
+        except OSError as exc:
+            reasons.append(f"{qc_path}: cannot be read ({exc.strerror})")
+    if not by_role.get("preview"):
+        reasons.append(f"no preview (a file named preview.*) among the outputs of {shot.version}")
+    if project.policy.done_requires_manifest:
+        if shot.manifest_ref is None:
+            reasons.append(f"no manifest for {shot.version} (run: cinev4 manifest {shot.id}); the policy requires one")
+        else:
+            from cinev4.pipeline.verify import verify_targets, shot_target
+
+            target = shot_target(project, shot)
+            assert target is not None
+            report = verify_targets([target], threads=threads, progress=progress)
+            reasons += [f"manifest does not verify: {p.kind} {p.path}: {p.detail}" for p in report.problems]
+    return reasons
+
+
+def mark_done(
+    project: Project, shot_id: str, *, threads: int | None = None, progress: Progress | None = None,
+    reason: str = "QC passed",
+) -> Shot:
+    """QC -> DONE through the gate (qc.json, preview, verified manifest)."""
+    return _transition(project, shot_id, Action.DONE, reason,
+                       gate=lambda shot: done_gate_reasons(project, shot, threads=threads, progress=progress))
+
+
+def mark_fail(project: Project, shot_id: str, reason: str) -> Shot:
+    """Any non-terminal state -> FAIL, with the reason kept in ``fail_reason``."""
+    if not reason.strip():
+        raise ContractError("a fail reason is required (--reason TEXT)")
+
+    def mutate(shot: Shot) -> None:
+        shot.data["fail_reason"] = reason
+
+    return _transition(project, shot_id, Action.FAIL, reason, mutate=mutate)
+
+
+def reopen(project: Project, shot_id: str, reason: str = "reopened") -> Shot:
+    """QC -> IN_PROGRESS (rework); DONE/FAIL -> IN_PROGRESS only under a non-strict policy."""
+
+    def mutate(shot: Shot) -> None:
+        shot.data.pop("fail_reason", None)  # the history keeps it
+
+    return _transition(project, shot_id, Action.REOPEN, reason, mutate=mutate)
+
+
+def new_version(project: Project, shot_id: str) -> Shot:
+    """Start the next version folder (non-strict policy only). The old version's
+    manifest stays valid for the old version; the new one starts unpinned."""
+
+    previous: list[str] = []
+
+    def mutate(shot: Shot) -> None:
+        previous.append(shot.version)
+        shot.data["version"] = layout.next_version(shot.version)
+        shot.data["manifest_ref"] = None
+        shot.data["artifacts"] = []
+        os.makedirs(project.path(shot.outputs_dir), exist_ok=True)
+
+    return _transition(project, shot_id, Action.NEW_VERSION,
+                       lambda shot: f"new version {shot.version} (was {previous[0]})", mutate=mutate)

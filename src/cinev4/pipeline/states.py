@@ -1,0 +1,116 @@
+"""The life of a shot (SPEC section 3) as a pure state machine: no I/O here.
+
+    IN_PROGRESS --qc--> QC --done (gate)--> DONE
+         ^               |
+         +----reopen-----+         (rework: always allowed)
+    IN_PROGRESS, QC --fail--> FAIL
+    DONE, FAIL --reopen--> IN_PROGRESS        only when immutable_outputs is false
+    DONE --fail--> FAIL                       only when immutable_outputs is false
+    new-version (IN_PROGRESS, next version)   only when immutable_outputs is false
+
+Under the strict policy (immutable_outputs: true, ADR-0004) DONE and FAIL are
+terminal. The QC -> DONE gate itself (qc.json, preview, manifest) needs the
+files and lives in cinev4.pipeline.shots.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from cinev4.errors import TransitionRefused
+
+__all__ = ["Status", "Action", "Policy", "target_status", "can_manifest"]
+
+
+class Status(str, Enum):
+    IN_PROGRESS = "IN_PROGRESS"
+    QC = "QC"
+    DONE = "DONE"
+    FAIL = "FAIL"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Action(str, Enum):
+    QC = "qc"
+    DONE = "done"
+    FAIL = "fail"
+    REOPEN = "reopen"
+    NEW_VERSION = "new-version"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The project's policy block, as the state machine needs it."""
+
+    immutable_outputs: bool = True
+    done_requires_manifest: bool = True
+
+    @property
+    def strict(self) -> bool:
+        return self.immutable_outputs
+
+    @classmethod
+    def from_document(cls, policy: dict[str, Any]) -> Policy:
+        return cls(
+            immutable_outputs=bool(policy["immutable_outputs"]),
+            done_requires_manifest=bool(policy["done_requires_manifest"]),
+        )
+
+
+_STRICT_HINT = "the project is strict (immutable_outputs: true, see ADR-0004)"
+
+
+def target_status(action: Action, status: Status, policy: Policy) -> Status:
+    """The status ``action`` leads to from ``status``, or TransitionRefused saying why."""
+    S = Status
+    if action is Action.QC:
+        if status is S.IN_PROGRESS:
+            return S.QC
+        raise TransitionRefused(f"qc needs IN_PROGRESS, the shot is {status}")
+    if action is Action.DONE:
+        if status is S.QC:
+            return S.DONE
+        raise TransitionRefused(f"done needs QC, the shot is {status}")
+    if action is Action.FAIL:
+        if status in (S.IN_PROGRESS, S.QC):
+            return S.FAIL
+        if status is S.DONE and not policy.strict:
+            return S.FAIL
+        if status is S.FAIL:
+            raise TransitionRefused("the shot is already FAIL")
+        raise TransitionRefused(f"DONE is terminal: {_STRICT_HINT}")
+    if action is Action.REOPEN:
+        if status is S.QC:
+            return S.IN_PROGRESS  # rework, under any policy
+        if status is S.IN_PROGRESS:
+            raise TransitionRefused("the shot is already IN_PROGRESS")
+        if policy.strict:
+            raise TransitionRefused(f"{status} is terminal: {_STRICT_HINT}")
+        return S.IN_PROGRESS
+    if action is Action.NEW_VERSION:
+        if policy.strict:
+            raise TransitionRefused(f"new-version needs immutable_outputs: false; {_STRICT_HINT}")
+        if status is not S.IN_PROGRESS:
+            raise TransitionRefused(f"new-version needs IN_PROGRESS, the shot is {status} (reopen it first)")
+        return S.IN_PROGRESS
+    raise TransitionRefused(f"unknown action {action!r}")  # pragma: no cover
+
+
+def can_manifest(status: Status, policy: Policy) -> None:
+    """Raise TransitionRefused unless a manifest may be written in ``status``.
+
+    A manifest pins the outputs being produced or reviewed; a DONE or FAIL
+    shot is not re-manifested (under a non-strict policy: reopen, then
+    new-version, then manifest the new version).
+    """
+    if status in (Status.IN_PROGRESS, Status.QC):
+        return
+    if policy.strict:
+        raise TransitionRefused(f"the shot is {status}; re-manifesting is refused: {_STRICT_HINT}")
+    raise TransitionRefused(f"the shot is {status}; reopen it and start a new version to manifest new outputs")

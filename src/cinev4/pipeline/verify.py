@@ -1,0 +1,291 @@
+"""Verification: do the bytes on disk still match their manifests?
+
+For each manifest, in this order, reporting every problem rather than
+stopping at the first: the manifest file's own SHA-256 against the one
+pinned in the shot record, its JSON and schema, its paths (rules), then the
+presence and size of every artifact, extra files in the version folder, and
+finally the SHA-256 of every artifact whose size matched, all manifests'
+files in one engine batch.
+"""
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from cinev4.contracts import parse_document
+from cinev4.contracts.rules import manifest_problems, path_problems, resolve_inside
+from cinev4.errors import ContractError, ShotNotFoundError, UnsafePathError
+from cinev4.pipeline import layout
+from cinev4.pipeline.hashing import Progress, hash_paths
+from cinev4.pipeline.project import Project, load_project
+from cinev4.pipeline.report import ManifestCheck, VerifyReport
+from cinev4.pipeline.scan import scan_folder
+from cinev4.pipeline.shots import Shot, list_shots, load_shot
+
+__all__ = [
+    "ManifestTarget",
+    "verify_targets",
+    "verify_pairs",
+    "verify_shots",
+    "verify_manifest_file",
+    "shot_target",
+    "shot_pairs",
+    "unique_ids",
+]
+
+
+@dataclass(frozen=True)
+class ManifestTarget:
+    """One manifest to verify, and what it is expected to be."""
+
+    root: Path
+    manifest_path: str  # contract path under root
+    expected_sha256: str | None  # None: nothing pins this manifest's bytes
+    shot_id: str
+    version: str | None
+    project_id: str | None = None
+
+
+@dataclass
+class _Planned:
+    check: ManifestCheck
+    path: str
+    real_path: Path
+    size: int
+    sha256: str
+
+
+def shot_target(project: Project, shot: Shot, root: Path | None = None) -> ManifestTarget | None:
+    """The target for a shot's current manifest (None when it has none)."""
+    ref = shot.manifest_ref
+    if ref is None:
+        return None
+    return ManifestTarget(
+        root=root if root is not None else project.root,
+        manifest_path=ref["path"],
+        expected_sha256=ref["sha256"],
+        shot_id=shot.id,
+        version=shot.version,
+        project_id=project.id,
+    )
+
+
+def _load_manifest(target: ManifestTarget, check: ManifestCheck) -> dict | None:  # type: ignore[type-arg]
+    from cinev4 import hash_bytes
+
+    where = target.manifest_path
+    expected_location = layout.manifest_file(target.shot_id, target.version) if target.version else None
+    if expected_location is not None and where != expected_location:
+        check.add("manifest_mismatch", where, f"the manifest is not at its layout place {expected_location}")
+        return None
+    try:
+        real = resolve_inside(target.root, where, "manifest")
+    except UnsafePathError as exc:
+        check.add("unsafe_path", where, str(exc))
+        return None
+    try:
+        with open(real, "rb") as handle:
+            raw = handle.read()
+    except FileNotFoundError:
+        check.add("manifest_missing", where, "the manifest file does not exist")
+        return None
+    except OSError as exc:
+        check.add("unreadable", where, f"the manifest cannot be read ({exc.strerror})")
+        return None
+    check.manifest_sha256 = hash_bytes(raw)
+    if target.expected_sha256 is not None and check.manifest_sha256 != target.expected_sha256:
+        check.add("manifest_edited", where, "the manifest was modified after it was written (sha256 differs from manifest_ref)",
+                  expected=target.expected_sha256, actual=check.manifest_sha256)
+    try:
+        data = parse_document(raw, "manifest", where).data
+    except ContractError as exc:
+        for problem in exc.problems:
+            check.add("manifest_invalid", where, problem)
+        return None
+    for what, expected in (("project_id", target.project_id), ("shot_id", target.shot_id), ("version", target.version)):
+        if expected is not None and data[what] != expected:
+            check.add("manifest_mismatch", where, f"$.{what} is {data[what]!r} (expected {expected!r})",
+                      expected=expected, actual=data[what])
+    check.version = data["version"]
+    check.artifact_count = len(data["artifacts"])
+    check.artifact_paths = [a["path"] for a in data["artifacts"]]
+    check.total_bytes = sum(a["size"] for a in data["artifacts"])
+    for problem in manifest_problems(data, where):
+        check.add("unsafe_path", where, problem)
+    return data
+
+
+def _plan_artifacts(target: ManifestTarget, data: dict, check: ManifestCheck, plan: list[_Planned]) -> None:  # type: ignore[type-arg]
+    listed: set[str] = set()
+    for artifact in data["artifacts"]:
+        path = artifact["path"]
+        listed.add(path)
+        if path_problems(path):
+            continue  # already reported by manifest_problems; never touch such a path
+        try:
+            real = resolve_inside(target.root, path, "artifact")
+        except UnsafePathError as exc:
+            check.add("unsafe_path", path, str(exc))
+            continue
+        try:
+            st = os.stat(real)
+        except FileNotFoundError:
+            check.add("missing", path, "listed in the manifest but not on disk", expected=artifact["size"])
+            continue
+        except OSError as exc:
+            check.add("unreadable", path, f"cannot be read ({exc.strerror})")
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            check.add("unreadable", path, "is not a regular file")
+            continue
+        if st.st_size != artifact["size"]:
+            check.add("size_differs", path, f"size is {st.st_size} bytes (expected {artifact['size']})",
+                      expected=artifact["size"], actual=st.st_size)
+            continue
+        plan.append(_Planned(check, path, real, artifact["size"], artifact["sha256"]))
+    scan = scan_folder(target.root, layout.outputs_dir(data["shot_id"], data["version"]))
+    for path, why in scan.problems:
+        check.add("unsafe_path", path, f"in the version folder: {why}")
+    for scanned in scan.files:
+        if scanned.path not in listed:
+            check.add("extra", scanned.path, "on disk in the version folder but not in the manifest", actual=scanned.size)
+
+
+def verify_targets(
+    targets: list[ManifestTarget],
+    *,
+    threads: int | None = None,
+    progress: Progress | None = None,
+    sizes_only: bool = False,
+) -> VerifyReport:
+    """Verify every target manifest and the artifacts it lists."""
+    pairs = [(t, ManifestCheck(t.shot_id, t.version, t.manifest_path)) for t in targets]
+    return verify_pairs(pairs, threads=threads, progress=progress, sizes_only=sizes_only)
+
+
+def verify_pairs(
+    pairs: list[tuple[ManifestTarget | None, ManifestCheck]],
+    *,
+    threads: int | None = None,
+    progress: Progress | None = None,
+    sizes_only: bool = False,
+) -> VerifyReport:
+    """Verify each target into its check; a check may already hold problems
+    (the release gate's), and one without a target is reported as it is."""
+    report = VerifyReport(hashes_checked=not sizes_only)
+    plan: list[_Planned] = []
+    for target, check in pairs:
+        report.checks.append(check)
+        if target is None:
+            continue
+        data = _load_manifest(target, check)
+        if data is not None:
+            _plan_artifacts(target, data, check, plan)
+    if sizes_only or not plan:
+        return report
+    digests = hash_paths([p.real_path for p in plan], total_bytes=sum(p.size for p in plan),
+                         threads=threads, progress=progress)
+    for item, digest in zip(plan, digests):
+        if digest.error is not None:
+            reason = getattr(digest.error, "strerror", None) or str(digest.error)
+            item.check.add("unreadable", item.path, f"cannot be read ({reason})")
+            continue
+        report.files_hashed += 1
+        report.bytes_hashed += digest.size
+        if digest.size != item.size:
+            item.check.add("size_differs", item.path, f"size is {digest.size} bytes (expected {item.size})",
+                           expected=item.size, actual=digest.size)
+        elif digest.sha256 != item.sha256:
+            item.check.add("hash_differs", item.path, "content differs from the manifest (sha256)",
+                           expected=item.sha256, actual=digest.sha256)
+    return report
+
+
+def shot_pairs(
+    project: Project, shots: list[Shot], *, skip_unmanifested: bool
+) -> tuple[list[tuple[ManifestTarget | None, ManifestCheck]], list[str]]:
+    """(target, check) for each shot; a shot without a manifest is a ``no_manifest``
+    problem, or only a note when ``skip_unmanifested``."""
+    pairs: list[tuple[ManifestTarget | None, ManifestCheck]] = []
+    notes: list[str] = []
+    for shot in shots:
+        target = shot_target(project, shot)
+        check = ManifestCheck(shot.id, shot.version, shot.manifest_ref["path"] if shot.manifest_ref else None)
+        if target is None:
+            if skip_unmanifested:
+                notes.append(f"{shot.id} {shot.version}: no manifest yet, skipped")
+                continue
+            check.add("no_manifest", layout.outputs_dir(shot.id, shot.version),
+                      f"shot {shot.id} has no manifest for {shot.version} (run: cinev4 manifest {shot.id})")
+        pairs.append((target, check))
+    return pairs, notes
+
+
+def verify_shots(
+    project: Project,
+    shot_ids: list[str] | None = None,
+    *,
+    threads: int | None = None,
+    progress: Progress | None = None,
+    sizes_only: bool = False,
+) -> VerifyReport:
+    """Verify the current manifest of each shot named, or of every shot that has one (None)."""
+    shots = list_shots(project) if shot_ids is None else [load_shot(project, s) for s in unique_ids(shot_ids)]
+    pairs, notes = shot_pairs(project, shots, skip_unmanifested=shot_ids is None)
+    report = verify_pairs(pairs, threads=threads, progress=progress, sizes_only=sizes_only)
+    report.notes += notes
+    return report
+
+
+def unique_ids(ids: list[str]) -> list[str]:
+    """``ids`` in order; naming a shot twice is a usage error."""
+    seen: list[str] = []
+    for shot_id in ids:
+        if shot_id in seen:
+            raise ContractError(f"shot {shot_id} is named twice")
+        seen.append(shot_id)
+    return seen
+
+
+def verify_manifest_file(
+    manifest: str | os.PathLike[str],
+    *,
+    project_root: str | os.PathLike[str] | None = None,
+    threads: int | None = None,
+    progress: Progress | None = None,
+    sizes_only: bool = False,
+) -> VerifyReport:
+    """Verify one manifest file given by its file-system path.
+
+    Its root is read from the layout (``<root>/shots/<SHOT>/manifests/<v>/
+    manifest.json``), so a delivered copy without project.json verifies too.
+    When that root is a project whose shot record pins this manifest, the
+    manifest's own hash is checked against the pin as well.
+    """
+    real = os.path.abspath(manifest)
+    location = layout.parse_manifest_location(Path(real).as_posix())
+    if location is None:
+        raise ContractError(f"{manifest}: not at a manifest's layout place (expected <root>/shots/<SHOT>/manifests/<version>/manifest.json)")
+    root_text, shot_id, version = location
+    root = Path(project_root).absolute() if project_root is not None else Path(root_text)
+    contract_path = layout.manifest_file(shot_id, version)
+    expected_sha: str | None = None
+    project_id: str | None = None
+    notes: list[str] = []
+    if (root / layout.PROJECT_FILE).is_file():
+        project = load_project(root)
+        project_id = project.id
+        try:
+            shot = load_shot(project, shot_id)
+        except ShotNotFoundError:
+            shot = None
+        if shot is not None and shot.manifest_ref is not None and shot.manifest_ref["path"] == contract_path:
+            expected_sha = shot.manifest_ref["sha256"]
+    if expected_sha is None:
+        notes.append(f"{contract_path}: no shot record pins this manifest, so its own bytes were only checked for validity")
+    target = ManifestTarget(root, contract_path, expected_sha, shot_id, version, project_id)
+    report = verify_targets([target], threads=threads, progress=progress, sizes_only=sizes_only)
+    report.notes += notes
+    return report
