@@ -368,7 +368,7 @@ static void bench(const cv4_mb_kernel **ks, int nk, int reps)
     uint8_t *data = xmalloc(total);
     double ghz = core_ghz(), tsc = tsc_ghz();
     double *v = xmalloc(sizeof(double) * (size_t)reps);
-    double ssl_mem, ssl_cache, mem[4], cache[4];
+    double ssl_mem, ssl_cache, mem[3], cache[3];
     int i, r;
     fill(data, total);
     printf("\nbench: core clock %.2f GHz (dependent-add chain), TSC %.2f GHz; medians of %d runs\n", ghz, tsc, reps);
@@ -416,17 +416,17 @@ static void bench(const cv4_mb_kernel **ks, int nk, int reps)
             for (busy = 1; busy <= ks[i]->lanes; busy++)
                 if (mem[i] * busy / ks[i]->lanes > ref[j]) { thr = busy; break; }
             if (thr)
-                printf("  break-even %-10s vs %-44s: >= %2d of %d lanes busy (%.1f exactly)\n", ks[i]->name, what[j],
+                printf("  break-even %-11s vs %-44s: >= %2d of %d lanes busy (%.1f exactly)\n", ks[i]->name, what[j],
                        thr, ks[i]->lanes, ref[j] / mem[i] * ks[i]->lanes);
             else
-                printf("  break-even %-10s vs %-44s: never\n", ks[i]->name, what[j]);
+                printf("  break-even %-11s vs %-44s: never\n", ks[i]->name, what[j]);
         }
     }
     /* per-call overhead: in-cache speed with few blocks per call (small files, lane refills) */
     for (i = 0; i < nk; i++) {
         static const size_t chunks[] = {1, 2, 4, 16, 64, 256};
         size_t c;
-        printf("  %-10s in cache, blocks per call:", ks[i]->name);
+        printf("  %-11s in cache, blocks per call:", ks[i]->name);
         for (c = 0; c < sizeof chunks / sizeof *chunks; c++) {
             for (r = 0; r < reps; r++)
                 v[r] = bench_kernel(ks[i], data, small * (size_t)ks[i]->lanes, chunks[c],
@@ -443,9 +443,9 @@ static void bench(const cv4_mb_kernel **ks, int nk, int reps)
 
 int main(int argc, char **argv)
 {
-    const cv4_mb_kernel *all[2] = {&cv4_mb_avx2_x8, &cv4_mb_avx512_x16};
-    const char *feat[2] = {"avx2", "avx512"};
-    const cv4_mb_kernel *run[2];
+    const cv4_mb_kernel *all[3] = {&cv4_mb_avx2_x8, &cv4_mb_avx512_x16, &cv4_mb_avx512vl_x8};
+    const char *feat[3] = {"avx2", "avx512", "avx512"};
+    const cv4_mb_kernel *run[3];
     int nrun = 0, i, quick = 0, dobench = 1, dotest = 1, reps = 7, fails = 0;
     for (i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick")) quick = 1;
@@ -456,7 +456,7 @@ int main(int argc, char **argv)
     }
     if (reps < 1) reps = 1;
     printf("cpu: avx2=%d avx512(f,bw,vl)=%d sha-ni=%d\n", cpu_has("avx2"), cpu_has("avx512"), cpu_has("sha"));
-    for (i = 0; i < 2; i++) {
+    for (i = 0; i < 3; i++) {
         if (!all[i]->compress) { printf("%-11s not compiled for this target\n", all[i]->name); continue; }
         if (!cpu_has(feat[i])) { printf("%-11s skipped: CPU lacks %s\n", all[i]->name, feat[i]); continue; }
         run[nrun++] = all[i];

@@ -25,6 +25,9 @@ typedef struct { const char *name; int lanes; cv4_mb_compress_fn compress; } cv4
 /* Defined in the kernel files; NULL compress on builds/targets without it. */
 extern const cv4_mb_kernel cv4_mb_avx2_x8;    /* name "avx2-x8",    lanes 8  */
 extern const cv4_mb_kernel cv4_mb_avx512_x16; /* name "avx512-x16", lanes 16 */
+/* Same CPU requirement as avx512-x16 (AVX-512 F+BW+VL, OS saves ZMM state): 8 lanes in ymm
+   with VPRORD/VPTERNLOGD.  Faster than avx512-x16 whenever 8 or fewer lanes are busy. */
+extern const cv4_mb_kernel cv4_mb_avx512vl_x8; /* name "avx512vl-x8", lanes 8 */
 
 #ifdef __cplusplus
 }
