@@ -5,6 +5,7 @@ its public API. Importing ``cinev4`` loads nothing heavier than the engine.
 """
 from cinev4._fasthash import (
     FileDigest,
+    Sha256,
     available_kernels,
     engine_info,
     hash_bytes,
@@ -23,6 +24,7 @@ from cinev4.errors import (
 __all__ = [
     "__version__",
     "FileDigest",
+    "Sha256",
     "available_kernels",
     "engine_info",
     "hash_bytes",

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Buffer, Callable, Iterable
+from collections.abc import Callable, Iterable
 from typing import Literal, TypedDict, Union
+
+from typing_extensions import Buffer
 
 _Path = Union[str, bytes, os.PathLike[str], os.PathLike[bytes]]
 IOMode = Literal["auto", "mmap", "read"]
@@ -35,7 +37,20 @@ class FileDigest:
     @property
     def ok(self) -> bool: ...
 
+class Sha256:
+    """Incremental SHA-256 on the engine's kernel."""
+
+    def __init__(self, data: Buffer | None = None, *, kernel: str | None = None) -> None: ...
+    def update(self, data: Buffer) -> None: ...
+    def digest(self) -> bytes: ...
+    def hexdigest(self) -> str: ...
+
+IO_MODES: tuple[str, ...]
+DEFAULT_IO: str
+DEFAULT_WINDOW: int
+
 def engine_info() -> EngineInfo: ...
+def default_threads() -> int: ...
 def available_kernels() -> list[str]: ...
 def hash_bytes(data: Buffer, *, kernel: str | None = None) -> str: ...
 def hash_file(

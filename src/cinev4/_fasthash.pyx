@@ -318,16 +318,40 @@ def hash_file(path, *, kernel=None, io=None, window=None):
 
 def hash_bytes(data, *, kernel=None):
     """SHA-256 of any contiguous buffer (bytes, bytearray, memoryview, numpy array)."""
-    cdef const cv4_kernel *k = _kernel(kernel)
-    cdef Py_buffer view
+    return Sha256(data, kernel=kernel).hexdigest()
+
+
+cdef class Sha256:
+    """Incremental SHA-256 on the engine's kernel, for streams (stdin, sockets)."""
+
     cdef cv4_sha256_ctx ctx
-    cdef uint8_t digest[32]
-    PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
-    try:
-        with nogil:
-            cv4_sha256_init(&ctx, k)
-            cv4_sha256_update(&ctx, <const uint8_t *>view.buf, <size_t>view.len)
-            cv4_sha256_final(&ctx, digest)
-    finally:
-        PyBuffer_Release(&view)
-    return PyBytes_FromStringAndSize(<char *>digest, 32).hex()
+    cdef bint finished
+    cdef bytes result
+
+    def __cinit__(self, data=None, *, kernel=None):
+        cv4_sha256_init(&self.ctx, _kernel(kernel))
+        self.finished = False
+        if data is not None:
+            self.update(data)
+
+    def update(self, data):
+        cdef Py_buffer view
+        if self.finished:
+            raise ValueError("update() after digest(): this hash is finished")
+        PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+        try:
+            with nogil:
+                cv4_sha256_update(&self.ctx, <const uint8_t *>view.buf, <size_t>view.len)
+        finally:
+            PyBuffer_Release(&view)
+
+    def digest(self):
+        cdef uint8_t out[32]
+        if not self.finished:
+            cv4_sha256_final(&self.ctx, out)
+            self.result = PyBytes_FromStringAndSize(<char *>out, 32)
+            self.finished = True
+        return self.result
+
+    def hexdigest(self):
+        return self.digest().hex()

@@ -16,18 +16,20 @@
 
 int cv4_shani_compiled(void) { return 1; }
 
-/* Four rounds: message words plus constants, two SHA256RNDS2 steps. */
-#define RNDS4(msg, t)                                                                  \
-    do {                                                                               \
-        __m128i wk_ = _mm_add_epi32((msg), _mm_loadu_si128((const __m128i *)&cv4_sha256_k[t])); \
-        s1 = _mm_sha256rnds2_epu32(s1, s0, wk_);                                       \
-        wk_ = _mm_shuffle_epi32(wk_, 0x0E);                                            \
-        s0 = _mm_sha256rnds2_epu32(s0, s1, wk_);                                       \
-    } while (0)
-
-/* Next four schedule words into m0 from the previous sixteen (m0..m3 oldest first). */
-#define SCHED(m0, m1, m2, m3) \
-    m0 = _mm_sha256msg2_epu32(_mm_add_epi32(_mm_sha256msg1_epu32(m0, m1), _mm_alignr_epi8(m3, m2, 4)), m3)
+/* Four rounds on schedule words w: two SHA256RNDS2 steps. The schedule for
+ * later words is interleaved between them (as Intel's reference code does) so
+ * the message instructions hide in the rounds' latency:
+ *   next  += alignr(w, prev, 4); next = msg2(next, w)   -- finishes W[g+1]
+ *   prev   = msg1(prev, w)                             -- starts W[g+3] */
+#define RNDS4(w, t) \
+    wk = _mm_add_epi32((w), _mm_loadu_si128((const __m128i *)&cv4_sha256_k[t])); \
+    s1 = _mm_sha256rnds2_epu32(s1, s0, wk)
+#define RNDS4_END \
+    wk = _mm_shuffle_epi32(wk, 0x0E); \
+    s0 = _mm_sha256rnds2_epu32(s0, s1, wk)
+#define FINISH_NEXT(next, w, prev) \
+    next = _mm_sha256msg2_epu32(_mm_add_epi32(next, _mm_alignr_epi8(w, prev, 4)), w)
+#define START_LATER(prev, w) prev = _mm_sha256msg1_epu32(prev, w)
 
 CV4_TARGET_SHANI
 void cv4_sha256_compress_shani(uint32_t state[8], const uint8_t *blocks, size_t nblocks)
@@ -50,22 +52,23 @@ void cv4_sha256_compress_shani(uint32_t state[8], const uint8_t *blocks, size_t 
         __m128i m2 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(blocks + 32)), bswap);
         __m128i m3 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(blocks + 48)), bswap);
 
-        RNDS4(m0, 0);
-        RNDS4(m1, 4);
-        RNDS4(m2, 8);
-        RNDS4(m3, 12);
-        SCHED(m0, m1, m2, m3); RNDS4(m0, 16);
-        SCHED(m1, m2, m3, m0); RNDS4(m1, 20);
-        SCHED(m2, m3, m0, m1); RNDS4(m2, 24);
-        SCHED(m3, m0, m1, m2); RNDS4(m3, 28);
-        SCHED(m0, m1, m2, m3); RNDS4(m0, 32);
-        SCHED(m1, m2, m3, m0); RNDS4(m1, 36);
-        SCHED(m2, m3, m0, m1); RNDS4(m2, 40);
-        SCHED(m3, m0, m1, m2); RNDS4(m3, 44);
-        SCHED(m0, m1, m2, m3); RNDS4(m0, 48);
-        SCHED(m1, m2, m3, m0); RNDS4(m1, 52);
-        SCHED(m2, m3, m0, m1); RNDS4(m2, 56);
-        SCHED(m3, m0, m1, m2); RNDS4(m3, 60);
+        __m128i wk;
+        RNDS4(m0, 0); RNDS4_END;
+        RNDS4(m1, 4); RNDS4_END; START_LATER(m0, m1);
+        RNDS4(m2, 8); RNDS4_END; START_LATER(m1, m2);
+        RNDS4(m3, 12); FINISH_NEXT(m0, m3, m2); RNDS4_END; START_LATER(m2, m3);
+        RNDS4(m0, 16); FINISH_NEXT(m1, m0, m3); RNDS4_END; START_LATER(m3, m0);
+        RNDS4(m1, 20); FINISH_NEXT(m2, m1, m0); RNDS4_END; START_LATER(m0, m1);
+        RNDS4(m2, 24); FINISH_NEXT(m3, m2, m1); RNDS4_END; START_LATER(m1, m2);
+        RNDS4(m3, 28); FINISH_NEXT(m0, m3, m2); RNDS4_END; START_LATER(m2, m3);
+        RNDS4(m0, 32); FINISH_NEXT(m1, m0, m3); RNDS4_END; START_LATER(m3, m0);
+        RNDS4(m1, 36); FINISH_NEXT(m2, m1, m0); RNDS4_END; START_LATER(m0, m1);
+        RNDS4(m2, 40); FINISH_NEXT(m3, m2, m1); RNDS4_END; START_LATER(m1, m2);
+        RNDS4(m3, 44); FINISH_NEXT(m0, m3, m2); RNDS4_END; START_LATER(m2, m3);
+        RNDS4(m0, 48); FINISH_NEXT(m1, m0, m3); RNDS4_END; START_LATER(m3, m0);
+        RNDS4(m1, 52); FINISH_NEXT(m2, m1, m0); RNDS4_END;
+        RNDS4(m2, 56); FINISH_NEXT(m3, m2, m1); RNDS4_END;
+        RNDS4(m3, 60); RNDS4_END;
 
         s0 = _mm_add_epi32(s0, abef);
         s1 = _mm_add_epi32(s1, cdgh);

@@ -1,0 +1,193 @@
+"""``cinev4 hash``: sha256sum-compatible output and ``-c`` check mode, on the
+parallel engine."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import BinaryIO
+
+import click
+
+from cinev4 import Sha256, hash_files
+from cinev4.cli._output import byte_progress
+from cinev4.sumsfile import format_check_name, format_line, parse_line
+
+STDIN_NAME = "-"
+_STDIN_CHUNK = 1 << 20
+
+
+def _describe(error: OSError) -> str:
+    return error.strerror or str(error)
+
+
+def _warn(name: bytes | str, message: str) -> None:
+    shown = os.fsdecode(name) if isinstance(name, bytes) else name
+    click.echo(f"cinev4: {shown}: {message}", err=True)
+
+
+def _hash_stdin(kernel: str | None) -> str:
+    hasher = Sha256(kernel=kernel)
+    stream: BinaryIO = sys.stdin.buffer
+    while True:
+        chunk = stream.read(_STDIN_CHUNK)
+        if not chunk:
+            return hasher.hexdigest()
+        hasher.update(chunk)
+
+
+def _total_size(names: list[bytes]) -> int:
+    total = 0
+    for name in names:
+        try:
+            total += os.stat(name).st_size
+        except OSError:
+            pass
+    return total
+
+
+def _hash_named(names: list[bytes], threads: int | None, engine: dict, show_progress: bool) -> dict[bytes, object]:
+    """Digest every distinct file name once; stdin is read in the calling thread."""
+    files = list(dict.fromkeys(n for n in names if n != STDIN_NAME.encode()))
+    with byte_progress(_total_size(files) if show_progress else 0, "hashing", show_progress) as progress:
+        results = hash_files(files, threads, progress=progress, **engine)
+    by_name: dict[bytes, object] = dict(zip(files, results))
+    if STDIN_NAME.encode() in names:
+        by_name[STDIN_NAME.encode()] = _hash_stdin(engine.get("kernel"))
+    return by_name
+
+
+def _print_sums(names: list[bytes], by_name: dict[bytes, object], as_json: bool) -> int:
+    out = sys.stdout.buffer
+    failures = 0
+    report = []
+    for name in names:
+        result = by_name[name]
+        if isinstance(result, str):  # stdin
+            sha256, size, error = result, None, None
+        else:
+            sha256, size, error = result.sha256, result.size, result.error  # type: ignore[attr-defined]
+        if error is not None:
+            failures += 1
+            if not as_json:
+                _warn(name, _describe(error))
+        if as_json:
+            report.append(
+                {
+                    "path": os.fsdecode(name),
+                    "size": size if error is None else None,
+                    "sha256": sha256,
+                    "error": None if error is None else {"errno": error.errno, "message": _describe(error)},
+                }
+            )
+        elif error is None:
+            out.write(format_line(sha256, name))
+    if as_json:
+        json.dump({"files": report, "failed": failures}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    out.flush()
+    return 1 if failures else 0
+
+
+def _read_sums(sums_file: str) -> bytes:
+    if sums_file == STDIN_NAME:
+        return sys.stdin.buffer.read()
+    try:
+        with open(sums_file, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise click.ClickException(f"{sums_file}: {_describe(exc)}") from None
+
+
+def _check(sums_file: str, threads: int | None, engine: dict, quiet: bool, status: bool, as_json: bool) -> int:
+    entries = []
+    malformed = 0
+    for line in _read_sums(sums_file).split(b"\n"):
+        if not line:
+            continue
+        entry = parse_line(line)
+        if entry is None:
+            malformed += 1
+        else:
+            entries.append(entry)
+    if not entries:
+        _warn(sums_file, "no properly formatted checksum lines found")
+        return 1
+    by_name = _hash_named([e.name for e in entries], threads, engine, not (as_json or status))
+    out = sys.stdout.buffer
+    mismatched = unreadable = 0
+    report = []
+    for entry in entries:
+        result = by_name[entry.name]
+        actual = result if isinstance(result, str) else result.sha256  # type: ignore[attr-defined]
+        error = None if isinstance(result, str) else result.error  # type: ignore[attr-defined]
+        if error is not None:
+            unreadable += 1
+            verdict = "FAILED open or read"
+            if not status and not as_json:
+                _warn(entry.name, _describe(error))
+        elif actual != entry.sha256:
+            mismatched += 1
+            verdict = "FAILED"
+        else:
+            verdict = "OK"
+        if as_json:
+            report.append({"path": os.fsdecode(entry.name), "expected": entry.sha256, "actual": actual,
+                           "result": verdict, "error": None if error is None else _describe(error)})
+        elif not status and not (quiet and verdict == "OK"):
+            out.write(format_check_name(entry.name) + b": " + verdict.encode() + b"\n")
+    out.flush()
+    if as_json:
+        json.dump({"files": report, "mismatched": mismatched, "unreadable": unreadable,
+                   "improperly_formatted": malformed}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    elif not status:
+        if malformed:
+            plural = "line is" if malformed == 1 else "lines are"
+            click.echo(f"cinev4: WARNING: {malformed} {plural} improperly formatted", err=True)
+        if unreadable:
+            plural = "file" if unreadable == 1 else "files"
+            click.echo(f"cinev4: WARNING: {unreadable} listed {plural} could not be read", err=True)
+        if mismatched:
+            plural = "checksum" if mismatched == 1 else "checksums"
+            click.echo(f"cinev4: WARNING: {mismatched} computed {plural} did NOT match", err=True)
+    return 1 if (mismatched or unreadable) else 0
+
+
+@click.command("hash")
+@click.argument("paths", nargs=-1, type=click.Path(dir_okay=True, allow_dash=True))
+@click.option("-c", "--check", "sums_file", metavar="SUMS", help="Check the files listed in a sha256sum file.")
+@click.option("--threads", type=click.IntRange(min=1), help="Worker threads (default: every usable CPU).")
+@click.option("--kernel", help="Force a SHA-256 kernel (see `cinev4 --version`).")
+@click.option("--io", "io_mode", type=click.Choice(["auto", "mmap", "read"]), help="How files are read.")
+@click.option("--quiet", is_flag=True, help="With -c: do not print OK lines.")
+@click.option("--status", is_flag=True, help="With -c: print nothing; the exit code tells.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable report on stdout.")
+def hash_command(paths: tuple[str, ...], sums_file: str | None, threads: int | None, kernel: str | None,
+                 io_mode: str | None, quiet: bool, status: bool, as_json: bool) -> None:
+    """Print SHA-256 sums exactly as GNU sha256sum does, or check them with -c.
+
+    \b
+    Examples:
+      cinev4 hash shots/SH010/outputs/v0001/*.exr > SHA256SUMS
+      cinev4 hash -c SHA256SUMS --quiet
+      cinev4 hash --threads 8 --json big.mov
+
+    Exit status: 0 all files hashed (and matched); 1 any file unreadable or
+    mismatched; 2 bad usage.
+    """
+    engine = {"kernel": kernel, "io": io_mode}
+    try:
+        if sums_file is not None:
+            if paths:
+                raise click.UsageError("give either -c SUMS or PATHs, not both")
+            code = _check(sums_file, threads, engine, quiet, status, as_json)
+        else:
+            if quiet or status:
+                raise click.UsageError("--quiet and --status only apply with -c")
+            names = [os.fsencode(p) for p in (paths or (STDIN_NAME,))]
+            by_name = _hash_named(names, threads, engine, not as_json)
+            code = _print_sums(names, by_name, as_json)
+    except ValueError as exc:  # bad --kernel / CINEV4_* settings
+        raise click.UsageError(str(exc)) from None
+    sys.exit(code)
