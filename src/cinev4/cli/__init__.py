@@ -15,6 +15,12 @@ import click
 # name -> "module:attribute", resolved on first use.
 _LAZY_COMMANDS: dict[str, str] = {
     "hash": "cinev4.cli.hash_cmd:hash_command",
+    "init": "cinev4.cli.init_cmd:init_command",
+    "status": "cinev4.cli.status_cmd:status_command",
+    "shot": "cinev4.cli.shot_cmd:shot_group",
+    "manifest": "cinev4.cli.manifest_cmd:manifest_command",
+    "verify": "cinev4.cli.verify_cmd:verify_command",
+    "release": "cinev4.cli.release_cmd:release_group",
 }
 
 

@@ -7,24 +7,73 @@ raises a ``cinev4.errors.CinevError`` subclass on refusal or failure:
 """
 from __future__ import annotations
 
-from cinev4.pipeline.hashing import Progress
-from cinev4.pipeline.manifests import ManifestResult, build_manifest
-from cinev4.pipeline.project import Project, find_project_root, init_project, load_project
-from cinev4.pipeline.releases import GateReport, PublishResult, check_release, publish_release
-from cinev4.pipeline.report import ManifestCheck, Problem, VerifyReport
-from cinev4.pipeline.shots import (
-    Shot,
-    create_shot,
-    list_shots,
-    load_shot,
-    mark_done,
-    mark_fail,
-    mark_qc,
-    new_version,
-    reopen,
-)
-from cinev4.pipeline.states import Action, Policy, Status
-from cinev4.pipeline.verify import verify_manifest_file, verify_shots
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# name -> submodule. Resolved on first access (PEP 562) so that a command
+# importing one submodule does not pay for all of them.
+_EXPORTS = {
+    "Action": "states",
+    "GateReport": "releases",
+    "ManifestCheck": "report",
+    "ManifestResult": "manifests",
+    "Policy": "states",
+    "Problem": "report",
+    "Progress": "hashing",
+    "Project": "project",
+    "PublishResult": "releases",
+    "Shot": "shots",
+    "Status": "states",
+    "VerifyReport": "report",
+    "build_manifest": "manifests",
+    "check_release": "releases",
+    "create_shot": "shots",
+    "find_project_root": "project",
+    "init_project": "project",
+    "list_shots": "shots",
+    "load_project": "project",
+    "load_shot": "shots",
+    "mark_done": "shots",
+    "mark_fail": "shots",
+    "mark_qc": "shots",
+    "new_version": "shots",
+    "publish_release": "releases",
+    "reopen": "shots",
+    "verify_manifest_file": "verify",
+    "verify_shots": "verify",
+}
+
+if TYPE_CHECKING:
+    from cinev4.pipeline.hashing import Progress
+    from cinev4.pipeline.manifests import ManifestResult, build_manifest
+    from cinev4.pipeline.project import Project, find_project_root, init_project, load_project
+    from cinev4.pipeline.releases import GateReport, PublishResult, check_release, publish_release
+    from cinev4.pipeline.report import ManifestCheck, Problem, VerifyReport
+    from cinev4.pipeline.shots import (
+        Shot,
+        create_shot,
+        list_shots,
+        load_shot,
+        mark_done,
+        mark_fail,
+        mark_qc,
+        new_version,
+        reopen,
+    )
+    from cinev4.pipeline.states import Action, Policy, Status
+    from cinev4.pipeline.verify import verify_manifest_file, verify_shots
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'cinev4.pipeline' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"cinev4.pipeline.{module}"), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "Action",

@@ -96,7 +96,7 @@ def _load_manifest(target: ManifestTarget, check: ManifestCheck) -> dict | None:
         return None
     check.manifest_sha256 = hash_bytes(raw)
     if target.expected_sha256 is not None and check.manifest_sha256 != target.expected_sha256:
-        check.add("manifest_edited", where, "the manifest was modified after it was written (sha256 differs from manifest_ref)",
+        check.add("manifest_edited", where, "the manifest was modified after it was written (its sha256 differs from the pinned one)",
                   expected=target.expected_sha256, actual=check.manifest_sha256)
     try:
         data = parse_document(raw, "manifest", where).data
@@ -284,8 +284,28 @@ def verify_manifest_file(
         if shot is not None and shot.manifest_ref is not None and shot.manifest_ref["path"] == contract_path:
             expected_sha = shot.manifest_ref["sha256"]
     if expected_sha is None:
+        expected_sha = _pinned_by_release(root, contract_path, notes)
+    if expected_sha is None:
         notes.append(f"{contract_path}: no shot record pins this manifest, so its own bytes were only checked for validity")
     target = ManifestTarget(root, contract_path, expected_sha, shot_id, version, project_id)
     report = verify_targets([target], threads=threads, progress=progress, sizes_only=sizes_only)
     report.notes += notes
     return report
+
+
+def _pinned_by_release(root: Path, contract_path: str, notes: list[str]) -> str | None:
+    """The manifest SHA-256 a release record under ``root`` pins (a delivered
+    copy carries its release record, not the shot records)."""
+    from cinev4.contracts import load_document
+
+    releases = root / layout.RELEASES_DIR
+    if not releases.is_dir():
+        return None
+    for record_file in sorted(releases.glob("*/release.json")):
+        source = f"{layout.RELEASES_DIR}/{record_file.parent.name}/release.json"
+        record = load_document(record_file, "release", source).data
+        for entry in record["shots"]:
+            if entry["manifest_path"] == contract_path:
+                notes.append(f"{contract_path}: its own bytes were checked against the pin in {source}")
+                return str(entry["manifest_sha256"])
+    return None

@@ -1,0 +1,174 @@
+"""What every pipeline command shares: options, the error boundary, output.
+
+The boundary turns cinev4's exceptions into ``click.ClickException``s with
+stable exit codes (SPEC section 5): 1 when bytes or the release gate fail,
+2 for usage and contract errors (invalid documents, unsafe paths, refused
+transitions, write-once refusals). Each error is one line on stderr, never a
+traceback; with ``--json`` a machine-readable object also goes to stdout.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_FAILED = 1
+EXIT_CONTRACT = 2
+
+
+class CommandError(click.ClickException):
+    """One or more error lines and the exit code that goes with them."""
+
+    def __init__(self, lines: list[str], exit_code: int = EXIT_CONTRACT) -> None:
+        self.lines = [" ".join(line.split()) for line in lines] or ["failed"]  # one physical line each
+        super().__init__(self.lines[0])
+        self.exit_code = exit_code
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        stream = file if file is not None else sys.stderr
+        for line in self.lines:
+            click.echo(f"cinev4: error: {line}", file=stream)
+
+
+def to_command_error(exc: BaseException) -> CommandError:
+    """The exit code and lines for an exception raised by the pipeline API."""
+    from cinev4.errors import CinevError, ContractError, TransitionRefused, VerificationFailed
+
+    if isinstance(exc, VerificationFailed):
+        report = exc.report
+        code = getattr(report, "exit_code", EXIT_FAILED) or EXIT_FAILED
+        return CommandError([str(exc)], code)
+    if isinstance(exc, ContractError):
+        return CommandError(exc.problems, EXIT_CONTRACT)
+    if isinstance(exc, TransitionRefused):
+        return CommandError(exc.reasons, EXIT_CONTRACT)
+    if isinstance(exc, CinevError):
+        return CommandError([str(exc)], EXIT_CONTRACT)
+    if isinstance(exc, OSError):
+        where = f"{exc.filename}: " if exc.filename else ""
+        return CommandError([f"{where}{exc.strerror or exc}"], EXIT_CONTRACT)
+    raise exc
+
+
+def boundary(func: F) -> F:
+    """Run a command body, translating cinev4 and OS errors into CommandError."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from cinev4.errors import CinevError
+
+        try:
+            return func(*args, **kwargs)
+        except click.ClickException:
+            raise
+        except (CinevError, OSError) as exc:
+            error = to_command_error(exc)
+            if kwargs.get("as_json") and not getattr(exc, "report", None):
+                emit_json({"ok": False, "exit_code": error.exit_code, "errors": error.lines})
+            raise error from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+project_option = click.option(
+    "--project",
+    "project_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="CINEV4_PROJECT",
+    default=None,
+    help="Project root (the folder holding project.json). Default: found by walking up "
+    "from the current folder, as git does. Env: CINEV4_PROJECT.",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print a machine-readable JSON report on stdout.")
+threads_option = click.option(
+    "--threads",
+    type=click.IntRange(1, 1024),
+    default=None,
+    metavar="N",
+    help="Hashing threads (default: every core).",
+)
+
+
+def load(project_dir: Path | None) -> Any:
+    """The project at --project, or found by walking up from here."""
+    from cinev4.pipeline.project import load_project
+
+    return load_project(project_dir)
+
+
+def emit_json(document: Any) -> None:
+    click.echo(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False))
+
+
+def human_bytes(count: int) -> str:
+    size = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{count} B" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{count} B"  # pragma: no cover
+
+
+class BarProgress:
+    """A click progress bar on stderr, shown only on a terminal and never with --json."""
+
+    def __init__(self, label: str) -> None:
+        self._label = label
+        self._bar: Any = None
+        self._done = 0
+
+    @classmethod
+    def for_command(cls, label: str, as_json: bool) -> BarProgress | None:
+        if as_json or not sys.stderr.isatty():
+            return None
+        return cls(label)
+
+    def start(self, total_bytes: int, total_files: int) -> None:
+        self._done = 0
+        self._bar = click.progressbar(
+            length=max(total_bytes, 1),
+            label=f"{self._label} ({total_files} files, {human_bytes(total_bytes)})",
+            file=sys.stderr,
+            show_eta=True,
+            show_percent=True,
+        )
+        self._bar.__enter__()
+
+    def update(self, bytes_done: int, files_done: int) -> None:
+        if self._bar is not None and bytes_done > self._done:
+            self._bar.update(bytes_done - self._done)
+            self._done = bytes_done
+
+    def finish(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar = None
+
+
+def print_report(report: Any) -> None:
+    """A verification report for people: one line per manifest, one per problem."""
+    hashes = "size+sha256" if report.hashes_checked else "sizes only"
+    for check in report.checks:
+        version = check.version or "?"
+        if check.ok:
+            click.echo(f"{check.shot_id} {version}: OK  {check.artifact_count} artifacts, "
+                       f"{human_bytes(check.total_bytes)} ({hashes})")
+            continue
+        click.echo(f"{check.shot_id} {version}: FAILED  {len(check.problems)} problem(s)")
+        for problem in check.problems:
+            line = f"  {problem.kind:<17} {problem.path}: {problem.detail}"
+            if problem.kind == "hash_differs":
+                line += f" (expected {problem.expected[:12]}…, found {problem.actual[:12]}…)"
+            click.echo(line)
+    for note in report.notes:
+        click.echo(f"note: {note}")
+    if not report.hashes_checked:
+        click.echo("note: --sizes-only: presence and sizes checked, NO SHA-256 was checked")
+    click.echo(report.summary())

@@ -1,0 +1,40 @@
+"""``cinev4 manifest SHOT``: hash the shot's current version and write its manifest once."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from cinev4.cli._common import BarProgress, boundary, emit_json, human_bytes, json_option, load, project_option, threads_option
+
+
+@click.command("manifest")
+@click.argument("shot_id", metavar="SHOT")
+@project_option
+@threads_option
+@json_option
+@boundary
+def manifest_command(shot_id: str, project_dir: Path | None, threads: int | None, as_json: bool) -> None:
+    """Hash every file of SHOT's current version folder and write its manifest.
+
+    The manifest (shots/SHOT/manifests/VERSION/manifest.json) is canonical
+    JSON, written atomically, read-only, and only once: if it exists, this
+    exits 2. Its SHA-256 is then pinned in the shot record. Set
+    SOURCE_DATE_EPOCH for a reproducible created_utc. Made for farm
+    post-render hooks: no prompt, one line of output, a meaningful exit code.
+
+    \b
+    Examples:
+      cinev4 manifest SH010
+      cinev4 manifest SH010 --project /mnt/projects/film01 --threads 8 --json
+    """
+    from cinev4.pipeline.manifests import build_manifest
+
+    project = load(project_dir)
+    result = build_manifest(project, shot_id, threads=threads, progress=BarProgress.for_command("hashing", as_json))
+    if as_json:
+        emit_json({"ok": True, **result.to_dict()})
+        return
+    how = "adopted (left complete by an interrupted run, verified)" if result.adopted else "written"
+    click.echo(f"{result.shot_id} {result.version}: manifest {how}, {result.artifact_count} artifacts, "
+               f"{human_bytes(result.total_bytes)}, sha256 {result.manifest_sha256} ({result.manifest_path})")

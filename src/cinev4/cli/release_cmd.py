@@ -1,0 +1,119 @@
+"""``cinev4 release ...``: the release gate, and publishing."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from cinev4.cli._common import (
+    BarProgress,
+    CommandError,
+    boundary,
+    emit_json,
+    human_bytes,
+    json_option,
+    load,
+    print_report,
+    project_option,
+    threads_option,
+)
+
+
+@click.group("release")
+def release_group() -> None:
+    """The release gate and publishing.
+
+    The gate passes when every shot is DONE, its manifest is valid and equal
+    (by SHA-256) to the one pinned in its record, and every artifact verifies.
+    A failed gate changes nothing and exits 1, listing every problem.
+
+    \b
+    Examples:
+      cinev4 release check SH010 SH020
+      cinev4 release publish R2024_05 SH010 SH020 --to /mnt/delivery/r2024_05
+    """
+
+
+def _gate_failed(report: object, as_json: bool, message: str, payload: dict | None = None) -> CommandError:  # type: ignore[type-arg]
+    if as_json:
+        emit_json(payload if payload is not None else report.to_dict())  # type: ignore[attr-defined]
+    else:
+        print_report(report)
+    return CommandError([message], report.exit_code)  # type: ignore[attr-defined]
+
+
+@release_group.command("check")
+@click.argument("shot_ids", nargs=-1, required=True, metavar="SHOT...")
+@project_option
+@threads_option
+@json_option
+@boundary
+def release_check(shot_ids: tuple[str, ...], project_dir: Path | None, threads: int | None, as_json: bool) -> None:
+    """Run the release gate on the SHOTs alone (writes nothing).
+
+    \b
+    Example:
+      cinev4 release check SH010 SH020 --json
+    """
+    from cinev4.pipeline.releases import check_release
+
+    gate = check_release(load(project_dir), list(shot_ids), threads=threads,
+                         progress=BarProgress.for_command("verifying", as_json))
+    if not gate.ok:
+        raise _gate_failed(gate.report, as_json, f"release gate failed: {gate.report.summary()}", gate.to_dict())
+    if as_json:
+        emit_json(gate.to_dict())
+    else:
+        print_report(gate.report)
+        click.echo("release gate: passed")
+
+
+@release_group.command("publish")
+@click.argument("release_id", metavar="RELEASE")
+@click.argument("shot_ids", nargs=-1, required=True, metavar="SHOT...")
+@click.option(
+    "--to",
+    "destination",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also copy the manifests and artifacts to DEST under the same relative paths, "
+    "verify the copy, and write the release record there too.",
+)
+@project_option
+@threads_option
+@json_option
+@boundary
+def release_publish(
+    release_id: str,
+    shot_ids: tuple[str, ...],
+    destination: Path | None,
+    project_dir: Path | None,
+    threads: int | None,
+    as_json: bool,
+) -> None:
+    """Pass the gate, then write releases/RELEASE/release.json once.
+
+    With --to DEST the files are copied first and the copy is verified before
+    any record is written. Nothing is written when the gate or the copy fails.
+
+    \b
+    Examples:
+      cinev4 release publish R1 SH010 SH020
+      cinev4 release publish R1 SH010 --to /mnt/delivery/r1 --json
+    """
+    from cinev4.errors import VerificationFailed
+    from cinev4.pipeline.releases import publish_release
+
+    try:
+        result = publish_release(load(project_dir), release_id, list(shot_ids), destination=destination,
+                                 threads=threads, progress=BarProgress.for_command("verifying", as_json))
+    except VerificationFailed as exc:
+        report = getattr(exc.report, "report", exc.report)  # a GateReport wraps its VerifyReport
+        raise _gate_failed(report, as_json, str(exc)) from None
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    totals = result.record["totals"]
+    click.echo(f"release {release_id} published: {totals['shots']} shot(s), {totals['artifacts']} artifacts, "
+               f"{human_bytes(totals['bytes'])} verified; record {result.record_path}")
+    if result.destination is not None:
+        click.echo(f"copied {result.copied_files} files to {result.destination}; the copy verified")

@@ -1,0 +1,206 @@
+"""``cinev4 shot ...``: create shots and move them through their life."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cinev4.cli._common import BarProgress, boundary, emit_json, human_bytes, json_option, load, project_option, threads_option
+
+
+@click.group("shot")
+def shot_group() -> None:
+    """Create shots and move them through IN_PROGRESS -> QC -> DONE (or FAIL).
+
+    A refused transition exits 2 with every reason.
+
+    \b
+    Examples:
+      cinev4 shot new SH010
+      cinev4 shot qc SH010
+      cinev4 shot done SH010
+      cinev4 shot fail SH010 --reason "render crashed on frame 1042"
+    """
+
+
+def _report(shot: Any, message: str, as_json: bool) -> None:
+    if as_json:
+        emit_json({"ok": True, "shot": shot.data})
+    else:
+        click.echo(message)
+
+
+@shot_group.command("new")
+@click.argument("shot_id", metavar="SHOT")
+@project_option
+@json_option
+@boundary
+def shot_new(shot_id: str, project_dir: Path | None, as_json: bool) -> None:
+    """Create SHOT (IN_PROGRESS, v0001) and its outputs folder.
+
+    SHOT must be a safe folder name (letters, digits, '_', '-', '.').
+
+    \b
+    Example:
+      cinev4 shot new SH010   # then render into shots/SH010/outputs/v0001/
+    """
+    from cinev4.pipeline.shots import create_shot
+
+    shot = create_shot(load(project_dir), shot_id)
+    _report(shot, f"created shot {shot.id} ({shot.status}, {shot.version}): render into {shot.outputs_dir}/", as_json)
+
+
+@shot_group.command("list")
+@project_option
+@json_option
+@boundary
+def shot_list(project_dir: Path | None, as_json: bool) -> None:
+    """List the shots with their state and version.
+
+    \b
+    Example:
+      cinev4 shot list --json
+    """
+    from cinev4.pipeline.shots import list_shots
+
+    shots = list_shots(load(project_dir))
+    if as_json:
+        emit_json({"ok": True, "shots": [{"shot_id": s.id, "status": s.status.value, "version": s.version,
+                                          "manifest_ref": s.manifest_ref} for s in shots]})
+        return
+    for shot in shots:
+        click.echo(f"{shot.id}\t{shot.status}\t{shot.version}")
+
+
+@shot_group.command("show")
+@click.argument("shot_id", metavar="SHOT")
+@project_option
+@json_option
+@boundary
+def shot_show(shot_id: str, project_dir: Path | None, as_json: bool) -> None:
+    """Show SHOT's record: state, version, manifest, artifacts and history.
+
+    \b
+    Example:
+      cinev4 shot show SH010 --json
+    """
+    from cinev4.pipeline.shots import load_shot
+
+    shot = load_shot(load(project_dir), shot_id)
+    if as_json:
+        emit_json({"ok": True, "shot": shot.data})
+        return
+    click.echo(f"shot {shot.id}: {shot.status}, version {shot.version}")
+    if "fail_reason" in shot.data:
+        click.echo(f"fail reason: {shot.data['fail_reason']}")
+    if shot.manifest_ref:
+        click.echo(f"manifest: {shot.manifest_ref['path']} (sha256 {shot.manifest_ref['sha256']})")
+        click.echo(f"artifacts: {len(shot.artifacts)}, {human_bytes(sum(a['size'] for a in shot.artifacts))}")
+    else:
+        click.echo("manifest: none yet")
+    click.echo("history:")
+    for entry in shot.history:
+        click.echo(f"  {entry['utc']}  {entry['from'] or '-':<11} -> {entry['to']:<11} {entry['version']}  {entry['reason']}")
+
+
+@shot_group.command("qc")
+@click.argument("shot_id", metavar="SHOT")
+@click.option("--reason", default="outputs ready for review", show_default=True, help="Recorded in the history.")
+@project_option
+@json_option
+@boundary
+def shot_qc(shot_id: str, reason: str, project_dir: Path | None, as_json: bool) -> None:
+    """IN_PROGRESS -> QC: the outputs are ready for review.
+
+    \b
+    Example:
+      cinev4 shot qc SH010
+    """
+    from cinev4.pipeline.shots import mark_qc
+
+    shot = mark_qc(load(project_dir), shot_id, reason)
+    _report(shot, f"{shot.id}: QC ({shot.version})", as_json)
+
+
+@shot_group.command("done")
+@click.argument("shot_id", metavar="SHOT")
+@click.option("--reason", default="QC passed", show_default=True, help="Recorded in the history.")
+@project_option
+@threads_option
+@json_option
+@boundary
+def shot_done(shot_id: str, reason: str, project_dir: Path | None, threads: int | None, as_json: bool) -> None:
+    """QC -> DONE, through the gate: a parseable qc.json and a preview among the
+    outputs and, when the policy requires it, a manifest of the current
+    version that verifies (every artifact is hashed).
+
+    \b
+    Example:
+      cinev4 shot done SH010
+    """
+    from cinev4.pipeline.shots import mark_done
+
+    shot = mark_done(load(project_dir), shot_id, threads=threads, reason=reason,
+                     progress=BarProgress.for_command("verifying", as_json))
+    _report(shot, f"{shot.id}: DONE ({shot.version})", as_json)
+
+
+@shot_group.command("fail")
+@click.argument("shot_id", metavar="SHOT")
+@click.option("--reason", required=True, help="Why the shot failed (kept in the record).")
+@project_option
+@json_option
+@boundary
+def shot_fail(shot_id: str, reason: str, project_dir: Path | None, as_json: bool) -> None:
+    """Mark a production failure: any non-terminal state -> FAIL.
+
+    FAIL is terminal under the strict policy.
+
+    \b
+    Example:
+      cinev4 shot fail SH010 --reason "missing plate for frames 1001-1010"
+    """
+    from cinev4.pipeline.shots import mark_fail
+
+    shot = mark_fail(load(project_dir), shot_id, reason)
+    _report(shot, f"{shot.id}: FAIL ({reason})", as_json)
+
+
+@shot_group.command("reopen")
+@click.argument("shot_id", metavar="SHOT")
+@click.option("--reason", default="reopened", show_default=True, help="Recorded in the history.")
+@project_option
+@json_option
+@boundary
+def shot_reopen(shot_id: str, reason: str, project_dir: Path | None, as_json: bool) -> None:
+    """Back to IN_PROGRESS: from QC (rework) always; from DONE or FAIL only
+    when the project is non-strict (immutable_outputs: false).
+
+    \b
+    Example:
+      cinev4 shot reopen SH010 --reason "notes from review"
+    """
+    from cinev4.pipeline.shots import reopen
+
+    shot = reopen(load(project_dir), shot_id, reason)
+    _report(shot, f"{shot.id}: IN_PROGRESS ({shot.version})", as_json)
+
+
+@shot_group.command("new-version")
+@click.argument("shot_id", metavar="SHOT")
+@project_option
+@json_option
+@boundary
+def shot_new_version(shot_id: str, project_dir: Path | None, as_json: bool) -> None:
+    """Start SHOT's next version folder (non-strict projects only; the shot must
+    be IN_PROGRESS). Earlier versions and their manifests stay as they are.
+
+    \b
+    Example:
+      cinev4 shot reopen SH010 && cinev4 shot new-version SH010
+    """
+    from cinev4.pipeline.shots import new_version
+
+    shot = new_version(load(project_dir), shot_id)
+    _report(shot, f"{shot.id}: new version {shot.version}: render into {shot.outputs_dir}/", as_json)

@@ -1,0 +1,53 @@
+"""``cinev4 status``: the project at a glance."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from cinev4.cli._common import boundary, emit_json, human_bytes, json_option, load, project_option
+
+
+@click.command("status")
+@project_option
+@json_option
+@boundary
+def status_command(project_dir: Path | None, as_json: bool) -> None:
+    """Show the project: its policy, and each shot's state, version and manifest.
+
+    Reads records only; nothing is hashed (use cinev4 verify for that).
+
+    \b
+    Examples:
+      cinev4 status
+      cinev4 status --project /mnt/projects/film01 --json
+    """
+    from cinev4.pipeline.shots import list_shots
+
+    project = load(project_dir)
+    shots = list_shots(project)
+    rows = [
+        {
+            "shot_id": shot.id,
+            "status": shot.status.value,
+            "version": shot.version,
+            "manifest": shot.manifest_ref["path"] if shot.manifest_ref else None,
+            "artifacts": len(shot.artifacts),
+            "bytes": sum(a["size"] for a in shot.artifacts),
+        }
+        for shot in shots
+    ]
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row["status"]] = counts.get(row["status"], 0) + 1
+    if as_json:
+        emit_json({"ok": True, "root": str(project.root), "project": project.data, "shots": rows, "counts": counts})
+        return
+    policy = "strict (immutable outputs)" if project.policy.strict else "non-strict (mutable outputs)"
+    click.echo(f"project {project.id} at {project.root}: {policy}, {len(rows)} shot(s)")
+    for row in rows:
+        manifest = "manifest pinned" if row["manifest"] else "no manifest"
+        click.echo(f"  {row['shot_id']:<16} {row['status']:<11} {row['version']:<6} {manifest}, "
+                   f"{row['artifacts']} artifacts, {human_bytes(row['bytes'])}")
+    if rows:
+        click.echo("  " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))

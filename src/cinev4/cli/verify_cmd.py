@@ -1,0 +1,79 @@
+"""``cinev4 verify``: check files on disk against their manifests."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from cinev4.cli._common import (
+    BarProgress,
+    CommandError,
+    boundary,
+    emit_json,
+    json_option,
+    load,
+    print_report,
+    project_option,
+    threads_option,
+)
+
+
+@click.command("verify")
+@click.argument("shot_ids", nargs=-1, metavar="[SHOT]...")
+@click.option("--all", "all_shots", is_flag=True, help="Every shot that has a manifest.")
+@click.option(
+    "--manifest",
+    "manifest_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="One manifest file, e.g. a delivered copy; its root is read from the layout "
+    "(ROOT/shots/SHOT/manifests/VERSION/manifest.json).",
+)
+@click.option("--sizes-only", is_flag=True, help="Check presence and sizes only (fast); NO hash is checked.")
+@project_option
+@threads_option
+@json_option
+@boundary
+def verify_command(
+    shot_ids: tuple[str, ...],
+    all_shots: bool,
+    manifest_file: Path | None,
+    sizes_only: bool,
+    project_dir: Path | None,
+    threads: int | None,
+    as_json: bool,
+) -> None:
+    """Verify manifests: their own bytes against the shot record's pin, their
+    schema and paths, then the size and SHA-256 of every artifact, and files
+    in the version folder that the manifest does not list.
+
+    Every problem is reported, not only the first. Exit 0: all verified;
+    1: something differs (missing, size, hash, unreadable, extra, manifest
+    edited); 2: a document breaks the contract (invalid JSON or schema,
+    unsafe path) or bad usage.
+
+    \b
+    Examples:
+      cinev4 verify SH010 SH020
+      cinev4 verify --all --json > report.json
+      cinev4 verify --all --sizes-only
+      cinev4 verify --manifest /mnt/delivery/shots/SH010/manifests/v0001/manifest.json
+    """
+    from cinev4.pipeline.verify import verify_manifest_file, verify_shots
+
+    chosen = sum(bool(x) for x in (shot_ids, all_shots, manifest_file))
+    if chosen != 1:
+        raise click.UsageError("name shots, or give --all, or --manifest PATH (exactly one of them)")
+    progress = BarProgress.for_command("verifying", as_json)
+    if manifest_file is not None:
+        report = verify_manifest_file(manifest_file, project_root=project_dir, threads=threads,
+                                      progress=progress, sizes_only=sizes_only)
+    else:
+        project = load(project_dir)
+        report = verify_shots(project, list(shot_ids) if shot_ids else None, threads=threads,
+                              progress=progress, sizes_only=sizes_only)
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        print_report(report)
+    if not report.ok:
+        raise CommandError([f"verification {report.summary()}"], report.exit_code)
