@@ -1,0 +1,153 @@
+"""`cinev4 hash` through the installed executable, side by side with GNU sha256sum."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SHA256SUM = shutil.which("sha256sum")
+needs_sha256sum = pytest.mark.skipif(SHA256SUM is None, reason="GNU sha256sum is not installed")
+NAMES = ["plain.exr", "with space.exr", "ünïcødé.exr", "back\\slash.exr", "new\nline.exr", "car\rriage.exr",
+         "-dash.exr"]
+
+
+def cinev4_exe() -> list[str]:
+    script = Path(sys.executable).parent / "cinev4"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "cinev4"]
+
+
+def run(args: list[str], cwd: Path, **kwargs: object) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(args, cwd=cwd, capture_output=True, timeout=120, **kwargs)  # type: ignore[call-overload]
+
+
+@pytest.fixture()
+def tree(tmp_path: Path) -> Path:
+    for i, name in enumerate(NAMES):
+        (tmp_path / name).write_bytes(os.urandom(1000 * i + 7))
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "frame.0001.exr").write_bytes(b"frame")
+    return tmp_path
+
+
+def names_of(tree: Path) -> list[str]:
+    return ["./" + n for n in NAMES] + ["sub/frame.0001.exr"]
+
+
+@needs_sha256sum
+def test_output_is_byte_identical_to_sha256sum(tree: Path) -> None:
+    args = names_of(tree)
+    ours = run([*cinev4_exe(), "hash", "--", *args], tree)
+    theirs = run([SHA256SUM, "--", *args], tree)
+    assert ours.returncode == theirs.returncode == 0, ours.stderr
+    assert ours.stdout == theirs.stdout
+
+
+@needs_sha256sum
+def test_missing_and_directory_fail_like_sha256sum(tree: Path) -> None:
+    args = ["plain.exr", "missing.exr", "sub", "with space.exr"]
+    ours = run([*cinev4_exe(), "hash", *args], tree)
+    theirs = run([SHA256SUM, *args], tree)
+    assert ours.returncode == theirs.returncode == 1
+    assert ours.stdout == theirs.stdout
+    assert ours.stderr.decode().splitlines() == [
+        "cinev4: missing.exr: No such file or directory",
+        "cinev4: sub: Is a directory",
+    ]
+
+
+@needs_sha256sum
+def test_check_agrees_with_sha256sum(tree: Path) -> None:
+    sums = run([SHA256SUM, "--", *names_of(tree)], tree).stdout
+    (tree / "SUMS").write_bytes(sums)
+    for tamper in (False, True):
+        if tamper:
+            victim = tree / "with space.exr"
+            data = bytearray(victim.read_bytes())
+            data[3] ^= 1
+            victim.write_bytes(bytes(data))
+            (tree / "back\\slash.exr").unlink()
+        ours = run([*cinev4_exe(), "hash", "-c", "SUMS"], tree)
+        theirs = run([SHA256SUM, "-c", "SUMS"], tree)
+        assert ours.returncode == theirs.returncode == (1 if tamper else 0)
+        assert ours.stdout == theirs.stdout
+        assert ours.stderr.decode().replace("cinev4:", "sha256sum:").count("WARNING") == theirs.stderr.decode().count(
+            "WARNING"
+        )
+
+
+def test_check_quiet_status_and_json(tree: Path) -> None:
+    (tree / "SUMS").write_bytes(run([*cinev4_exe(), "hash", "plain.exr", "sub/frame.0001.exr"], tree).stdout)
+    quiet = run([*cinev4_exe(), "hash", "-c", "SUMS", "--quiet"], tree)
+    assert (quiet.returncode, quiet.stdout) == (0, b"")
+    (tree / "plain.exr").write_bytes(b"changed")
+    status = run([*cinev4_exe(), "hash", "-c", "SUMS", "--status"], tree)
+    assert (status.returncode, status.stdout, status.stderr) == (1, b"", b"")
+    report = json.loads(run([*cinev4_exe(), "hash", "-c", "SUMS", "--json"], tree).stdout)
+    assert [f["result"] for f in report["files"]] == ["FAILED", "OK"]
+    assert report["mismatched"] == 1
+
+
+def test_malformed_sums_file(tree: Path) -> None:
+    (tree / "SUMS").write_bytes(b"not a checksum line\nzzzz  plain.exr\n")
+    out = run([*cinev4_exe(), "hash", "-c", "SUMS"], tree)
+    assert out.returncode == 1
+    assert out.stderr.decode().strip() == "cinev4: SUMS: no properly formatted checksum lines found"
+
+
+def test_stdin_is_hashed(tree: Path) -> None:
+    out = run([*cinev4_exe(), "hash"], tree, input=b"abc")
+    assert out.stdout == b"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad  -\n"
+
+
+def test_json_report(tree: Path) -> None:
+    out = run([*cinev4_exe(), "hash", "--json", "plain.exr", "missing"], tree)
+    report = json.loads(out.stdout)
+    assert out.returncode == 1
+    assert report["files"][0]["size"] == 7 and len(report["files"][0]["sha256"]) == 64
+    assert report["files"][1]["error"]["errno"] == 2
+
+
+@pytest.mark.parametrize(
+    "args, env, message",
+    [
+        (["--kernel", "bogus", "plain.exr"], {}, "unknown or unavailable kernel 'bogus'"),
+        (["plain.exr"], {"CINEV4_WINDOW": "12345"}, "window must be a multiple of 64 KiB"),
+        (["--threads", "0", "plain.exr"], {}, "Invalid value for '--threads'"),
+        (["-c", "nothere"], {}, "nothere: No such file or directory"),
+    ],
+)
+def test_usage_errors_are_one_line_exit_2(tree: Path, args: list[str], env: dict[str, str], message: str) -> None:
+    out = run([*cinev4_exe(), "hash", *args], tree, env={**os.environ, **env})
+    assert out.returncode in (1, 2)
+    assert out.returncode == 2 or args[0] == "-c"
+    assert message in out.stderr.decode()
+    assert b"Traceback" not in out.stderr
+
+
+def test_version_names_kernel_and_io() -> None:
+    out = subprocess.run([*cinev4_exe(), "--version"], capture_output=True, text=True, check=True).stdout
+    assert out.startswith("cinev4 ")
+    assert "engine: kernel " in out and " io " in out
+    forced = subprocess.run([*cinev4_exe(), "--version"], capture_output=True, text=True, check=True,
+                            env={**os.environ, "CINEV4_KERNEL": "portable", "CINEV4_IO": "read"}).stdout
+    assert "engine: kernel portable, io read" in forced
+
+
+def test_python_dash_m_is_the_same_program(tree: Path) -> None:
+    a = run([sys.executable, "-m", "cinev4", "hash", "plain.exr"], tree)
+    b = run([*cinev4_exe(), "hash", "plain.exr"], tree)
+    assert a.returncode == b.returncode == 0 and a.stdout == b.stdout
+
+
+def test_cli_start_imports_no_numpy_or_pipeline() -> None:
+    code = ("import sys; from cinev4.cli import main\n"
+            "try:\n    main(['--version'])\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('numpy', 'jsonschema_rs')"
+            " or m.startswith('cinev4.pipeline')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"
