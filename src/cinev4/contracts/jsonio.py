@@ -54,6 +54,13 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):  # 1e999 overflows to infinity
+        raise ValueError(f"{text} is out of range for a number")
+    return value
+
+
 def json_path(parts: list[str | int] | tuple[str | int, ...]) -> str:
     """``["artifacts", 3, "sha256"]`` -> ``$.artifacts[3].sha256``."""
     out = "$"
@@ -123,11 +130,12 @@ def parse_json(raw: bytes) -> Any:
             text,
             object_pairs_hook=_object_hook_factory(seen_duplicate),
             parse_constant=_refuse_constant,
+            parse_float=_finite_float,
             parse_int=_int_parser_factory(seen_huge),
         )
     except json.JSONDecodeError as exc:
         raise JsonProblem(f"line {exc.lineno} column {exc.colno}: invalid JSON ({exc.msg})") from None
-    except ValueError as exc:  # NaN / Infinity
+    except ValueError as exc:  # NaN, Infinity, 1e999
         raise JsonProblem(f"invalid JSON ({exc})") from None
     problems: list[str] = []
     if seen_duplicate[0]:

@@ -1,0 +1,115 @@
+"""Canonical bytes, atomic write-once, media inference, clock."""
+from __future__ import annotations
+
+import json
+import os
+import stat
+import threading
+from pathlib import Path
+
+import pytest
+
+from cinev4.contracts.atomic import replace_atomic, stale_temp_files, write_once
+from cinev4.contracts.jsonio import canonical_bytes, parse_json
+from cinev4.errors import AlreadyExistsError, ContractError
+from cinev4.pipeline.clock import utc_now
+from cinev4.pipeline.media import media_type_for, role_for
+
+
+def test_canonical_bytes_are_sorted_indented_utf8_with_newline() -> None:
+    a = canonical_bytes({"b": 1, "a": ["ü", {"z": None, "y": True}]})
+    b = canonical_bytes(json.loads(a))
+    assert a == b
+    assert a.endswith(b"}\n") and not a.endswith(b"\n\n")
+    assert a.index(b'"a"') < a.index(b'"b"')
+    assert "ü".encode() in a
+    assert b'\n  "a": [\n' in a
+
+
+def test_canonical_bytes_refuse_undecodable_names() -> None:
+    with pytest.raises(UnicodeEncodeError):
+        canonical_bytes({"path": "bad\udcff"})
+
+
+def test_parse_json_round_trip() -> None:
+    assert parse_json(b'{"a": [1, 2.5, "x", null, true]}') == {"a": [1, 2.5, "x", None, True]}
+
+
+def test_write_once_never_overwrites_and_is_read_only(tmp_path: Path) -> None:
+    target = tmp_path / "manifest.json"
+    write_once(target, b"first\n")
+    assert target.read_bytes() == b"first\n"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o444
+    with pytest.raises(AlreadyExistsError, match="written once"):
+        write_once(target, b"second\n")
+    assert target.read_bytes() == b"first\n"
+    assert stale_temp_files(target) == []  # the losers' temp files are gone too
+
+
+def test_write_once_concurrent_writers_exactly_one_wins(tmp_path: Path) -> None:
+    target = tmp_path / "record.json"
+    outcomes: list[str] = []
+    barrier = threading.Barrier(8)
+
+    def writer(n: int) -> None:
+        barrier.wait()
+        try:
+            write_once(target, f"writer {n}\n".encode())
+            outcomes.append("won")
+        except AlreadyExistsError:
+            outcomes.append("lost")
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["lost"] * 7 + ["won"]
+    assert target.read_bytes().startswith(b"writer ")
+    assert [p.name for p in tmp_path.iterdir()] == ["record.json"]
+
+
+def test_replace_atomic(tmp_path: Path) -> None:
+    target = tmp_path / "shot.json"
+    replace_atomic(target, b"1\n")
+    replace_atomic(target, b"2\n")
+    assert target.read_bytes() == b"2\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["shot.json"]
+
+
+@pytest.mark.parametrize(
+    "path,media_type,role",
+    [
+        ("x/preview.mp4", "video/mp4", "preview"),
+        ("x/Preview.MOV", "video/quicktime", "preview"),
+        ("x/qc.json", "application/json", "qc"),
+        ("x/render.log", "text/plain", "log"),
+        ("x/sh010.1001.exr", "image/x-exr", "frame"),
+        ("x/plate_0042.dpx", "image/x-dpx", "frame"),
+        ("x/cover.png", "image/png", None),
+        ("x/notes", None, None),
+        ("x/.hidden", None, None),
+    ],
+)
+def test_media_inference(path: str, media_type: str | None, role: str | None) -> None:
+    assert media_type_for(path) == media_type
+    assert role_for(path) == role
+
+
+def test_source_date_epoch(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    assert utc_now() == "2023-11-14T22:13:20Z"
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "yesterday")
+    with pytest.raises(ContractError, match="SOURCE_DATE_EPOCH"):
+        utc_now()
+    monkeypatch.delenv("SOURCE_DATE_EPOCH")
+    assert utc_now().endswith("Z") and len(utc_now()) == 20
+
+
+def test_umask_does_not_matter_for_read_only(tmp_path: Path) -> None:
+    old = os.umask(0o077)
+    try:
+        write_once(tmp_path / "a", b"x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "a").stat().st_mode) == 0o444
