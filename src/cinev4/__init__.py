@@ -11,6 +11,7 @@ from cinev4._fasthash import (
     hash_bytes,
     hash_file,
     hash_files,
+    multibuffer_kernels,
 )
 from cinev4._version import __version__
 from cinev4.errors import (
@@ -30,6 +31,7 @@ __all__ = [
     "hash_bytes",
     "hash_file",
     "hash_files",
+    "multibuffer_kernels",
     "CinevError",
     "FileChangedError",
     "FileTruncatedError",

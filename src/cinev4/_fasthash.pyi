@@ -15,6 +15,8 @@ class EngineInfo(TypedDict):
     kernel: str
     kernels: list[str]
     multibuffer_kernels: list[str]
+    multibuffer: str | None
+    lane_break_even: int | None
     cpu_features: list[str]
     io_mode: str
     io_modes: list[str]
@@ -52,6 +54,7 @@ DEFAULT_WINDOW: int
 def engine_info() -> EngineInfo: ...
 def default_threads() -> int: ...
 def available_kernels() -> list[str]: ...
+def multibuffer_kernels() -> list[str]: ...
 def hash_bytes(data: Buffer, *, kernel: str | None = None) -> str: ...
 def hash_file(
     path: _Path,

@@ -36,7 +36,19 @@ cdef extern from "cv4_sha256.h" nogil:
     void cv4_sha256_update(cv4_sha256_ctx *ctx, const uint8_t *data, size_t length)
     void cv4_sha256_final(cv4_sha256_ctx *ctx, uint8_t *digest)
 
+cdef extern from "cv4_mb.h" nogil:
+    ctypedef struct cv4_mb_kernel:
+        const char *name
+        int lanes
+
 cdef extern from "cv4_kernels.h" nogil:
+    ctypedef struct cv4_mb_calibration:
+        int break_even_lanes
+        double full_speedup
+    size_t cv4_mb_kernel_count()
+    const cv4_mb_kernel *cv4_mb_kernel_at(size_t i)
+    const cv4_mb_kernel *cv4_mb_kernel_find(const char *name)
+    cv4_mb_calibration cv4_mb_calibrate(const cv4_mb_kernel *mb, const cv4_kernel *single)
     void cv4_kernels_init()
     size_t cv4_kernel_count()
     const cv4_kernel *cv4_kernel_at(size_t i)
@@ -74,6 +86,8 @@ cdef extern from "cv4_batch.h" nogil:
         pass
     ctypedef struct cv4_batch_config:
         const cv4_kernel *kernel
+        const cv4_mb_kernel *lanes
+        int min_busy_lanes
         cv4_io_config io
         int threads
     cv4_batch *cv4_batch_new(cv4_item *items, size_t count, const cv4_batch_config *cfg)
@@ -97,22 +111,74 @@ _NOT_REGULAR_KINDS = {"p": "FIFO", "c": "character device", "b": "block device",
 
 
 def available_kernels():
-    """Names of the SHA-256 kernels this CPU can run, fastest first."""
+    """Names of the single-stream SHA-256 kernels this CPU can run, fastest first."""
     return [cv4_kernel_at(i).name.decode() for i in range(cv4_kernel_count())]
 
 
-cdef const cv4_kernel *_kernel(object name) except NULL:
-    if name is None:
-        name = os.environ.get("CINEV4_KERNEL") or None
-    if name is None:
-        return cv4_kernel_best()
-    cdef bytes encoded = str(name).encode()
+def multibuffer_kernels():
+    """Names of the multi-buffer kernels (many files side by side in SIMD lanes) this CPU can run."""
+    return [cv4_mb_kernel_at(i).name.decode() for i in range(cv4_mb_kernel_count())]
+
+
+# A multi-buffer kernel is used by default only where, with every lane busy,
+# it measures at least this much faster than the single-stream kernel.
+_LANES_MIN_SPEEDUP = 1.25
+
+
+cdef const cv4_kernel *_single_kernel(str name) except NULL:
+    cdef bytes encoded = name.encode()
     cdef const cv4_kernel *found = cv4_kernel_find(encoded)
     if found == NULL:
         raise ValueError(
-            f"unknown or unavailable kernel {name!r}; this CPU offers: {', '.join(available_kernels())}"
+            f"unknown or unavailable kernel {name!r}; this CPU offers: "
+            f"{', '.join(available_kernels() + multibuffer_kernels())}"
         )
     return found
+
+
+cdef const cv4_kernel *_kernel(object name) except NULL:
+    """The single-stream kernel for a name (None: CINEV4_KERNEL, else the fastest)."""
+    if name is None:
+        name = os.environ.get("CINEV4_KERNEL") or None
+    if name is None or cv4_mb_kernel_find(str(name).encode()) != NULL:
+        return cv4_kernel_best()
+    return _single_kernel(str(name))
+
+
+cdef const cv4_mb_kernel *_auto_lanes(const cv4_kernel *single):
+    cdef const cv4_mb_kernel *best = NULL
+    cdef double best_speedup = _LANES_MIN_SPEEDUP
+    cdef cv4_mb_calibration cal
+    for i in range(cv4_mb_kernel_count()):
+        cal = cv4_mb_calibrate(cv4_mb_kernel_at(i), single)
+        if cal.full_speedup >= best_speedup:
+            best, best_speedup = cv4_mb_kernel_at(i), cal.full_speedup
+    return best
+
+
+cdef int _lane_plan(object name, cv4_batch_config *cfg) except -1:
+    """Fill in the kernels of a batch: a multi-buffer kernel when asked for by
+    name, or by default where it measures faster; None of it for a single name."""
+    if name is None:
+        name = os.environ.get("CINEV4_KERNEL") or None
+    cfg.kernel = _kernel(name)
+    cfg.lanes = NULL
+    cfg.min_busy_lanes = 0
+    if name is None:
+        cfg.lanes = _auto_lanes(cfg.kernel)
+    else:
+        cfg.lanes = cv4_mb_kernel_find(str(name).encode())
+    if cfg.lanes == NULL:
+        return 0
+    env = os.environ.get("CINEV4_LANE_MIN")
+    if env:
+        try:
+            cfg.min_busy_lanes = int(env)
+        except ValueError:
+            raise ValueError(f"CINEV4_LANE_MIN={env!r} is not a whole number") from None
+    else:
+        cfg.min_busy_lanes = cv4_mb_calibrate(cfg.lanes, cfg.kernel).break_even_lanes
+    return 0
 
 
 def _parse_size(text):
@@ -167,13 +233,16 @@ def default_threads():
 
 def engine_info():
     """What runs here: CPU features seen, kernels offered, the defaults in use."""
-    cdef const cv4_kernel *kernel = _kernel(None)
+    cdef cv4_batch_config plan
+    _lane_plan(None, &plan)
     cdef cv4_io_config cfg = _io_config(None, None)
     return {
         "version": __version__,
-        "kernel": kernel.name.decode(),
+        "kernel": plan.kernel.name.decode(),
         "kernels": available_kernels(),
-        "multibuffer_kernels": [],
+        "multibuffer_kernels": multibuffer_kernels(),
+        "multibuffer": plan.lanes.name.decode() if plan.lanes != NULL else None,
+        "lane_break_even": plan.min_busy_lanes if plan.lanes != NULL else None,
         "cpu_features": cv4_cpu_feature_names().decode().split(),
         "io_mode": "mmap" if cfg.mode == CV4_IO_MMAP else "read",
         "io_modes": list(IO_MODES),
@@ -246,7 +315,7 @@ def hash_files(paths, threads=None, *, kernel=None, io=None, window=None,
     cdef uint64_t bytes_done, files_done
     cdef unsigned slice_ms
 
-    cfg.kernel = _kernel(kernel)
+    _lane_plan(kernel, &cfg)
     cfg.io = _io_config(io, window)
     cfg.threads = default_threads() if threads is None else int(threads)
     if cfg.threads < 1:
@@ -329,6 +398,8 @@ cdef class Sha256:
     cdef bytes result
 
     def __cinit__(self, data=None, *, kernel=None):
+        if kernel is not None and cv4_mb_kernel_find(str(kernel).encode()) != NULL:
+            raise ValueError(f"{kernel!r} is a multi-buffer kernel: it hashes many files at once (hash_files)")
         cv4_sha256_init(&self.ctx, _kernel(kernel))
         self.finished = False
         if data is not None:

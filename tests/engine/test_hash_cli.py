@@ -135,7 +135,7 @@ def test_version_names_kernel_and_io() -> None:
     assert "engine: kernel " in out and " io " in out
     forced = subprocess.run([*cinev4_exe(), "--version"], capture_output=True, text=True, check=True,
                             env={**os.environ, "CINEV4_KERNEL": "portable", "CINEV4_IO": "read"}).stdout
-    assert "engine: kernel portable, io read" in forced
+    assert "engine: kernel portable, lanes off, io read" in forced
 
 
 def test_python_dash_m_is_the_same_program(tree: Path) -> None:

@@ -47,11 +47,16 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
 
     info = engine_info()
     click.echo(f"cinev4 {__version__}")
+    lanes = (
+        f"lanes {info['multibuffer']} (from {info['lane_break_even']} files in flight)"
+        if info["multibuffer"]
+        else "lanes off"
+    )
     click.echo(
-        f"engine: kernel {info['kernel']}, io {info['io_mode']}, "
+        f"engine: kernel {info['kernel']}, {lanes}, io {info['io_mode']}, "
         f"window {info['window_bytes'] // (1024 * 1024)} MiB, threads {info['threads']}"
     )
-    click.echo(f"kernels available: {', '.join(info['kernels'])}")
+    click.echo(f"kernels available: {', '.join(info['kernels'] + info['multibuffer_kernels'])}")
     click.echo(f"cpu features: {' '.join(info['cpu_features']) or 'none detected'}")
     ctx.exit(0)
 

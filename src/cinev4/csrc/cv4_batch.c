@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "cv4_batch.h"
+#include "cv4_lanes.h"
 
 struct cv4_batch {
     cv4_item *items;
@@ -68,7 +69,7 @@ int cv4_hash_path(const char *path, const cv4_kernel *kernel, const cv4_io_confi
     out->size = st->source.size;
     cv4_sha256_init(&st->sha, kernel);
 #ifdef CV4_HAVE_MMAP
-    if (sigsetjmp(jump, 1)) {
+    if (sigsetjmp(jump, 0)) {
         /* A mapped page vanished under us: the file was truncated. */
         cv4_source_close(&st->source, 0);
         free(st);
@@ -91,10 +92,34 @@ int cv4_hash_path(const char *path, const cv4_kernel *kernel, const cv4_io_confi
     return out->error = err;
 }
 
+static cv4_item *next_item(void *arg)
+{
+    cv4_batch *b = (cv4_batch *)arg;
+    uint64_t i = cv4_atomic_add(&b->next, 1);
+    return i < b->count ? &b->items[b->order[i]] : NULL;
+}
+
+static void run_lanes(cv4_batch *b)
+{
+    cv4_lane_policy policy;
+    cv4_counters counters;
+    policy.mb = b->cfg.lanes;
+    policy.single = b->cfg.kernel;
+    policy.min_busy_lanes = b->cfg.min_busy_lanes;
+    counters.bytes_done = &b->bytes_done;
+    counters.files_done = &b->files_done;
+    counters.cancel = &b->cancel;
+    /* Without memory for the lanes, the one-file-per-thread loop below takes over. */
+    (void)cv4_lanes_run(&policy, &b->cfg.io, next_item, b, &counters);
+}
+
 static CV4_THREAD_FN worker_main(void *arg)
 {
     cv4_batch *b = (cv4_batch *)arg;
-    uint8_t *buffer = (uint8_t *)malloc(b->cfg.io.window);
+    uint8_t *buffer;
+    if (b->cfg.lanes)
+        run_lanes(b);
+    buffer = (uint8_t *)malloc(b->cfg.io.window);
     for (;;) {
         uint64_t i = cv4_atomic_add(&b->next, 1);
         cv4_item *item;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "cv4_io.h"
+#include "cv4_mb.h"
 #include "cv4_platform.h"
 #include "cv4_sha256.h"
 
@@ -25,7 +26,9 @@ typedef struct {
 typedef struct cv4_batch cv4_batch;
 
 typedef struct {
-    const cv4_kernel *kernel;
+    const cv4_kernel *kernel;     /* single-stream kernel */
+    const cv4_mb_kernel *lanes;   /* multi-buffer kernel, or NULL for one file per thread */
+    int min_busy_lanes;           /* see cv4_lane_policy */
     cv4_io_config io;
     int threads;
 } cv4_batch_config;

@@ -59,7 +59,9 @@ int cv4_fault_guard_install(void)
         return 0;
     memset(&ours, 0, sizeof ours);
     ours.sa_sigaction = on_sigbus;
-    ours.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    /* SA_NODEFER: SIGBUS stays unblocked after siglongjmp, so the guards can
+     * use sigsetjmp(jb, 0) and skip a sigprocmask call per window. */
+    ours.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
     sigemptyset(&ours.sa_mask);
     return sigaction(SIGBUS, &ours, &previous_sigbus) == 0 ? 0 : errno;
 }
@@ -108,7 +110,8 @@ int cv4_source_open(cv4_source *src, const char *path, const cv4_io_config *cfg,
     src->handle = fd;
     src->size = (uint64_t)st.st_size;
     src->mtime_ns = CV4_MTIME_NS(st);
-    src->mode = cfg->mode;
+    /* Mapping a small file costs more (mmap, faults, munmap) than one pread. */
+    src->mode = src->size < CV4_MMAP_MIN_SIZE ? CV4_IO_READ : cfg->mode;
     src->window = cfg->window;
     src->populate = cfg->populate;
     src->buffer = read_buffer;

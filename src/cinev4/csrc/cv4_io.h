@@ -18,6 +18,9 @@ enum {
 
 typedef enum { CV4_IO_MMAP = 0, CV4_IO_READ = 1 } cv4_io_mode;
 
+/* Files smaller than this are read even in mmap mode. */
+#define CV4_MMAP_MIN_SIZE (256 * 1024)
+
 typedef struct {
     cv4_io_mode mode;
     size_t window;       /* bytes per window; a multiple of 64 KiB */

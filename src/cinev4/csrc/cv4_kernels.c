@@ -4,6 +4,7 @@
 
 #include "cv4_cpu.h"
 #include "cv4_kernels.h"
+#include "cv4_platform.h"
 
 #define MAX_KERNELS 8
 
@@ -36,6 +37,44 @@ static void offer(const char *name, cv4_compress_fn fn)
     }
 }
 
+#define MAX_LANES 16
+
+static const cv4_mb_kernel *mb_table[4];
+static size_t mb_table_len;
+
+/* Every lane its own data and starting state, checked against the portable kernel. */
+static int mb_self_test(const cv4_mb_kernel *mb)
+{
+    uint8_t data[MAX_LANES][2 * CV4_SHA256_BLOCK];
+    const uint8_t *ptrs[MAX_LANES];
+    uint32_t got[MAX_LANES][8], want[8];
+    int l, i;
+    if (!mb->compress || mb->lanes > MAX_LANES)
+        return 0;
+    for (l = 0; l < mb->lanes; l++) {
+        for (i = 0; i < 2 * CV4_SHA256_BLOCK; i++)
+            data[l][i] = (uint8_t)(l * 37 + i * 11 + 1);
+        for (i = 0; i < 8; i++)
+            got[l][i] = cv4_sha256_h0[i] + (uint32_t)l;
+        ptrs[l] = data[l];
+    }
+    mb->compress(got, ptrs, 2);
+    for (l = 0; l < mb->lanes; l++) {
+        for (i = 0; i < 8; i++)
+            want[i] = cv4_sha256_h0[i] + (uint32_t)l;
+        cv4_sha256_compress_portable(want, data[l], 2);
+        if (memcmp(want, got[l], sizeof want) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+static void offer_mb(const cv4_mb_kernel *mb)
+{
+    if (mb_table_len < sizeof mb_table / sizeof mb_table[0] && mb_self_test(mb))
+        mb_table[mb_table_len++] = mb;
+}
+
 void cv4_kernels_init(void)
 {
     const cv4_cpu_features *cpu;
@@ -52,6 +91,14 @@ void cv4_kernels_init(void)
     (void)cpu;
     offer("libcrypto", cv4_libcrypto_compress());
     offer("portable", cv4_sha256_compress_portable);
+#if defined(__x86_64__) || defined(_M_X64)
+    if (cpu->avx512f && cpu->avx512bw && cpu->avx512vl) {
+        offer_mb(&cv4_mb_avx512_x16);
+        offer_mb(&cv4_mb_avx512vl_x8);
+    }
+    if (cpu->avx2)
+        offer_mb(&cv4_mb_avx2_x8);
+#endif
     initialised = 1;
 }
 
@@ -69,3 +116,66 @@ const cv4_kernel *cv4_kernel_find(const char *name)
 }
 
 const cv4_kernel *cv4_kernel_best(void) { return table_len ? &table[0] : NULL; }
+
+size_t cv4_mb_kernel_count(void) { return mb_table_len; }
+
+const cv4_mb_kernel *cv4_mb_kernel_at(size_t i) { return i < mb_table_len ? mb_table[i] : NULL; }
+
+const cv4_mb_kernel *cv4_mb_kernel_find(const char *name)
+{
+    size_t i;
+    for (i = 0; i < mb_table_len; i++)
+        if (strcmp(mb_table[i]->name, name) == 0)
+            return mb_table[i];
+    return NULL;
+}
+
+/* Best of several short in-cache runs: about 0.2 ms in all, done once per pair. */
+#define CAL_BLOCKS 64
+#define CAL_ROUNDS 7
+
+cv4_mb_calibration cv4_mb_calibrate(const cv4_mb_kernel *mb, const cv4_kernel *single)
+{
+    static struct { const cv4_mb_kernel *mb; const cv4_kernel *single; cv4_mb_calibration cal; } cache[8];
+    static size_t cached;
+    static uint8_t data[MAX_LANES][CAL_BLOCKS * CV4_SHA256_BLOCK];
+    const uint8_t *ptrs[MAX_LANES];
+    uint32_t states[MAX_LANES][8];
+    uint64_t best_single = UINT64_MAX, best_mb = UINT64_MAX;
+    cv4_mb_calibration cal;
+    size_t i;
+    int l, r;
+
+    for (i = 0; i < cached; i++)
+        if (cache[i].mb == mb && cache[i].single == single)
+            return cache[i].cal;
+    for (l = 0; l < mb->lanes; l++) {
+        memset(data[l], l + 1, sizeof data[l]);
+        memcpy(states[l], cv4_sha256_h0, sizeof states[l]);
+        ptrs[l] = data[l];
+    }
+    for (r = 0; r < CAL_ROUNDS; r++) {
+        uint64_t t0 = cv4_now_ns(), t1, t2;
+        single->compress(states[0], data[0], CAL_BLOCKS);
+        t1 = cv4_now_ns();
+        mb->compress(states, ptrs, CAL_BLOCKS);
+        t2 = cv4_now_ns();
+        if (t1 - t0 < best_single)
+            best_single = t1 - t0;
+        if (t2 - t1 < best_mb)
+            best_mb = t2 - t1;
+    }
+    if (best_single == 0)
+        best_single = 1;
+    cal.full_speedup = (double)mb->lanes * (double)best_single / (double)(best_mb ? best_mb : 1);
+    cal.break_even_lanes = (int)((double)best_mb / (double)best_single) + 1;
+    if (cal.break_even_lanes > mb->lanes)
+        cal.break_even_lanes = mb->lanes + 1;
+    if (cached < sizeof cache / sizeof cache[0]) {
+        cache[cached].mb = mb;
+        cache[cached].single = single;
+        cache[cached].cal = cal;
+        cached++;
+    }
+    return cal;
+}

@@ -46,6 +46,13 @@ static uint64_t cv4_atomic_load(volatile uint64_t *p)
     return (uint64_t)InterlockedCompareExchange64((volatile LONG64 *)p, 0, 0);
 }
 static void cv4_atomic_store(volatile uint64_t *p, uint64_t v) { InterlockedExchange64((volatile LONG64 *)p, (LONG64)v); }
+static uint64_t cv4_now_ns(void)
+{
+    LARGE_INTEGER count, freq;
+    QueryPerformanceCounter(&count);
+    QueryPerformanceFrequency(&freq);
+    return (uint64_t)((double)count.QuadPart * 1e9 / (double)freq.QuadPart);
+}
 
 #else /* POSIX */
 #include <pthread.h>
@@ -88,6 +95,12 @@ static void cv4_cond_timedwait_ms(cv4_cond *c, cv4_mutex *m, unsigned ms)
 static uint64_t cv4_atomic_add(volatile uint64_t *p, uint64_t v) { return __atomic_fetch_add(p, v, __ATOMIC_RELAXED); }
 static uint64_t cv4_atomic_load(volatile uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 static void cv4_atomic_store(volatile uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+static uint64_t cv4_now_ns(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
+}
 #endif
 
 #endif

@@ -31,6 +31,8 @@ extern const uint32_t cv4_sha256_k[64];
 extern const uint32_t cv4_sha256_h0[8];
 
 void cv4_sha256_init(cv4_sha256_ctx *ctx, const cv4_kernel *kernel);
+/* Continue a message from a state that has absorbed total_bytes (a multiple of 64). */
+void cv4_sha256_resume(cv4_sha256_ctx *ctx, const cv4_kernel *kernel, const uint32_t state[8], uint64_t total_bytes);
 void cv4_sha256_update(cv4_sha256_ctx *ctx, const uint8_t *data, size_t len);
 void cv4_sha256_final(cv4_sha256_ctx *ctx, uint8_t digest[CV4_SHA256_DIGEST]);
 /* Finish a message whose whole blocks were already compressed into state

@@ -26,6 +26,14 @@ void cv4_sha256_init(cv4_sha256_ctx *ctx, const cv4_kernel *kernel)
     ctx->compress = kernel->compress;
 }
 
+void cv4_sha256_resume(cv4_sha256_ctx *ctx, const cv4_kernel *kernel, const uint32_t state[8], uint64_t total_bytes)
+{
+    memcpy(ctx->h, state, sizeof ctx->h);
+    ctx->total_bytes = total_bytes;
+    ctx->pending_len = 0;
+    ctx->compress = kernel->compress;
+}
+
 void cv4_sha256_update(cv4_sha256_ctx *ctx, const uint8_t *data, size_t len)
 {
     ctx->total_bytes += len;
