@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cinev4.contracts import parse_document
-from cinev4.contracts.rules import manifest_problems, path_problems, resolve_inside
+from cinev4.contracts.rules import manifest_problems, path_problems, resolve_inside, version_outputs_prefix
 from cinev4.errors import ContractError, ShotNotFoundError, UnsafePathError
 from cinev4.pipeline import layout
 from cinev4.pipeline.hashing import Progress, hash_paths
@@ -119,10 +119,11 @@ def _load_manifest(target: ManifestTarget, check: ManifestCheck) -> dict | None:
 
 def _plan_artifacts(target: ManifestTarget, data: dict, check: ManifestCheck, plan: list[_Planned]) -> None:  # type: ignore[type-arg]
     listed: set[str] = set()
+    prefix = version_outputs_prefix(data["shot_id"], data["version"])
     for artifact in data["artifacts"]:
         path = artifact["path"]
         listed.add(path)
-        if path_problems(path):
+        if path_problems(path) or not path.startswith(prefix):
             continue  # already reported by manifest_problems; never touch such a path
         try:
             real = resolve_inside(target.root, path, "artifact")
