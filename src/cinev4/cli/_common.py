@@ -165,7 +165,7 @@ def print_report(report: Any) -> None:
         for problem in check.problems:
             line = f"  {problem.kind:<17} {problem.path}: {problem.detail}"
             if problem.kind == "hash_differs":
-                line += f" (expected {problem.expected[:12]}…, found {problem.actual[:12]}…)"
+                line += f" (expected {problem.expected[:12]}..., found {problem.actual[:12]}...)"
             click.echo(line)
     for note in report.notes:
         click.echo(f"note: {note}")

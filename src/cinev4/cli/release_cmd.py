@@ -60,7 +60,7 @@ def release_check(shot_ids: tuple[str, ...], project_dir: Path | None, threads: 
     gate = check_release(load(project_dir), list(shot_ids), threads=threads,
                          progress=BarProgress.for_command("verifying", as_json))
     if not gate.ok:
-        raise _gate_failed(gate.report, as_json, f"release gate failed: {gate.report.summary()}", gate.to_dict())
+        raise _gate_failed(gate.report, as_json, f"release gate failed: {gate.report.failure()}", gate.to_dict())
     if as_json:
         emit_json(gate.to_dict())
     else:

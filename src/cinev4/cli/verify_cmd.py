@@ -76,4 +76,4 @@ def verify_command(
     else:
         print_report(report)
     if not report.ok:
-        raise CommandError([f"verification {report.summary()}"], report.exit_code)
+        raise CommandError([f"verification failed: {report.failure()}"], report.exit_code)

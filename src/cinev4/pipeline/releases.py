@@ -198,7 +198,7 @@ def publish_release(
             stack.enter_context(shot_lock(project.path(layout.shot_dir(check_id(shot_id, "shot id"))), shot_id))
         gate = check_release(project, shot_ids, threads=threads, progress=progress)
         if not gate.ok:
-            raise VerificationFailed(f"release {release_id} not published: gate {gate.report.summary()}", report=gate)
+            raise VerificationFailed(f"release {release_id} not published: the gate failed: {gate.report.failure()}", report=gate)
         record = _release_record(project, release_id, gate)
         raw = canonical_bytes(record)
         result = PublishResult(release_id, record_path, record, gate, destination=dest)
@@ -212,7 +212,7 @@ def publish_release(
             if not result.copy_report.ok:
                 raise VerificationFailed(
                     f"release {release_id} not published: the copy at {dest} does not verify: "
-                    f"{result.copy_report.summary()}", report=result.copy_report)
+                    f"{result.copy_report.failure()}", report=result.copy_report)
         record_real.parent.mkdir(parents=True, exist_ok=True)
         write_once(record_real, raw, mode=READ_ONLY)
         if dest is not None:

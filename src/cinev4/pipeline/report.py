@@ -112,9 +112,13 @@ class VerifyReport:
         artifacts = sum(c.artifact_count for c in self.checks)
         if self.ok:
             return f"OK: {len(self.checks)} manifest(s), {artifacts} artifact(s) verified ({what})"
+        return f"FAILED: {self.failure()}"
+
+    def failure(self) -> str:
+        """How much failed, for an error line: ``3 problem(s) in 1 of 2 manifest(s) (...)``."""
+        what = "sizes only, no SHA-256 checked" if not self.hashes_checked else "size and SHA-256"
         failed = sum(1 for c in self.checks if not c.ok)
-        return (f"FAILED: {len(self.problems)} problem(s) in {failed} of {len(self.checks)} manifest(s) "
-                f"({what})")
+        return f"{len(self.problems)} problem(s) in {failed} of {len(self.checks)} manifest(s) ({what})"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -129,7 +133,8 @@ class VerifyReport:
         }
 
     def raise_for_problems(self) -> None:
-        """Raise VerificationFailed (exit 1) or ContractError (exit 2) unless clean."""
+        """Raise VerificationFailed carrying this report unless clean (the API's
+        "a hash mismatch stops the system"); ``exit_code`` tells 1 from 2."""
         if self.ok:
             return
         from cinev4.errors import VerificationFailed
