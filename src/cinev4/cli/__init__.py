@@ -21,6 +21,7 @@ _LAZY_COMMANDS: dict[str, str] = {
     "manifest": "cinev4.cli.manifest_cmd:manifest_command",
     "verify": "cinev4.cli.verify_cmd:verify_command",
     "release": "cinev4.cli.release_cmd:release_group",
+    "bench": "cinev4.cli.bench_cmd:bench_command",
 }
 
 

@@ -1,0 +1,100 @@
+"""``cinev4 bench``: find the fastest engine settings on this machine."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from cinev4.cli._common import CommandError, emit_json, json_option
+
+if TYPE_CHECKING:
+    from cinev4.tuning import BenchReport
+
+
+class _Size(click.ParamType):
+    name = "SIZE"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        from cinev4.tuning import parse_size
+
+        try:
+            return parse_size(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+@click.command("bench")
+@click.option("--size", type=_Size(), default="512M", show_default=True,
+              help="Test data to write and hash, in all (K, M, G suffixes).")
+@click.option("--rounds", type=click.IntRange(1, 100), default=3, show_default=True,
+              help="Time each setting this many times, interleaved; keep the best.")
+@click.option("--dir", "directory", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
+              help="Where to write the test data (default: the system temporary folder).")
+@json_option
+def bench_command(size: int, rounds: int, directory: Path | None, as_json: bool) -> None:
+    """Measure the SHA-256 kernels, the I/O modes (mmap, read) at window sizes
+    of 1, 4, 8 and 32 MiB, and thread counts on this machine, on data written to
+    a temporary folder and read from the page cache; print MB/s and files/s for
+    each and the best settings as environment variables to export.
+
+    \b
+    Examples:
+      cinev4 bench
+      cinev4 bench --size 2G --dir /mnt/renders/tmp
+      cinev4 bench --json > bench.json
+    """
+    from cinev4.tuning import run_bench
+
+    def say(text: str) -> None:
+        if not as_json and sys.stderr.isatty():
+            click.echo(f"cinev4 bench: {text}...", err=True)
+
+    try:
+        report = run_bench(size, rounds=rounds, directory=directory, say=say)
+    except OSError as exc:
+        raise CommandError([f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}"], 2) from None
+    except AssertionError as exc:  # settings disagreeing on a digest: an engine bug, never a tuning result
+        raise CommandError([str(exc)], 1) from None
+    if as_json:
+        emit_json(report.to_dict())
+        return
+    _print(report)
+
+
+def _print(report: BenchReport) -> None:
+    from cinev4.tuning import size_label
+
+    engine = report.engine
+    click.echo(
+        f"cinev4 bench: {size_label(report.size)} of data, page cache warm, best of {report.rounds} "
+        f"interleaved rounds; MB = 10^6 bytes"
+    )
+    click.echo(
+        f"engine defaults: kernel {engine['kernel']}, io {engine['io_mode']}, "
+        f"window {size_label(engine['window_bytes'])}, threads {engine['threads']}; "
+        f"cpu features: {' '.join(engine['cpu_features']) or 'none'}"
+    )
+    titles = {
+        "kernel (memory)": "kernels, one stream in memory",
+        "kernel": "kernels in hash_files (auto: the engine's choice)",
+        "io": "I/O mode and window",
+        "threads": "threads",
+    }
+    stage = None
+    for m in report.measurements:
+        if m.stage != stage:
+            stage = m.stage
+            click.echo("")
+            click.echo(f"{titles.get(stage, stage)}:")
+        rate = f"{m.files_per_s:10.0f} files/s" if m.files > 1 else ""
+        click.echo(f"  {m.label:<16} {m.data:<34} {m.mb_per_s:8.0f} MB/s {rate}")
+    click.echo("")
+    for note in report.notes:
+        click.echo(f"note: {note}")
+    click.echo("best settings on this machine (`cinev4 --version` shows those in use):")
+    for line in report.env_lines():
+        click.echo(line)
