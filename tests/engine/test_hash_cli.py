@@ -151,3 +151,29 @@ def test_cli_start_imports_no_numpy_or_pipeline() -> None:
             " or m.startswith('cinev4.pipeline')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_sigint_stops_the_workers_and_exits_130(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    chunk = os.urandom(1 << 20)
+    paths = []
+    for i in range(12):
+        path = tmp_path / f"frame.{i:04d}.exr"
+        with open(path, "wb") as handle:
+            for _ in range(32):
+                handle.write(chunk)
+        paths.append(str(path))
+    # The portable kernel keeps the batch busy for seconds; SIGINT arrives mid-way.
+    with subprocess.Popen([*cinev4_exe(), "hash", "--kernel", "portable", *paths], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE) as child:
+        time.sleep(0.5)
+        sent = time.monotonic()
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=30)
+        stopped_after = time.monotonic() - sent
+    assert child.returncode == 130
+    assert err.decode().strip() == "cinev4: interrupted"
+    assert out == b""  # nothing half-printed
+    assert stopped_after < 1.0

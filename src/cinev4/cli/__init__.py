@@ -78,9 +78,26 @@ def cli() -> None:
     """
 
 
+# Shell convention for a process stopped by SIGINT (128 + 2).
+EXIT_INTERRUPTED = 130
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point."""
-    cli.main(args=argv, prog_name="cinev4")
+    """Console-script entry point.
+
+    Ctrl-C stops the native workers (hash_files checks for signals while it
+    waits), then exits 130 with one line instead of click's "Aborted!" (exit 1),
+    so a farm hook can tell an interrupt from a failed verification.
+    """
+    try:
+        code = cli.main(args=argv, prog_name="cinev4", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("cinev4: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover
