@@ -158,3 +158,22 @@ def test_many_shots_verified_in_one_batch(project: Path) -> None:
     assert any("SH099" in note for note in report["notes"])
     named = run_cli("verify", "SH010", "SH099", cwd=project, expect=1)
     assert "no_manifest" in named.stdout
+
+
+def test_x_extension_keys_survive_rewrites_and_unknown_keys_do_not_load(project: Path) -> None:
+    run_cli("shot", "new", "SH010", cwd=project)
+    shot_file = project / "shots/SH010/shot.json"
+    record = json.loads(shot_file.read_text())
+    record["x-studio"] = {"department": "comp", "ticket": 4711}
+    shot_file.write_text(json.dumps(record))
+    run_cli("shot", "qc", "SH010", cwd=project)  # the record is rewritten
+    after = json.loads(shot_file.read_text())
+    assert after["x-studio"] == {"department": "comp", "ticket": 4711} and after["status"] == "QC"
+    project_file = project / "project.json"
+    data = json.loads(project_file.read_text())
+    data["x-pipeline"] = "v2"
+    project_file.write_text(json.dumps(data))
+    run_cli("status", cwd=project)
+    data["pipeline"] = "v2"
+    project_file.write_text(json.dumps(data))
+    assert "'pipeline' was unexpected" in run_cli("status", cwd=project, expect=2).stderr

@@ -74,8 +74,8 @@ def build_manifest(
         can_manifest(shot.status, project.policy)
         manifest_path = shot.manifest_path
         manifest_real = project.path(manifest_path)
-        for stale in stale_temp_files(manifest_real):  # we hold the lock: nobody else writes them
-            stale.unlink()
+        for stale in [*stale_temp_files(manifest_real), *stale_temp_files(folder / "shot.json")]:
+            stale.unlink()  # left by a killed writer; we hold the lock, so nobody else writes them
         if manifest_real.exists():
             return _existing_manifest(project, shot, threads=threads, progress=progress)
         data = _manifest_document(project, shot, threads=threads, progress=progress)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cinev4.contracts import canonical_bytes, load_document, validate
-from cinev4.contracts.atomic import replace_atomic, write_once
+from cinev4.contracts.atomic import replace_atomic, stale_temp_files, write_once
 from cinev4.contracts.jsonio import JsonProblem, parse_json
 from cinev4.contracts.rules import check_id, resolve_inside
 from cinev4.errors import AlreadyExistsError, ContractError, ShotNotFoundError, TransitionRefused
@@ -162,6 +162,8 @@ def locked_shot(project: Project, shot_id: str, wait_s: float = TRANSITION_WAIT_
     if not (folder / "shot.json").is_file():
         load_shot(project, shot_id)  # raises ShotNotFoundError with the full message
     with shot_lock(folder, shot_id, wait_s):
+        for stale in stale_temp_files(folder / "shot.json"):  # left by a killed writer; we hold the lock
+            stale.unlink()
         yield load_shot(project, shot_id)
 
 
