@@ -23,14 +23,18 @@ dev: $(VENV)/bin/python
 	$(PY) -m pip install --quiet -e '.[test]'
 	rm -f $(STAMP)
 
+# The suite, then the benchmarks in quick mode: small data, the ratio guards on.
 test: install
 	$(PY) -m pytest -q
+	$(PY) -m pytest benchmarks --quick -q --benchmark-columns=min,median,rounds
 
 demo: install
 	$(PY) scripts/demo.py
 
+# Full benchmarks (1 GiB file, 200 x 8 MiB, 20,000 x 16 KiB; see benchmarks/conftest.py).
+# BENCH_ARGS passes more, e.g. BENCH_ARGS='--benchmark-json=bench.json'.
 bench: install
-	$(PY) -m pytest benchmarks --benchmark-only -q -s
+	$(PY) -m pytest benchmarks --benchmark-only -q $(BENCH_ARGS)
 
 clean:
 	rm -rf build dist $(VENV) src/*.egg-info src/cinev4/_fasthash.c src/cinev4/*.so

@@ -1,0 +1,117 @@
+"""``hash_files`` end to end on the three data shapes, beside hashlib, openssl
+and sha256sum on the same files, with the page cache warm for everyone."""
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+import bench_guards
+import bench_harness as bh
+import cinev4
+
+MULTIBUFFER_KERNELS = list(cinev4.engine_info().get("multibuffer_kernels", []))
+DEFAULT_THREADS = cinev4.engine_info()["threads"]
+
+
+def _hash_files(files: bh.FileSet, threads: int, **kwargs: object):  # type: ignore[no-untyped-def]
+    paths = files.paths
+
+    def run() -> list[cinev4.FileDigest]:
+        results = cinev4.hash_files(paths, threads, **kwargs)
+        if not all(r.ok for r in results):
+            raise AssertionError(next(r.error for r in results if not r.ok))
+        return results
+
+    return run
+
+
+def _sample_matches(files: bh.FileSet) -> None:
+    """One real digest checked against hashlib: the timings measured real work."""
+    first = files.paths[0]
+    assert cinev4.hash_file(first).sha256 == bh.hashlib_file(first)
+
+
+def _cli_vs_sha256sum(case: bh.Case, cli: str) -> list[bh.GuardResult]:
+    peers = [n for n in case.times if n.startswith("sha256sum") and case.times[n]]
+    if not peers:
+        case.notes.append("sha256sum not installed: CLI guard not checked")
+        return []
+    fastest = min(peers, key=case.best)
+    return [bh.guard(case, cli, fastest, bench_guards.CLI_VS_SHA256SUM, "cinev4 hash vs sha256sum")]
+
+
+def _memory(case: bh.Case, files: bh.FileSet) -> None:
+    case.peak_rss_mb = bh.peak_rss_mb(files)
+    case.baseline_rss_mb = bh.peak_rss_mb(files, hash_them=False)
+
+
+def _files_case(files: bh.FileSet, pool: ThreadPoolExecutor, threads: list[int]) -> bh.Case:
+    shape = files.shape
+    case = bh.Case(f"hash_files: {shape.label}", shape.total_bytes, shape.files)
+    for n in threads:
+        case.add(f"cinev4 hash_files {n} thread{'s' if n > 1 else ''}", _hash_files(files, n))
+    case.add("cinev4 hash (CLI)", bh.processes([bh.cinev4_argv("hash", *files.names)], files.root))
+    case.add_peers(bh.peer_tools(files, pool))
+    return case
+
+
+@pytest.mark.benchmark(group="files")
+def test_one_big_file(benchmark, big_file: bh.FileSet, pool, bench_settings: bh.Settings) -> None:
+    _sample_matches(big_file)
+    bh.warm_page_cache(big_file.paths)
+    case = _files_case(big_file, pool, [1])  # one file: one thread hashes it whatever the count
+    target = "cinev4 hash_files 1 thread"
+    case.measure(benchmark, target, bench_settings.rounds)
+    _memory(case, big_file)
+    case.record(benchmark)
+
+    results = [bh.guard(case, target, "hashlib 1 thread", bench_guards.ENGINE_VS_HASHLIB, "engine vs hashlib")]
+    results += _cli_vs_sha256sum(case, "cinev4 hash (CLI)")
+    if case.peak_rss_mb is not None:
+        results.append(bh._record_guard(case, "peak RSS", bench_guards.PEAK_RSS_MB / case.peak_rss_mb, 1.0,
+                                        f"{case.peak_rss_mb:.1f} MB under {bench_guards.PEAK_RSS_MB:.0f} MB, as"))
+    bh.check(results)
+
+
+@pytest.mark.benchmark(group="files")
+def test_frame_sequence(benchmark, frame_shot, pool, bench_settings: bh.Settings) -> None:
+    files = frame_shot.files
+    _sample_matches(files)
+    bh.warm_page_cache(files.paths)
+    counts = sorted({1, 2, DEFAULT_THREADS})
+    case = _files_case(files, pool, counts)
+    target = "cinev4 hash_files 2 threads"
+    case.measure(benchmark, target, bench_settings.rounds)
+    _memory(case, files)
+    case.record(benchmark)
+
+    results = [bh.guard(case, "cinev4 hash_files 1 thread", "hashlib 1 thread",
+                        bench_guards.ENGINE_VS_HASHLIB, "engine vs hashlib")]
+    if (os.cpu_count() or 1) >= 2:
+        results.append(bh.guard_scaling(case, target, "cinev4 hash_files 1 thread",
+                                        "hashlib 2-thread pool", "hashlib 1 thread"))
+    else:
+        case.notes.append("one CPU: 2-thread scaling not checked")
+    results += _cli_vs_sha256sum(case, "cinev4 hash (CLI)")
+    bh.check(results)
+
+
+@pytest.mark.benchmark(group="files")
+def test_small_files(benchmark, small_files: bh.FileSet, pool, bench_settings: bh.Settings) -> None:
+    _sample_matches(small_files)
+    bh.warm_page_cache(small_files.paths)
+    case = _files_case(small_files, pool, sorted({1, 2, DEFAULT_THREADS}))
+    for kernel in MULTIBUFFER_KERNELS:  # lanes across files: where they are meant to pay
+        case.add(f"cinev4 hash_files 2 threads {kernel}", _hash_files(small_files, 2, kernel=kernel))
+    target = "cinev4 hash_files 2 threads"
+    case.measure(benchmark, target, bench_settings.rounds)
+    _memory(case, small_files)
+    case.record(benchmark)
+
+    results = [bh.guard(case, "cinev4 hash_files 1 thread", "hashlib 1 thread",
+                        bench_guards.ENGINE_VS_HASHLIB, "engine vs hashlib")]
+    results += _cli_vs_sha256sum(case, "cinev4 hash (CLI)")
+    bh.check(results)
+
