@@ -29,7 +29,7 @@ class CommandError(click.ClickException):
     def __init__(self, lines: list[str], exit_code: int = EXIT_CONTRACT) -> None:
         self.lines = [" ".join(line.split()) for line in lines] or ["failed"]  # one physical line each
         super().__init__(self.lines[0])
-        self.exit_code = exit_code
+        self.exit_code = exit_code  # type: ignore[misc]  # click reads it per instance
 
     def show(self, file: IO[Any] | None = None) -> None:
         stream = file if file is not None else sys.stderr

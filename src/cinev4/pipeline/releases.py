@@ -105,7 +105,7 @@ def check_release(
 
 
 def _release_record(project: Project, release_id: str, gate: GateReport) -> dict[str, Any]:
-    entries = []
+    entries: list[dict[str, Any]] = []
     for shot, check in zip(gate.shots, gate.report.checks):
         assert shot.manifest_ref is not None and check.manifest_sha256 == shot.manifest_ref["sha256"]
         entries.append({

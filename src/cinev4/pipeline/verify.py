@@ -162,7 +162,9 @@ def verify_targets(
     sizes_only: bool = False,
 ) -> VerifyReport:
     """Verify every target manifest and the artifacts it lists."""
-    pairs = [(t, ManifestCheck(t.shot_id, t.version, t.manifest_path)) for t in targets]
+    pairs: list[tuple[ManifestTarget | None, ManifestCheck]] = [
+        (t, ManifestCheck(t.shot_id, t.version, t.manifest_path)) for t in targets
+    ]
     return verify_pairs(pairs, threads=threads, progress=progress, sizes_only=sizes_only)
 
 
