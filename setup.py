@@ -56,9 +56,6 @@ setup(
         compiler_directives={
             "language_level": "3",
             "embedsignature": True,
-            "boundscheck": False,
-            "wraparound": False,
-            "cdivision": True,
         },
     ),
 )
