@@ -153,7 +153,9 @@ def test_cli_start_imports_no_numpy_or_pipeline() -> None:
     assert out.strip().splitlines()[-1] == "[]"
 
 
-def test_sigint_stops_the_workers_and_exits_130(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signame, code, line", [("SIGINT", 130, "cinev4: interrupted"),
+                                                 ("SIGTERM", 143, "cinev4: terminated")])
+def test_signal_stops_the_workers_with_one_line(tmp_path: Path, signame: str, code: int, line: str) -> None:
     import signal
     import time
 
@@ -170,10 +172,10 @@ def test_sigint_stops_the_workers_and_exits_130(tmp_path: Path) -> None:
                           stderr=subprocess.PIPE) as child:
         time.sleep(0.5)
         sent = time.monotonic()
-        child.send_signal(signal.SIGINT)
+        child.send_signal(getattr(signal, signame))
         out, err = child.communicate(timeout=30)
         stopped_after = time.monotonic() - sent
-    assert child.returncode == 130
-    assert err.decode().strip() == "cinev4: interrupted"
+    assert child.returncode == code
+    assert err.decode().strip() == line
     assert out == b""  # nothing half-printed
     assert stopped_after < 1.0

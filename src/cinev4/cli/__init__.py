@@ -78,22 +78,40 @@ def cli() -> None:
     """
 
 
-# Shell convention for a process stopped by SIGINT (128 + 2).
+# Shell convention for a process stopped by a signal: 128 + its number.
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+
+
+class _Terminated(BaseException):
+    """SIGTERM, raised in the main thread so hash_files cancels its workers
+    and every ``finally`` runs (no partial manifest, journals flushed)."""
+
+
+def _on_sigterm(_signum: int, _frame: object) -> None:
+    raise _Terminated
 
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point.
 
-    Ctrl-C stops the native workers (hash_files checks for signals while it
-    waits), then exits 130 with one line instead of click's "Aborted!" (exit 1),
-    so a farm hook can tell an interrupt from a failed verification.
+    Ctrl-C (SIGTERM) stops the native workers (hash_files checks for signals
+    while it waits), then exits 130 (143) with one line instead of click's
+    "Aborted!" and exit 1, so a farm hook can tell an interrupt from a failed
+    verification.
     """
+    import signal
+
+    if hasattr(signal, "SIGTERM"):
+        signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         code = cli.main(args=argv, prog_name="cinev4", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("cinev4: interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
+    except _Terminated:
+        click.echo("cinev4: terminated", err=True)
+        sys.exit(EXIT_TERMINATED)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
