@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from typing import Literal, TypedDict, Union
+from typing import Literal, TypedDict, Union, type_check_only
 
-from typing_extensions import Buffer
+from typing_extensions import Buffer, disjoint_base
 
 _Path = Union[str, bytes, os.PathLike[str], os.PathLike[bytes]]
-IOMode = Literal["auto", "mmap", "read"]
+_IOMode = Literal["auto", "mmap", "read"]
 
+@type_check_only
 class EngineInfo(TypedDict):
     version: str
     kernel: str
@@ -23,6 +24,7 @@ class EngineInfo(TypedDict):
     window_bytes: int
     threads: int
 
+@disjoint_base
 class FileDigest:
     """One file's result: the digest, or the error that stopped it."""
 
@@ -38,7 +40,11 @@ class FileDigest:
     def error(self) -> OSError | None: ...
     @property
     def ok(self) -> bool: ...
+    def __init__(self, path: _Path, size: int, digest: bytes | None, error: OSError | None) -> None: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    __hash__: None  # type: ignore[assignment]
 
+@disjoint_base
 class Sha256:
     """Incremental SHA-256 on the engine's kernel."""
 
@@ -60,7 +66,7 @@ def hash_file(
     path: _Path,
     *,
     kernel: str | None = None,
-    io: IOMode | None = None,
+    io: _IOMode | None = None,
     window: int | None = None,
 ) -> FileDigest: ...
 def hash_files(
@@ -68,7 +74,7 @@ def hash_files(
     threads: int | None = None,
     *,
     kernel: str | None = None,
-    io: IOMode | None = None,
+    io: _IOMode | None = None,
     window: int | None = None,
     progress: Callable[[int, int], object] | None = None,
     progress_interval: float = 0.1,

@@ -1,4 +1,4 @@
-# cython: language_level=3, embedsignature=True
+# cython: language_level=3, embedsignature=True, binding=True
 """The compiled hashing engine: SHA-256 kernels, windowed file I/O and a
 native thread pool, reached from Python with the GIL released.
 
@@ -8,6 +8,8 @@ Settings come from keyword arguments, else from the environment:
 a multiple of 64 KiB) and ``CINEV4_THREADS``.
 """
 import os
+
+cimport cython
 
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
@@ -265,6 +267,20 @@ cdef class FileDigest:
         self.digest = digest
         self.error = error
 
+    def __init__(self, path, unsigned long long size, bytes digest, error):
+        pass  # all done in __cinit__; declared so the signature is introspectable
+
+    def __reduce__(self):
+        return (FileDigest, (self.path, self.size, self.digest, self.error))
+
+    def __eq__(self, other):
+        if not isinstance(other, FileDigest):
+            return NotImplemented
+        return (self.path, self.size, self.digest, repr(self.error)) == (
+            other.path, other.size, other.digest, repr(other.error))
+
+    __hash__ = None
+
     @property
     def sha256(self):
         """Lowercase hex digest, or None when the file could not be hashed."""
@@ -390,6 +406,7 @@ def hash_bytes(data, *, kernel=None):
     return Sha256(data, kernel=kernel).hexdigest()
 
 
+@cython.auto_pickle(False)
 cdef class Sha256:
     """Incremental SHA-256 on the engine's kernel, for streams (stdin, sockets)."""
 
@@ -404,6 +421,9 @@ cdef class Sha256:
         self.finished = False
         if data is not None:
             self.update(data)
+
+    def __init__(self, data=None, *, kernel=None):
+        pass  # all done in __cinit__; declared so the signature is introspectable
 
     def update(self, data):
         cdef Py_buffer view

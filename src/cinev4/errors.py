@@ -28,28 +28,40 @@ class CinevError(Exception):
     """Base class of every error cinev4 defines."""
 
 
-class FileChangedError(CinevError, OSError):
+class _EngineFileError(CinevError, OSError):
+    """A per-file engine error; pickles by its own constructor arguments, so
+    results can cross process boundaries (Dask workers, multiprocessing)."""
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.filename,))
+
+
+class FileChangedError(_EngineFileError):
     """The file's size or modification time changed while it was being hashed."""
 
     def __init__(self, filename: str | bytes | None = None) -> None:
         OSError.__init__(self, _errno.EIO, "file changed while being hashed", filename)
 
 
-class FileTruncatedError(CinevError, OSError):
+class FileTruncatedError(_EngineFileError):
     """The file shrank while it was being hashed (the mapped pages vanished)."""
 
     def __init__(self, filename: str | bytes | None = None) -> None:
         OSError.__init__(self, _errno.EIO, "file truncated while being hashed", filename)
 
 
-class NotRegularFileError(CinevError, OSError):
+class NotRegularFileError(_EngineFileError):
     """The path names a FIFO, socket or device: only regular files are hashed."""
 
     def __init__(self, filename: str | bytes | None = None, kind: str = "special file") -> None:
         OSError.__init__(self, _errno.EINVAL, f"not a regular file ({kind})", filename)
+        self.kind = kind
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.filename, self.kind))
 
 
-class HashCancelledError(CinevError, OSError):
+class HashCancelledError(_EngineFileError):
     """The batch was interrupted before this file was hashed."""
 
     def __init__(self, filename: str | bytes | None = None) -> None:

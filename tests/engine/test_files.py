@@ -272,3 +272,16 @@ def test_bad_settings_are_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="threads must be at least 1"):
         cinev4.hash_files([path], 0)
     assert stat.S_ISREG(os.stat(path).st_mode)
+
+
+def test_results_pickle_with_their_errors(tmp_path: Path) -> None:
+    import pickle
+
+    good = write_file(tmp_path / "good", b"abc")
+    results = cinev4.hash_files([good, tmp_path / "missing", "/dev/null", tmp_path])
+    again = pickle.loads(pickle.dumps(results))
+    assert again == results
+    assert again[0].sha256 == hashlib.sha256(b"abc").hexdigest()
+    assert isinstance(again[1].error, FileNotFoundError)
+    assert isinstance(again[2].error, NotRegularFileError) and again[2].error.kind == "character device"
+    assert isinstance(again[3].error, IsADirectoryError)
