@@ -23,7 +23,7 @@ from cinev4.contracts.rules import check_id, manifest_problems
 from cinev4.errors import AlreadyExistsError, ContractError, ShotNotFoundError, UnsafePathError, VerificationFailed
 from cinev4.pipeline import layout
 from cinev4.pipeline.clock import utc_now
-from cinev4.pipeline.hashing import Progress, hash_paths
+from cinev4.pipeline.hashing import HashBackend, Progress, hash_paths
 from cinev4.pipeline.locks import shot_lock
 from cinev4.pipeline.media import media_type_for, role_for
 from cinev4.pipeline.project import Project
@@ -64,8 +64,10 @@ def build_manifest(
     *,
     threads: int | None = None,
     progress: Progress | None = None,
+    backend: HashBackend | None = None,
 ) -> ManifestResult:
-    """Hash the shot's current version folder and write its manifest once."""
+    """Hash the shot's current version folder and write its manifest once
+    (``backend``: where the bytes are hashed, default this machine)."""
     folder = project.path(layout.shot_dir(check_id(shot_id, "shot id")))
     if not (folder / "shot.json").is_file():
         raise ShotNotFoundError(f"no shot {shot_id} in project {project.id} ({layout.shot_record(shot_id)} does not exist)")
@@ -77,15 +79,16 @@ def build_manifest(
         for stale in [*stale_temp_files(manifest_real), *stale_temp_files(folder / "shot.json")]:
             stale.unlink()  # left by a killed writer; we hold the lock, so nobody else writes them
         if manifest_real.exists():
-            return _existing_manifest(project, shot, threads=threads, progress=progress)
-        data = _manifest_document(project, shot, threads=threads, progress=progress)
+            return _existing_manifest(project, shot, threads=threads, progress=progress, backend=backend)
+        data = _manifest_document(project, shot, threads=threads, progress=progress, backend=backend)
         raw = canonical_bytes(data)
         os.makedirs(manifest_real.parent, exist_ok=True)
         write_once(manifest_real, raw, mode=READ_ONLY)
         return _pin(project, shot, data, raw, adopted=False)
 
 
-def _manifest_document(project: Project, shot: Shot, *, threads: int | None, progress: Progress | None) -> dict[str, Any]:
+def _manifest_document(project: Project, shot: Shot, *, threads: int | None, progress: Progress | None,
+                       backend: HashBackend | None = None) -> dict[str, Any]:
     scan = scan_folder(project.root, shot.outputs_dir)
     if scan.problems:
         raise UnsafePathError([f"{path} {why}" for path, why in scan.problems])
@@ -93,7 +96,7 @@ def _manifest_document(project: Project, shot: Shot, *, threads: int | None, pro
         raise ContractError(f"{shot.outputs_dir}/ is empty or missing: a manifest lists at least one artifact "
                             f"(the render writes its outputs there)")
     digests = hash_paths([f.real_path for f in scan.files], total_bytes=sum(f.size for f in scan.files),
-                         threads=threads, progress=progress)
+                         threads=threads, progress=progress, sizes=[f.size for f in scan.files], backend=backend)
     failures = []
     artifacts = []
     for scanned, digest in zip(scan.files, digests):
@@ -139,7 +142,8 @@ def _pin(project: Project, shot: Shot, data: dict[str, Any], raw: bytes, *, adop
                           len(data["artifacts"]), sum(a["size"] for a in data["artifacts"]), adopted)
 
 
-def _existing_manifest(project: Project, shot: Shot, *, threads: int | None, progress: Progress | None) -> ManifestResult:
+def _existing_manifest(project: Project, shot: Shot, *, threads: int | None, progress: Progress | None,
+                       backend: HashBackend | None = None) -> ManifestResult:
     """A manifest already exists for this version: refuse, or adopt one left by a killed run."""
     if shot.manifest_ref is not None:
         raise AlreadyExistsError(
@@ -152,7 +156,7 @@ def _existing_manifest(project: Project, shot: Shot, *, threads: int | None, pro
     from cinev4.pipeline.verify import ManifestTarget, verify_targets
 
     target = ManifestTarget(project.root, shot.manifest_path, None, shot.id, shot.version, project.id)
-    report = verify_targets([target], threads=threads, progress=progress)
+    report = verify_targets([target], threads=threads, progress=progress, backend=backend)
     if not report.ok:
         details = "; ".join(f"{p.kind} {p.path}: {p.detail}" for p in report.problems[:5])
         raise AlreadyExistsError(

@@ -18,7 +18,7 @@ from cinev4.contracts import parse_document
 from cinev4.contracts.rules import manifest_problems, path_problems, resolve_inside, version_outputs_prefix
 from cinev4.errors import ContractError, ShotNotFoundError, UnsafePathError
 from cinev4.pipeline import layout
-from cinev4.pipeline.hashing import Progress, hash_paths
+from cinev4.pipeline.hashing import HashBackend, Progress, hash_paths
 from cinev4.pipeline.project import Project, load_project
 from cinev4.pipeline.report import ManifestCheck, VerifyReport
 from cinev4.pipeline.scan import scan_folder
@@ -160,12 +160,13 @@ def verify_targets(
     threads: int | None = None,
     progress: Progress | None = None,
     sizes_only: bool = False,
+    backend: HashBackend | None = None,
 ) -> VerifyReport:
     """Verify every target manifest and the artifacts it lists."""
     pairs: list[tuple[ManifestTarget | None, ManifestCheck]] = [
         (t, ManifestCheck(t.shot_id, t.version, t.manifest_path)) for t in targets
     ]
-    return verify_pairs(pairs, threads=threads, progress=progress, sizes_only=sizes_only)
+    return verify_pairs(pairs, threads=threads, progress=progress, sizes_only=sizes_only, backend=backend)
 
 
 def verify_pairs(
@@ -174,9 +175,11 @@ def verify_pairs(
     threads: int | None = None,
     progress: Progress | None = None,
     sizes_only: bool = False,
+    backend: HashBackend | None = None,
 ) -> VerifyReport:
     """Verify each target into its check; a check may already hold problems
-    (the release gate's), and one without a target is reported as it is."""
+    (the release gate's), and one without a target is reported as it is.
+    ``backend`` says where the bytes are hashed (default: this machine)."""
     report = VerifyReport(hashes_checked=not sizes_only)
     plan: list[_Planned] = []
     for target, check in pairs:
@@ -189,7 +192,7 @@ def verify_pairs(
     if sizes_only or not plan:
         return report
     digests = hash_paths([p.real_path for p in plan], total_bytes=sum(p.size for p in plan),
-                         threads=threads, progress=progress)
+                         threads=threads, progress=progress, sizes=[p.size for p in plan], backend=backend)
     for item, digest in zip(plan, digests):
         if digest.error is not None:
             reason = getattr(digest.error, "strerror", None) or str(digest.error)
@@ -233,11 +236,12 @@ def verify_shots(
     threads: int | None = None,
     progress: Progress | None = None,
     sizes_only: bool = False,
+    backend: HashBackend | None = None,
 ) -> VerifyReport:
     """Verify the current manifest of each shot named, or of every shot that has one (None)."""
     shots = list_shots(project) if shot_ids is None else [load_shot(project, s) for s in unique_ids(shot_ids)]
     pairs, notes = shot_pairs(project, shots, skip_unmanifested=shot_ids is None)
-    report = verify_pairs(pairs, threads=threads, progress=progress, sizes_only=sizes_only)
+    report = verify_pairs(pairs, threads=threads, progress=progress, sizes_only=sizes_only, backend=backend)
     report.notes += notes
     return report
 
@@ -259,6 +263,7 @@ def verify_manifest_file(
     threads: int | None = None,
     progress: Progress | None = None,
     sizes_only: bool = False,
+    backend: HashBackend | None = None,
 ) -> VerifyReport:
     """Verify one manifest file given by its file-system path.
 
@@ -291,7 +296,7 @@ def verify_manifest_file(
     if expected_sha is None:
         notes.append(f"{contract_path}: no shot record pins this manifest, so its own bytes were only checked for validity")
     target = ManifestTarget(root, contract_path, expected_sha, shot_id, version, project_id)
-    report = verify_targets([target], threads=threads, progress=progress, sizes_only=sizes_only)
+    report = verify_targets([target], threads=threads, progress=progress, sizes_only=sizes_only, backend=backend)
     report.notes += notes
     return report
 
