@@ -8,6 +8,7 @@
  * transposed (16x16 u32) into W[0..15]; the schedule then runs in a rolling window of 16
  * zmm.  Rotations use VPRORD, Ch/Maj/3-way XOR use VPTERNLOGD (0xCA, 0xE8, 0x96). */
 #include "cv4_mb.h"
+#include "cv4_sha256.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
@@ -27,16 +28,6 @@
 #define CV4_MB512_PF 0
 #endif
 
-static const uint32_t cv4_mb512_k[64] = {
-    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-};
 
 /* Byte order swap of every 32-bit word, repeated in all four 128-bit lanes.  The union with
    __m512i gives 64-byte alignment portably (no alignment attribute syntax needed). */
@@ -58,7 +49,7 @@ static const union { uint8_t b[64]; __m512i v; } cv4_mb512_bswap = {{
 #define BSIG1(x) XOR3(ROR((x), 6), ROR((x), 11), ROR((x), 25))
 #define SSIG0(x) XOR3(ROR((x), 7), ROR((x), 18), VOP(srli_epi32)((x), 3))
 #define SSIG1(x) XOR3(ROR((x), 17), ROR((x), 19), VOP(srli_epi32)((x), 10))
-#define KB(t) VOP(set1_epi32)((int)cv4_mb512_k[(t)])
+#define KB(t) VOP(set1_epi32)((int)cv4_sha256_k[(t)])
 
 /* One round; the caller rotates the roles of a..h instead of moving registers. */
 #define RND(a, b, c, d, e, f, g, h, wk)                       \
