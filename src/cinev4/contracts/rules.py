@@ -6,14 +6,18 @@
 - placement: a manifest lists only files of its own shot version's folder;
 - safe ids: shot, release and project ids become folder names, so they are
   checked (against the schema's own ``safe_id`` definition) before any path
-  is built from them.
-
-Unicode normalisation of paths (NFC) is deliberately not checked here yet.
+  is built from them;
+- portable paths: manifest paths are NFC-normalised Unicode (macOS writes
+  names decomposed, NFD; Linux and Windows keep what they are given, so the
+  same name would otherwise be two different paths), and names that only
+  work on some platforms (case-only clashes, names Windows refuses) are
+  warned about.
 """
 from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -31,6 +35,8 @@ __all__ = [
     "manifest_problems",
     "check_id",
     "version_outputs_prefix",
+    "nfc",
+    "portability_warnings",
 ]
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -83,6 +89,52 @@ def resolve_inside(root: str | os.PathLike[str], path: str, source: str = "path"
     return Path(target)
 
 
+def nfc(path: str) -> str:
+    """``path`` in Unicode normal form C, the form manifest paths are written in."""
+    return unicodedata.normalize("NFC", path)
+
+
+# What Windows refuses in a file name (besides control characters, refused everywhere).
+_WINDOWS_CHARS = re.compile(r'[<>:"|?*]')
+_WINDOWS_DEVICES = frozenset(
+    ["CON", "PRN", "AUX", "NUL"] + [f"COM{i}" for i in range(1, 10)] + [f"LPT{i}" for i in range(1, 10)]
+)
+
+
+def _windows_problem(segment: str) -> str | None:
+    found = _WINDOWS_CHARS.search(segment)
+    if found:
+        return f"contains {found.group()!r}"
+    if segment.endswith((" ", ".")):
+        return "ends with a space or a dot"
+    if segment.split(".", 1)[0].rstrip(" ").upper() in _WINDOWS_DEVICES:
+        return "is a reserved device name"
+    return None
+
+
+def portability_warnings(paths: Iterable[str]) -> list[str]:
+    """Why some of ``paths`` would break on another platform: names that differ only by case (one
+    file overwrites the other on macOS and Windows) and names Windows cannot create."""
+    warnings: list[str] = []
+    spellings: dict[str, set[str]] = {}
+    windows_seen: set[str] = set()
+    for path in paths:
+        segments = nfc(path).split("/")
+        for depth in range(1, len(segments) + 1):
+            prefix = "/".join(segments[:depth])
+            spellings.setdefault(prefix.lower(), set()).add(prefix)
+            why = _windows_problem(segments[depth - 1])
+            if why and prefix not in windows_seen:
+                windows_seen.add(prefix)
+                warnings.append(f"{prefix!r} {why}: it cannot be created on Windows")
+    for names in spellings.values():
+        if len(names) > 1:
+            listed = ", ".join(repr(n) for n in sorted(names))
+            warnings.append(f"{listed} differ only by case: they clash on case-insensitive file systems "
+                            f"(macOS, Windows)")
+    return warnings
+
+
 def duplicate_problems(paths: Iterable[str], source: str = "artifacts") -> list[str]:
     """One line per path listed more than once."""
     return [f"{source}: path {path!r} is listed {count} times (expected once)"
@@ -105,6 +157,8 @@ def manifest_problems(doc: dict[str, Any], source: str) -> list[str]:
         problems += [f"{where}: {path!r} {problem}" for problem in found]
         if not found and not path.startswith(prefix):
             problems.append(f"{where}: {path!r} is outside the version folder (expected under {prefix})")
+        if not found and nfc(path) != path:
+            problems.append(f"{where}: {path!r} is not NFC-normalised Unicode (expected {nfc(path)!r})")
     problems += duplicate_problems((a["path"] for a in doc["artifacts"]), source)
     return problems
 

@@ -20,6 +20,7 @@ from cinev4.contracts.rules import check_id, resolve_inside
 from cinev4.errors import AlreadyExistsError, ContractError, ShotNotFoundError, TransitionRefused
 from cinev4.pipeline import layout
 from cinev4.pipeline.clock import utc_now
+from cinev4.pipeline.frames import FrameRange, frame_gaps
 from cinev4.pipeline.hashing import Progress
 from cinev4.pipeline.locks import shot_lock
 from cinev4.pipeline.media import role_for
@@ -40,6 +41,7 @@ __all__ = [
     "reopen",
     "new_version",
     "done_gate_reasons",
+    "set_frames",
     "TRANSITION_WAIT_S",
 ]
 
@@ -75,6 +77,11 @@ class Shot:
         return self.data["artifacts"]  # type: ignore[no-any-return]
 
     @property
+    def frames(self) -> FrameRange | None:
+        """The frame range the shot's image sequences must cover (None: not declared)."""
+        return FrameRange.from_document(self.data.get("frames"))
+
+    @property
     def history(self) -> list[dict[str, Any]]:
         return self.data["history"]  # type: ignore[no-any-return]
 
@@ -99,7 +106,7 @@ def _shot_folder(project: Project, shot_id: str) -> Any:
     return resolve_inside(project.root, layout.shot_dir(check_id(shot_id, "shot id")))
 
 
-def create_shot(project: Project, shot_id: str) -> Shot:
+def create_shot(project: Project, shot_id: str, frames: FrameRange | None = None) -> Shot:
     """A new IN_PROGRESS shot at v0001, with its empty outputs folder ready for the render."""
     folder = _shot_folder(project, shot_id)
     data: dict[str, Any] = {
@@ -112,6 +119,8 @@ def create_shot(project: Project, shot_id: str) -> Shot:
         "history": [{"utc": utc_now(), "from": None, "to": Status.IN_PROGRESS.value,
                      "reason": "created", "version": layout.FIRST_VERSION}],
     }
+    if frames is not None:
+        data["frames"] = frames.to_dict()
     source = layout.shot_record(shot_id)
     validate(data, "shot", source)
     if (folder / "shot.json").exists():
@@ -193,6 +202,24 @@ def _transition(
         return shot
 
 
+def set_frames(project: Project, shot_id: str, frames: FrameRange | None) -> Shot:
+    """Declare (or with None, drop) the frame range the shot must render.
+
+    Only while the shot is open (IN_PROGRESS or QC): a DONE shot passed its
+    gate against the range it had, and changing it afterwards would rewrite
+    what was checked.
+    """
+    with locked_shot(project, shot_id) as shot:
+        if shot.status not in (Status.IN_PROGRESS, Status.QC):
+            raise TransitionRefused(f"shot {shot_id}: frames can be set while IN_PROGRESS or QC, the shot is {shot.status}")
+        if frames is None:
+            shot.data.pop("frames", None)
+        else:
+            shot.data["frames"] = frames.to_dict()
+        save_shot(project, shot)
+        return shot
+
+
 def mark_qc(project: Project, shot_id: str, reason: str = "outputs ready for review") -> Shot:
     """IN_PROGRESS -> QC."""
     return _transition(project, shot_id, Action.QC, reason)
@@ -222,6 +249,10 @@ def done_gate_reasons(
             reasons.append(f"{qc_path}: cannot be read ({exc.strerror})")
     if not by_role.get("preview"):
         reasons.append(f"no preview (a file named preview.*) among the outputs of {shot.version}")
+    expected = shot.frames
+    if expected is not None:
+        strip = shot.outputs_dir + "/"
+        reasons += [f"missing frames: {gap.describe(strip)}" for gap in frame_gaps((f.path for f in scan.files), expected)]
     if project.policy.done_requires_manifest:
         if shot.manifest_ref is None:
             reasons.append(f"no manifest for {shot.version} (run: cinev4 manifest {shot.id}); the policy requires one")
