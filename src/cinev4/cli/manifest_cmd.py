@@ -6,15 +6,18 @@ from pathlib import Path
 import click
 
 from cinev4.cli._common import BarProgress, boundary, emit_json, human_bytes, json_option, load, project_option, threads_option
+from cinev4.cli._distributed import distributed_options, hash_backend
 
 
 @click.command("manifest")
 @click.argument("shot_id", metavar="SHOT")
 @project_option
 @threads_option
+@distributed_options
 @json_option
 @boundary
-def manifest_command(shot_id: str, project_dir: Path | None, threads: int | None, as_json: bool) -> None:
+def manifest_command(shot_id: str, project_dir: Path | None, threads: int | None, scheduler: str | None,
+                     local_cluster: int | None, as_json: bool) -> None:
     """Hash every file of SHOT's current version folder and write its manifest.
 
     The manifest (shots/SHOT/manifests/VERSION/manifest.json) is canonical
@@ -27,11 +30,14 @@ def manifest_command(shot_id: str, project_dir: Path | None, threads: int | None
     Examples:
       cinev4 manifest SH010
       cinev4 manifest SH010 --project /mnt/projects/film01 --threads 8 --json
+      cinev4 manifest SH010 --scheduler tcp://farm-head:8786   # a very large version folder
     """
     from cinev4.pipeline.manifests import build_manifest
 
     project = load(project_dir)
-    result = build_manifest(project, shot_id, threads=threads, progress=BarProgress.for_command("hashing", as_json))
+    with hash_backend(scheduler, local_cluster) as backend:
+        result = build_manifest(project, shot_id, threads=threads, progress=BarProgress.for_command("hashing", as_json),
+                                backend=backend)
     if as_json:
         emit_json({"ok": True, **result.to_dict()})
         return

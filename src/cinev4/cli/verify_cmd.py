@@ -16,6 +16,7 @@ from cinev4.cli._common import (
     project_option,
     threads_option,
 )
+from cinev4.cli._distributed import distributed_options, hash_backend
 
 
 @click.command("verify")
@@ -31,6 +32,7 @@ from cinev4.cli._common import (
 @click.option("--sizes-only", is_flag=True, help="Check presence and sizes only (fast); NO hash is checked.")
 @project_option
 @threads_option
+@distributed_options
 @json_option
 @boundary
 def verify_command(
@@ -40,6 +42,8 @@ def verify_command(
     sizes_only: bool,
     project_dir: Path | None,
     threads: int | None,
+    scheduler: str | None,
+    local_cluster: int | None,
     as_json: bool,
 ) -> None:
     """Verify manifests: their own bytes against the shot record's pin, their
@@ -57,6 +61,7 @@ def verify_command(
       cinev4 verify --all --json > report.json
       cinev4 verify --all --sizes-only
       cinev4 verify --manifest /mnt/delivery/shots/SH010/manifests/v0001/manifest.json
+      cinev4 verify --all --scheduler tcp://farm-head:8786
     """
     from cinev4.pipeline.verify import verify_manifest_file, verify_shots
 
@@ -64,13 +69,14 @@ def verify_command(
     if chosen != 1:
         raise click.UsageError("name shots, or give --all, or --manifest PATH (exactly one of them)")
     progress = BarProgress.for_command("verifying", as_json)
-    if manifest_file is not None:
-        report = verify_manifest_file(manifest_file, project_root=project_dir, threads=threads,
-                                      progress=progress, sizes_only=sizes_only)
-    else:
-        project = load(project_dir)
-        report = verify_shots(project, list(shot_ids) if shot_ids else None, threads=threads,
-                              progress=progress, sizes_only=sizes_only)
+    with hash_backend(scheduler, local_cluster) as backend:
+        if manifest_file is not None:
+            report = verify_manifest_file(manifest_file, project_root=project_dir, threads=threads,
+                                          progress=progress, sizes_only=sizes_only, backend=backend)
+        else:
+            project = load(project_dir)
+            report = verify_shots(project, list(shot_ids) if shot_ids else None, threads=threads,
+                                  progress=progress, sizes_only=sizes_only, backend=backend)
     if as_json:
         emit_json(report.to_dict())
     else:
