@@ -5,7 +5,17 @@ from pathlib import Path
 
 import click
 
-from cinev4.cli._common import BarProgress, boundary, emit_json, human_bytes, json_option, load, project_option, threads_option
+from cinev4.cli._common import (
+    BarProgress,
+    boundary,
+    emit_json,
+    human_bytes,
+    json_option,
+    load,
+    project_option,
+    threads_option,
+    warn,
+)
 from cinev4.cli._distributed import distributed_options, hash_backend
 
 
@@ -25,6 +35,8 @@ def manifest_command(shot_id: str, project_dir: Path | None, threads: int | None
     exits 2. Its SHA-256 is then pinned in the shot record. Set
     SOURCE_DATE_EPOCH for a reproducible created_utc. Made for farm
     post-render hooks: no prompt, one line of output, a meaningful exit code.
+    Paths are written NFC-normalised; names that clash by case only or that
+    Windows cannot create are written but warned about on stderr.
 
     \b
     Examples:
@@ -38,9 +50,14 @@ def manifest_command(shot_id: str, project_dir: Path | None, threads: int | None
     with hash_backend(scheduler, local_cluster) as backend:
         result = build_manifest(project, shot_id, threads=threads, progress=BarProgress.for_command("hashing", as_json),
                                 backend=backend)
+    from cinev4.pipeline.frames import collapsed_summary
+
+    warn(result.warnings)
     if as_json:
         emit_json({"ok": True, **result.to_dict()})
         return
     how = "adopted (left complete by an interrupted run, verified)" if result.adopted else "written"
-    click.echo(f"{result.shot_id} {result.version}: manifest {how}, {result.artifact_count} artifacts, "
-               f"{human_bytes(result.total_bytes)}, sha256 {result.manifest_sha256} ({result.manifest_path})")
+    contents = collapsed_summary(result.artifact_paths, strip=f"shots/{result.shot_id}/outputs/{result.version}/")
+    click.echo(f"{result.shot_id} {result.version}: manifest {how}, {result.artifact_count} artifacts "
+               f"({contents}), {human_bytes(result.total_bytes)}, sha256 {result.manifest_sha256} "
+               f"({result.manifest_path})")

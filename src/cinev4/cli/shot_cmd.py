@@ -31,24 +31,64 @@ def _report(shot: Any, message: str, as_json: bool) -> None:
         click.echo(message)
 
 
+frames_option = click.option(
+    "--frames",
+    "frame_range",
+    metavar="FIRST-LAST",
+    default=None,
+    help="The frame range the shot's image sequences must cover, e.g. 1001-1240; the DONE gate "
+    "and verify report missing frames as ranges.",
+)
+
+
 @shot_group.command("new")
 @click.argument("shot_id", metavar="SHOT")
+@frames_option
 @project_option
 @json_option
 @boundary
-def shot_new(shot_id: str, project_dir: Path | None, as_json: bool) -> None:
+def shot_new(shot_id: str, frame_range: str | None, project_dir: Path | None, as_json: bool) -> None:
     """Create SHOT (IN_PROGRESS, v0001) and its outputs folder.
 
     SHOT must be a safe folder name (letters, digits, '_', '-', '.').
 
     \b
-    Example:
+    Examples:
       cinev4 shot new SH010   # then render into shots/SH010/outputs/v0001/
+      cinev4 shot new SH020 --frames 1001-1240
     """
+    from cinev4.pipeline.frames import parse_frame_range
     from cinev4.pipeline.shots import create_shot
 
-    shot = create_shot(load(project_dir), shot_id)
-    _report(shot, f"created shot {shot.id} ({shot.status}, {shot.version}): render into {shot.outputs_dir}/", as_json)
+    frames = parse_frame_range(frame_range) if frame_range is not None else None
+    shot = create_shot(load(project_dir), shot_id, frames)
+    expected = f", frames {frames}" if frames is not None else ""
+    _report(shot, f"created shot {shot.id} ({shot.status}, {shot.version}{expected}): render into {shot.outputs_dir}/",
+            as_json)
+
+
+@shot_group.command("frames")
+@click.argument("shot_id", metavar="SHOT")
+@click.argument("frame_range", metavar="FIRST-LAST", required=False)
+@click.option("--clear", is_flag=True, help="Drop the shot's expected frame range.")
+@project_option
+@json_option
+@boundary
+def shot_frames(shot_id: str, frame_range: str | None, clear: bool, project_dir: Path | None, as_json: bool) -> None:
+    """Declare the frame range SHOT must render (while IN_PROGRESS or QC).
+
+    \b
+    Examples:
+      cinev4 shot frames SH010 1001-1240
+      cinev4 shot frames SH010 --clear
+    """
+    from cinev4.pipeline.frames import parse_frame_range
+    from cinev4.pipeline.shots import set_frames
+
+    if clear == (frame_range is not None):
+        raise click.UsageError("give a frame range FIRST-LAST, or --clear (one of them)")
+    shot = set_frames(load(project_dir), shot_id, None if clear else parse_frame_range(frame_range or ""))
+    _report(shot, f"{shot.id}: frames {shot.frames}" if shot.frames else f"{shot.id}: no frame range", as_json)
 
 
 @shot_group.command("list")
@@ -92,11 +132,16 @@ def shot_show(shot_id: str, project_dir: Path | None, as_json: bool) -> None:
         emit_json({"ok": True, "shot": shot.data})
         return
     click.echo(f"shot {shot.id}: {shot.status}, version {shot.version}")
+    if shot.frames is not None:
+        click.echo(f"frames: {shot.frames} ({len(shot.frames)} frames expected)")
     if "fail_reason" in shot.data:
         click.echo(f"fail reason: {shot.data['fail_reason']}")
     if shot.manifest_ref:
         click.echo(f"manifest: {shot.manifest_ref['path']} (sha256 {shot.manifest_ref['sha256']})")
         click.echo(f"artifacts: {len(shot.artifacts)}, {human_bytes(sum(a['size'] for a in shot.artifacts))}")
+        from cinev4.pipeline.frames import collapsed_summary
+
+        click.echo(f"  {collapsed_summary((a['path'] for a in shot.artifacts), strip=shot.outputs_dir + '/', limit=20)}")
     else:
         click.echo("manifest: none yet")
     click.echo("history:")

@@ -22,6 +22,7 @@ def status_command(project_dir: Path | None, as_json: bool) -> None:
       cinev4 status
       cinev4 status --project /mnt/projects/film01 --json
     """
+    from cinev4.pipeline.frames import FrameSequence, collapse, collapsed_summary
     from cinev4.pipeline.shots import list_shots
 
     project = load(project_dir)
@@ -34,6 +35,9 @@ def status_command(project_dir: Path | None, as_json: bool) -> None:
             "manifest": shot.manifest_ref["path"] if shot.manifest_ref else None,
             "artifacts": len(shot.artifacts),
             "bytes": sum(a["size"] for a in shot.artifacts),
+            "frames": shot.data.get("frames"),
+            "sequences": [e.to_dict() for e in collapse(a["path"] for a in shot.artifacts)
+                          if isinstance(e, FrameSequence)],
         }
         for shot in shots
     ]
@@ -45,9 +49,12 @@ def status_command(project_dir: Path | None, as_json: bool) -> None:
         return
     policy = "strict (immutable outputs)" if project.policy.strict else "non-strict (mutable outputs)"
     click.echo(f"project {project.id} at {project.root}: {policy}, {len(rows)} shot(s)")
-    for row in rows:
+    for row, shot in zip(rows, shots):
         manifest = "manifest pinned" if row["manifest"] else "no manifest"
+        frames = f", frames {shot.frames}" if shot.frames is not None else ""
+        contents = collapsed_summary((a["path"] for a in shot.artifacts), strip=shot.outputs_dir + "/", limit=4)
         click.echo(f"  {row['shot_id']:<16} {row['status']:<11} {row['version']:<6} {manifest}, "
-                   f"{row['artifacts']} artifacts, {human_bytes(row['bytes'])}")
+                   f"{row['artifacts']} artifacts, {human_bytes(row['bytes'])}{frames}"
+                   + (f": {contents}" if contents else ""))
     if rows:
         click.echo("  " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))

@@ -15,6 +15,7 @@ from cinev4.cli._common import (
     print_report,
     project_option,
     threads_option,
+    warn,
 )
 from cinev4.cli._distributed import distributed_options, hash_backend
 
@@ -30,6 +31,13 @@ from cinev4.cli._distributed import distributed_options, hash_backend
     "(ROOT/shots/SHOT/manifests/VERSION/manifest.json).",
 )
 @click.option("--sizes-only", is_flag=True, help="Check presence and sizes only (fast); NO hash is checked.")
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Keep a journal in ROOT/.cinev4/ so that a run stopped midway (Ctrl-C, SIGTERM, kill) "
+    "continues where it stopped: files whose stat did not change are not hashed again. "
+    "A damaged journal is discarded with a warning; a completed run deletes it.",
+)
 @project_option
 @threads_option
 @distributed_options
@@ -40,6 +48,7 @@ def verify_command(
     all_shots: bool,
     manifest_file: Path | None,
     sizes_only: bool,
+    resume: bool,
     project_dir: Path | None,
     threads: int | None,
     scheduler: str | None,
@@ -62,6 +71,7 @@ def verify_command(
       cinev4 verify --all --sizes-only
       cinev4 verify --manifest /mnt/delivery/shots/SH010/manifests/v0001/manifest.json
       cinev4 verify --all --scheduler tcp://farm-head:8786
+      cinev4 verify --all --resume     # run it again after an interrupt: it continues
     """
     from cinev4.pipeline.verify import verify_manifest_file, verify_shots
 
@@ -72,14 +82,20 @@ def verify_command(
     with hash_backend(scheduler, local_cluster) as backend:
         if manifest_file is not None:
             report = verify_manifest_file(manifest_file, project_root=project_dir, threads=threads,
-                                          progress=progress, sizes_only=sizes_only, backend=backend)
+                                          progress=progress, sizes_only=sizes_only, backend=backend,
+                                          resume=resume)
         else:
             project = load(project_dir)
             report = verify_shots(project, list(shot_ids) if shot_ids else None, threads=threads,
-                                  progress=progress, sizes_only=sizes_only, backend=backend)
+                                  progress=progress, sizes_only=sizes_only, backend=backend, resume=resume)
+    if report.resume is not None:
+        warn(report.resume["warnings"])
     if as_json:
         emit_json(report.to_dict())
     else:
         print_report(report)
+        if report.resume is not None:
+            click.echo(f"resume: {report.resume['reused_files']} file(s) taken from {report.resume['journal']}, "
+                       f"{report.resume['hashed_files']} hashed now")
     if not report.ok:
         raise CommandError([f"verification failed: {report.failure()}"], report.exit_code)

@@ -41,8 +41,7 @@ from typing import TYPE_CHECKING, Any
 from cinev4.errors import ShotBusyError
 
 if TYPE_CHECKING:
-    from cinev4._fasthash import FileDigest
-    from cinev4.pipeline.hashing import Progress
+    from cinev4.pipeline.hashing import Digest, Progress
 
 try:
     import fcntl
@@ -62,8 +61,8 @@ _MAX_BATCH_FILES = 8192
 # Files per batch, fixed: bounds what a kill can lose to a number of files (and lets tests kill midway).
 BATCH_FILES_ENV = "CINEV4_JOURNAL_BATCH_FILES"
 
-# hash_batch(paths, total_bytes, progress) -> digests in order
-BatchHasher = Callable[[list[Path], int, "Progress | None"], "list[FileDigest]"]
+# hash_batch(paths, sizes, progress) -> digests in order (see cinev4.pipeline.hashing.hash_paths)
+BatchHasher = Callable[[list[Path], list[int], "Progress | None"], "Sequence[Digest]"]
 
 
 def _checksum(fields: dict[str, Any]) -> str:
@@ -264,12 +263,12 @@ def hash_resumable(
     *,
     progress: Progress | None = None,
     threads: int | None = None,
-) -> list[FileDigest]:
+) -> list[Digest]:
     """Digests of ``paths`` in order: the journal's where still valid, ``hash_batch``'s for the rest,
     each batch recorded in the journal as soon as it is hashed."""
     from cinev4._fasthash import FileDigest
 
-    results: list[FileDigest | None] = [None] * len(paths)
+    results: list[Digest | None] = [None] * len(paths)
     todo: list[tuple[int, str, os.stat_result | None, int]] = []  # (index, key, stat, stat time)
     reused_bytes = 0
     for index, path in enumerate(paths):
@@ -310,7 +309,7 @@ def hash_resumable(
             batch = todo[position:end]
             started = time.monotonic()
             inner = _Offset(progress, done_bytes, done_files) if progress is not None else None
-            digests = hash_batch([paths[i] for i, _, _, _ in batch], batch_bytes, inner)
+            digests = hash_batch([paths[i] for i, _, _, _ in batch], [sizes[i] for i, _, _, _ in batch], inner)
             elapsed = time.monotonic() - started
             finished = []
             for (index, key, st, stat_time), digest in zip(batch, digests):

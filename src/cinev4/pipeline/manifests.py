@@ -10,6 +10,12 @@ It holds the shot's lock from start to end without waiting for it: of two
 runs on the same shot exactly one proceeds, the other fails at once (exit 2).
 A run killed at any point leaves no manifest, or a complete one that the next
 run adopts after verifying it against the files.
+
+Paths are written NFC-normalised, whatever normalisation the file system
+gave the names (macOS: NFD), so the same outputs give the same manifest on
+every platform; two files whose names differ only by normalisation are
+refused. Names that would break elsewhere (clashing by case only, invalid on
+Windows) are written, but warned about in ``ManifestResult.warnings``.
 """
 from __future__ import annotations
 
@@ -19,7 +25,7 @@ from typing import Any
 
 from cinev4.contracts import canonical_bytes, validate
 from cinev4.contracts.atomic import READ_ONLY, stale_temp_files, write_once
-from cinev4.contracts.rules import check_id, manifest_problems
+from cinev4.contracts.rules import check_id, duplicate_problems, manifest_problems, nfc, portability_warnings
 from cinev4.errors import AlreadyExistsError, ContractError, ShotNotFoundError, UnsafePathError, VerificationFailed
 from cinev4.pipeline import layout
 from cinev4.pipeline.clock import utc_now
@@ -45,9 +51,15 @@ class ManifestResult:
     artifact_count: int
     total_bytes: int
     adopted: bool = False  # True: a complete manifest left by an interrupted run was verified and pinned
+    artifact_paths: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()  # names that break on other platforms (case clashes, Windows)
 
     def to_dict(self) -> dict[str, Any]:
+        from cinev4.pipeline.frames import FrameSequence, collapse
+
         return {
+            "warnings": list(self.warnings),
+            "sequences": [e.to_dict() for e in collapse(self.artifact_paths) if isinstance(e, FrameSequence)],
             "shot_id": self.shot_id,
             "version": self.version,
             "manifest_path": self.manifest_path,
@@ -106,7 +118,7 @@ def _manifest_document(project: Project, shot: Shot, *, threads: int | None, pro
         elif digest.size != scanned.size:
             failures.append(f"{scanned.path}: changed while the folder was scanned ({scanned.size} -> {digest.size} bytes)")
         else:
-            artifact: dict[str, Any] = {"path": scanned.path, "size": digest.size, "sha256": digest.sha256}
+            artifact: dict[str, Any] = {"path": nfc(scanned.path), "size": digest.size, "sha256": digest.sha256}
             media_type, role = media_type_for(scanned.path), role_for(scanned.path)
             if media_type:
                 artifact["media_type"] = media_type
@@ -115,6 +127,10 @@ def _manifest_document(project: Project, shot: Shot, *, threads: int | None, pro
             artifacts.append(artifact)
     if failures:
         raise VerificationFailed(f"no manifest written for {shot.id} {shot.version}: " + "; ".join(failures))
+    clashes = duplicate_problems((a["path"] for a in artifacts), f"{shot.outputs_dir}/")
+    if clashes:  # two names on disk, one name once NFC-normalised: a manifest cannot tell them apart
+        raise UnsafePathError([f"{line} after Unicode (NFC) normalisation: rename one of the files"
+                               for line in clashes])
     data = {
         "schema": MANIFEST_SCHEMA,
         "project_id": project.id,
@@ -138,8 +154,10 @@ def _pin(project: Project, shot: Shot, data: dict[str, Any], raw: bytes, *, adop
     shot.data["manifest_ref"] = {"path": shot.manifest_path, "sha256": manifest_sha256}
     shot.data["artifacts"] = data["artifacts"]
     save_shot(project, shot)
+    paths = tuple(a["path"] for a in data["artifacts"])
     return ManifestResult(shot.id, shot.version, shot.manifest_path, manifest_sha256,
-                          len(data["artifacts"]), sum(a["size"] for a in data["artifacts"]), adopted)
+                          len(data["artifacts"]), sum(a["size"] for a in data["artifacts"]), adopted,
+                          paths, tuple(portability_warnings(paths)))
 
 
 def _existing_manifest(project: Project, shot: Shot, *, threads: int | None, progress: Progress | None,

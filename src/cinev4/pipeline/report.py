@@ -20,6 +20,8 @@ PROBLEM_KINDS = {
     "manifest_mismatch": "the manifest belongs to another project, shot or version",
     "unsafe_path": "a path is absolute, climbs out, repeats, or resolves outside the root",
     "missing": "an artifact listed in the manifest is not on disk",
+    "moved": "an artifact is not at its path but its bytes (size and sha256) are in an extra file (expected: from, actual: to)",
+    "missing_frames": "frames of the shot's declared range are not in the manifest (actual: the missing runs)",
     "size_differs": "an artifact's size differs from the manifest",
     "hash_differs": "an artifact's SHA-256 differs from the manifest",
     "unreadable": "an artifact could not be read (permissions, I/O error, not a regular file)",
@@ -71,6 +73,11 @@ class ManifestCheck:
             self.problems.append(problem)
 
     def to_dict(self) -> dict[str, Any]:
+        from cinev4.pipeline.frames import FrameSequence, collapse
+
+        kinds: dict[str, list[str]] = {}
+        for problem in self.problems:
+            kinds.setdefault(problem.kind, []).append(problem.path)
         return {
             "shot_id": self.shot_id,
             "version": self.version,
@@ -80,6 +87,10 @@ class ManifestCheck:
             "total_bytes": self.total_bytes,
             "ok": self.ok,
             "problems": [p.to_dict() for p in self.problems],
+            # The same files as frame ranges (per-file detail stays in "problems" and the manifest).
+            "sequences": [e.to_dict() for e in collapse(self.artifact_paths) if isinstance(e, FrameSequence)],
+            "problem_sequences": [{"kind": kind, **e.to_dict()} for kind, paths in kinds.items()
+                                  for e in collapse(paths) if isinstance(e, FrameSequence)],
         }
 
 
@@ -90,6 +101,9 @@ class VerifyReport:
     files_hashed: int = 0
     bytes_hashed: int = 0
     notes: list[str] = field(default_factory=list)
+    # verify --resume: the journal used, files reused from it and hashed now, warnings (a damaged
+    # journal). Only this differs between a resumed run's report and a full run's.
+    resume: dict[str, Any] | None = None
 
     @property
     def problems(self) -> list[Problem]:
@@ -121,7 +135,7 @@ class VerifyReport:
         return f"{len(self.problems)} problem(s) in {failed} of {len(self.checks)} manifest(s) ({what})"
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "ok": self.ok,
             "exit_code": self.exit_code,
             "hashes_checked": self.hashes_checked,
@@ -131,6 +145,9 @@ class VerifyReport:
             "notes": list(self.notes),
             "manifests": [c.to_dict() for c in self.checks],
         }
+        if self.resume is not None:
+            out["resume"] = self.resume
+        return out
 
     def raise_for_problems(self) -> None:
         """Raise VerificationFailed carrying this report unless clean (the API's

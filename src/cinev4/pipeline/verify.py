@@ -6,22 +6,33 @@ pinned in the shot record, its JSON and schema, its paths (rules), then the
 presence and size of every artifact, extra files in the version folder, and
 finally the SHA-256 of every artifact whose size matched, all manifests'
 files in one engine batch.
+
+Beyond bytes: an artifact missing from its path whose size and SHA-256 turn
+up in an extra file of the version folder is reported once, as ``moved``
+(from, to); a manifest path found on disk only under another Unicode
+normalisation (macOS writes names NFD) is the same artifact; frames of the
+shot's declared range absent from the manifest are ``missing_frames``, as
+ranges. With ``resume=True`` the hashing goes through a journal
+(``cinev4.pipeline.journal``) so an interrupted run continues where it
+stopped, and reports what a full run would.
 """
 from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from cinev4.contracts import parse_document
-from cinev4.contracts.rules import manifest_problems, path_problems, resolve_inside, version_outputs_prefix
+from cinev4.contracts.rules import manifest_problems, nfc, path_problems, resolve_inside, version_outputs_prefix
 from cinev4.errors import ContractError, ShotNotFoundError, UnsafePathError
 from cinev4.pipeline import layout
-from cinev4.pipeline.hashing import HashBackend, Progress, hash_paths
+from cinev4.pipeline.frames import FrameRange, frame_gaps
+from cinev4.pipeline.hashing import Digest, HashBackend, Progress, hash_paths
 from cinev4.pipeline.project import Project, load_project
-from cinev4.pipeline.report import ManifestCheck, VerifyReport
-from cinev4.pipeline.scan import scan_folder
+from cinev4.pipeline.report import ManifestCheck, Problem, VerifyReport
+from cinev4.pipeline.scan import ScannedFile, scan_folder
 from cinev4.pipeline.shots import Shot, list_shots, load_shot
 
 __all__ = [
@@ -46,6 +57,7 @@ class ManifestTarget:
     shot_id: str
     version: str | None
     project_id: str | None = None
+    expected_frames: FrameRange | None = None  # the shot's declared frame range
 
 
 @dataclass
@@ -55,6 +67,15 @@ class _Planned:
     real_path: Path
     size: int
     sha256: str
+    probe: bool = False  # an extra file hashed only to learn whether it is a moved artifact
+
+
+@dataclass
+class _Moves:
+    """A check's missing artifacts (path, size, sha256) and extra files: the material of ``moved``."""
+
+    missing: list[tuple[str, int, str]]
+    extras: list[ScannedFile]
 
 
 def shot_target(project: Project, shot: Shot, root: Path | None = None) -> ManifestTarget | None:
@@ -69,6 +90,7 @@ def shot_target(project: Project, shot: Shot, root: Path | None = None) -> Manif
         shot_id=shot.id,
         version=shot.version,
         project_id=project.id,
+        expected_frames=shot.frames,
     )
 
 
@@ -117,12 +139,17 @@ def _load_manifest(target: ManifestTarget, check: ManifestCheck) -> dict | None:
     return data
 
 
-def _plan_artifacts(target: ManifestTarget, data: dict, check: ManifestCheck, plan: list[_Planned]) -> None:  # type: ignore[type-arg]
+def _plan_artifacts(target: ManifestTarget, data: dict, check: ManifestCheck, plan: list[_Planned]) -> _Moves:  # type: ignore[type-arg]
     listed: set[str] = set()
+    moves = _Moves([], [])
     prefix = version_outputs_prefix(data["shot_id"], data["version"])
+    outputs = layout.outputs_dir(data["shot_id"], data["version"])
+    scan = scan_folder(target.root, outputs)
+    # The same name in another Unicode normalisation is the same artifact (macOS writes NFD).
+    on_disk_nfc = {nfc(f.path): f for f in scan.files}
     for artifact in data["artifacts"]:
         path = artifact["path"]
-        listed.add(path)
+        listed.add(nfc(path))
         if path_problems(path) or not path.startswith(prefix):
             continue  # already reported by manifest_problems; never touch such a path
         try:
@@ -131,9 +158,17 @@ def _plan_artifacts(target: ManifestTarget, data: dict, check: ManifestCheck, pl
             check.add("unsafe_path", path, str(exc))
             continue
         try:
-            st = os.stat(real)
+            try:
+                st = os.stat(real)
+            except FileNotFoundError:
+                twin = on_disk_nfc.get(nfc(path))
+                if twin is None or twin.path == path:
+                    raise
+                real = twin.real_path
+                st = os.stat(real)
         except FileNotFoundError:
             check.add("missing", path, "listed in the manifest but not on disk", expected=artifact["size"])
+            moves.missing.append((path, artifact["size"], artifact["sha256"]))
             continue
         except OSError as exc:
             check.add("unreadable", path, f"cannot be read ({exc.strerror})")
@@ -146,12 +181,41 @@ def _plan_artifacts(target: ManifestTarget, data: dict, check: ManifestCheck, pl
                       expected=artifact["size"], actual=st.st_size)
             continue
         plan.append(_Planned(check, path, real, artifact["size"], artifact["sha256"]))
-    scan = scan_folder(target.root, layout.outputs_dir(data["shot_id"], data["version"]))
     for path, why in scan.problems:
         check.add("unsafe_path", path, f"in the version folder: {why}")
     for scanned in scan.files:
-        if scanned.path not in listed:
+        if nfc(scanned.path) not in listed:
             check.add("extra", scanned.path, "on disk in the version folder but not in the manifest", actual=scanned.size)
+            moves.extras.append(scanned)
+    if target.expected_frames is not None:
+        for gap in frame_gaps((a["path"] for a in data["artifacts"]), target.expected_frames):
+            check.add("missing_frames", gap.path(outputs), gap.describe(outputs + "/"),
+                      expected=str(gap.expected), actual=[list(run) for run in gap.missing])
+    return moves
+
+
+def _probes(moves: _Moves, check: ManifestCheck) -> list[_Planned]:
+    """Extra files worth hashing: those whose size is that of a missing artifact."""
+    sizes = {size for _, size, _ in moves.missing}
+    return [_Planned(check, f.path, f.real_path, f.size, "", probe=True) for f in moves.extras if f.size in sizes]
+
+
+def _report_moves(moves: _Moves, check: ManifestCheck, found: dict[str, str]) -> None:
+    """Turn each (missing, extra) pair with the same size and sha256 into one ``moved`` problem.
+
+    ``found``: extra path -> its sha256. Pairs are taken in path order, each file once.
+    """
+    taken: set[str] = set()
+    for path, size, sha256 in moves.missing:
+        for extra in moves.extras:
+            if extra.path in taken or extra.size != size or found.get(extra.path) != sha256:
+                continue
+            taken.add(extra.path)
+            moved = Problem("moved", path, f"not at its manifest path: the same bytes (size and sha256) are at {extra.path}",
+                            expected=path, actual=extra.path)
+            check.problems = [moved if (p.kind == "missing" and p.path == path) else p
+                              for p in check.problems if not (p.kind == "extra" and p.path == extra.path)]
+            break
 
 
 def verify_targets(
@@ -161,12 +225,14 @@ def verify_targets(
     progress: Progress | None = None,
     sizes_only: bool = False,
     backend: HashBackend | None = None,
+    resume: bool = False,
 ) -> VerifyReport:
     """Verify every target manifest and the artifacts it lists."""
     pairs: list[tuple[ManifestTarget | None, ManifestCheck]] = [
         (t, ManifestCheck(t.shot_id, t.version, t.manifest_path)) for t in targets
     ]
-    return verify_pairs(pairs, threads=threads, progress=progress, sizes_only=sizes_only, backend=backend)
+    return verify_pairs(pairs, threads=threads, progress=progress, sizes_only=sizes_only, backend=backend,
+                        resume=resume)
 
 
 def verify_pairs(
@@ -176,24 +242,36 @@ def verify_pairs(
     progress: Progress | None = None,
     sizes_only: bool = False,
     backend: HashBackend | None = None,
+    resume: bool = False,
 ) -> VerifyReport:
     """Verify each target into its check; a check may already hold problems
     (the release gate's), and one without a target is reported as it is.
-    ``backend`` says where the bytes are hashed (default: this machine)."""
+    ``backend`` says where the bytes are hashed (default: this machine);
+    ``resume``: keep a journal so that an interrupted run can continue."""
     report = VerifyReport(hashes_checked=not sizes_only)
     plan: list[_Planned] = []
+    moves: list[tuple[_Moves, ManifestCheck]] = []
     for target, check in pairs:
         report.checks.append(check)
         if target is None:
             continue
         data = _load_manifest(target, check)
         if data is not None:
-            _plan_artifacts(target, data, check, plan)
-    if sizes_only or not plan:
+            moves.append((_plan_artifacts(target, data, check, plan), check))
+    if sizes_only:
         return report
-    digests = hash_paths([p.real_path for p in plan], total_bytes=sum(p.size for p in plan),
-                         threads=threads, progress=progress, sizes=[p.size for p in plan], backend=backend)
+    for move, check in moves:
+        plan += _probes(move, check)
+    if not plan:
+        return report
+    targets = [t for t, _ in pairs if t is not None]
+    digests = _hash_plan(plan, targets, report, threads=threads, progress=progress, backend=backend, resume=resume)
+    found: dict[int, dict[str, str]] = {}
     for item, digest in zip(plan, digests):
+        if item.probe:
+            if digest.error is None and digest.sha256 is not None:
+                found.setdefault(id(item.check), {})[item.path] = digest.sha256
+            continue
         if digest.error is not None:
             reason = getattr(digest.error, "strerror", None) or str(digest.error)
             item.check.add("unreadable", item.path, f"cannot be read ({reason})")
@@ -206,7 +284,47 @@ def verify_pairs(
         elif digest.sha256 != item.sha256:
             item.check.add("hash_differs", item.path, "content differs from the manifest (sha256)",
                            expected=item.sha256, actual=digest.sha256)
+    for move, check in moves:
+        if id(check) in found:
+            _report_moves(move, check, found[id(check)])
     return report
+
+
+def _hash_plan(
+    plan: list[_Planned],
+    targets: list[ManifestTarget],
+    report: VerifyReport,
+    *,
+    threads: int | None,
+    progress: Progress | None,
+    backend: HashBackend | None,
+    resume: bool,
+) -> Sequence[Digest]:
+    """Digests of the plan's files, through the journal when resuming (its summary goes in the report)."""
+    paths = [p.real_path for p in plan]
+    sizes = [p.size for p in plan]
+    if not resume:
+        return hash_paths(paths, total_bytes=sum(sizes), threads=threads, progress=progress, sizes=sizes,
+                          backend=backend)
+    from cinev4.pipeline.journal import hash_resumable, open_journal
+
+    roots = {os.path.realpath(t.root) for t in targets}
+    if len(roots) != 1:
+        raise ContractError("--resume verifies manifests of one root at a time")
+    journal = open_journal(roots.pop(), [f"{t.manifest_path} {t.expected_sha256}" for t in targets])
+
+    def hash_batch(batch: list[Path], batch_sizes: list[int], batch_progress: Progress | None) -> Sequence[Digest]:
+        return hash_paths(batch, total_bytes=sum(batch_sizes), threads=threads, progress=batch_progress,
+                          sizes=batch_sizes, backend=backend)
+
+    try:
+        digests = hash_resumable(journal, paths, sizes, hash_batch, progress=progress, threads=threads)
+    except BaseException:  # Ctrl-C, SIGTERM, a failing backend: keep what was journaled
+        journal.close(completed=False)
+        raise
+    journal.close(completed=True)
+    report.resume = journal.summary()
+    return digests
 
 
 def shot_pairs(
@@ -237,11 +355,13 @@ def verify_shots(
     progress: Progress | None = None,
     sizes_only: bool = False,
     backend: HashBackend | None = None,
+    resume: bool = False,
 ) -> VerifyReport:
     """Verify the current manifest of each shot named, or of every shot that has one (None)."""
     shots = list_shots(project) if shot_ids is None else [load_shot(project, s) for s in unique_ids(shot_ids)]
     pairs, notes = shot_pairs(project, shots, skip_unmanifested=shot_ids is None)
-    report = verify_pairs(pairs, threads=threads, progress=progress, sizes_only=sizes_only, backend=backend)
+    report = verify_pairs(pairs, threads=threads, progress=progress, sizes_only=sizes_only, backend=backend,
+                          resume=resume)
     report.notes += notes
     return report
 
@@ -264,6 +384,7 @@ def verify_manifest_file(
     progress: Progress | None = None,
     sizes_only: bool = False,
     backend: HashBackend | None = None,
+    resume: bool = False,
 ) -> VerifyReport:
     """Verify one manifest file given by its file-system path.
 
@@ -281,6 +402,7 @@ def verify_manifest_file(
     contract_path = layout.manifest_file(shot_id, version)
     expected_sha: str | None = None
     project_id: str | None = None
+    expected_frames: FrameRange | None = None
     notes: list[str] = []
     if (root / layout.PROJECT_FILE).is_file():
         project = load_project(root)
@@ -291,12 +413,14 @@ def verify_manifest_file(
             shot = None
         if shot is not None and shot.manifest_ref is not None and shot.manifest_ref["path"] == contract_path:
             expected_sha = shot.manifest_ref["sha256"]
+            expected_frames = shot.frames
     if expected_sha is None:
         expected_sha = _pinned_by_release(root, contract_path, notes)
     if expected_sha is None:
         notes.append(f"{contract_path}: no shot record pins this manifest, so its own bytes were only checked for validity")
-    target = ManifestTarget(root, contract_path, expected_sha, shot_id, version, project_id)
-    report = verify_targets([target], threads=threads, progress=progress, sizes_only=sizes_only, backend=backend)
+    target = ManifestTarget(root, contract_path, expected_sha, shot_id, version, project_id, expected_frames)
+    report = verify_targets([target], threads=threads, progress=progress, sizes_only=sizes_only, backend=backend,
+                            resume=resume)
     report.notes += notes
     return report
 
