@@ -25,6 +25,7 @@ import logging
 import math
 import os
 import uuid
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -131,10 +132,14 @@ def _decode_error(wire: WireError, path: str) -> OSError:
         kind = getattr(errors, name, None)
     if not (isinstance(kind, type) and issubclass(kind, OSError)):
         kind = OSError
-    # Built without calling the class's own __init__ (cinev4's engine errors
-    # take only a filename), then given the worker's errno and text.
+    args = (code if code is not None else errno.EIO, strerror or name, path)
+    if module == "builtins" or kind is OSError:
+        return kind(*args)  # type: ignore[no-any-return]
+    # cinev4's engine errors take only a filename: built without their own
+    # __init__ (OSError then reads its arguments in OSError.__init__), and
+    # given the worker's errno and text.
     error: OSError = kind.__new__(kind)
-    OSError.__init__(error, code if code is not None else errno.EIO, strerror or name, path)
+    OSError.__init__(error, *args)
     return error
 
 
@@ -238,13 +243,19 @@ class DaskBackend:
     def _connect(self) -> Any:
         if self.quiet:
             _quiet_dask_logging()
+        import dask
         from distributed import Client, LocalCluster
 
         if self.local_cluster is not None:
             # One task at a time per worker process: the engine inside it
-            # already runs native threads (see hash_files below).
-            self._cluster = LocalCluster(n_workers=self.local_cluster, threads_per_worker=1, processes=True,
-                                         dashboard_address=None)
+            # already runs native threads (see _engine_threads). The HTTP
+            # server on a random port: another cluster on this machine
+            # already on 8787 would make Dask warn and move it anyway.
+            # worker-saturation 1.0: a worker holds only the batch it runs, so
+            # a worker that dies takes no queued neighbour batch with it.
+            with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
+                self._cluster = LocalCluster(n_workers=self.local_cluster, threads_per_worker=1, processes=True,
+                                             dashboard_address=":0")
             return Client(self._cluster)
         try:
             client = Client(self.scheduler, timeout=self.connect_timeout_s)
@@ -295,25 +306,36 @@ class DaskBackend:
         engine_threads = self._engine_threads(threads, workers)
 
         run = uuid.uuid4().hex[:12]
-        futures = {}
-        for number, batch in enumerate(batches):
-            future = client.submit(self._batch_task, [absolute[i] for i in batch], engine_threads,
-                                   key=f"cinev4-hash-{run}-{number}", pure=False, retries=self.retries,
-                                   priority=sum(weights[i] for i in batch))
-            futures[future.key] = (future, batch)
+        pending: dict[str, tuple[Any, list[int]]] = {}
 
+        def submit(batch: list[int], key: str) -> Any:
+            future = client.submit(self._batch_task, [absolute[i] for i in batch], engine_threads,
+                                   key=key, pure=False, retries=self.retries,
+                                   priority=sum(weights[i] for i in batch))
+            pending[future.key] = (future, batch)
+            return future
+
+        queue = as_completed([submit(batch, f"cinev4-hash-{run}-{n}") for n, batch in enumerate(batches)])
         results: list[RemoteDigest | None] = [None] * len(paths)
         bytes_done = files_done = 0
         try:
-            for future in as_completed([f for f, _ in futures.values()]):
-                batch = futures[future.key][1]
+            for future in queue:
+                batch = pending.pop(future.key)[1]
                 try:
                     wire = future.result()
-                except KilledWorker as exc:
-                    # The batch killed every worker it was given (Dask's
-                    # allowed-failures): report each file, never drop one.
-                    reason = f"a Dask worker died hashing it, {exc.__class__.__name__} after retries"
-                    wire = [(expected[i], None, ("builtins", "OSError", errno.EIO, reason)) for i in batch]
+                except KilledWorker:
+                    # Workers kept dying while this batch ran (Dask's
+                    # allowed-failures). One of its files may crash them, or
+                    # it only shared a worker with one that does: each file
+                    # on its own finds out. A file that still kills workers
+                    # alone is reported, never dropped.
+                    if len(batch) > 1:
+                        for index in batch:
+                            queue.add(submit([index], f"{future.key}-{index}"))
+                        future.release()
+                        continue
+                    reason = "Dask workers died while hashing it (KilledWorker after retries)"
+                    wire = [(expected[batch[0]], None, ("builtins", "OSError", errno.EIO, reason))]
                 except CancelledError:
                     raise DistributedError("the Dask cluster cancelled the work (scheduler lost?)") from None
                 except (OSError, TimeoutError) as exc:
@@ -330,9 +352,8 @@ class DaskBackend:
                 if progress is not None:
                     progress(bytes_done, files_done)
         finally:
-            for future, _ in futures.values():
-                if not future.done():
-                    future.cancel()
+            for future, _ in pending.values():
+                future.cancel()
         missing = [paths[i] for i, r in enumerate(results) if r is None]
         if missing:  # pragma: no cover - every batch above either filled its slots or raised
             raise DistributedError(f"{len(missing)} file(s) came back from no batch, e.g. {missing[0]}")
@@ -350,3 +371,4 @@ def _quiet_dask_logging() -> None:
     os.environ["DASK_LOGGING__DISTRIBUTED"] = "critical"
     for name in ("distributed", "tornado", "asyncio"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
+    warnings.filterwarnings("ignore", module=r"distributed(\.|$)")
