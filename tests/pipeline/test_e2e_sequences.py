@@ -38,6 +38,7 @@ def test_expected_frames_gate_and_verify_report_missing_ranges(project: Path) ->
     (problem,) = check["problems"]
     assert problem["kind"] == "missing_frames" and problem["path"] == f"{OUT}/sh010.####.exr"
     assert problem["actual"] == [[1004, 1005], [1009, 1009]] and problem["expected"] == "1001-1012"
+    assert problem["detail"] == "frames 1004-1005,1009 missing: 3 of 12 (expected 1001-1012)"
     assert check["sequences"][0]["ranges"] == [[1001, 1003], [1006, 1008], [1010, 1012]]
 
     # Declaring what was actually rendered (a cut-down shot) lets the gate pass.

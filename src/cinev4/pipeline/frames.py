@@ -220,6 +220,13 @@ class FrameGap:
         return (f"{head}[{format_ranges(self.missing, seq.pad)}]{seq.tail}: {self.count} of {len(self.expected)} "
                 f"frames missing (expected {self.expected})")
 
+    def describe_missing(self) -> str:
+        """``frames 1005-1009,1100 missing: 6 of 240 (expected 1001-1240)``, for a line that names the sequence."""
+        if self.sequence is None:
+            return self.describe()
+        return (f"frames {format_ranges(self.missing, self.sequence.pad)} missing: {self.count} of "
+                f"{len(self.expected)} (expected {self.expected})")
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "pattern": self.sequence.pattern if self.sequence is not None else None,

@@ -189,7 +189,7 @@ def _plan_artifacts(target: ManifestTarget, data: dict, check: ManifestCheck, pl
             moves.extras.append(scanned)
     if target.expected_frames is not None:
         for gap in frame_gaps((a["path"] for a in data["artifacts"]), target.expected_frames):
-            check.add("missing_frames", gap.path(outputs), gap.describe(outputs + "/"),
+            check.add("missing_frames", gap.path(outputs), gap.describe_missing(),
                       expected=str(gap.expected), actual=[list(run) for run in gap.missing])
     return moves
 
