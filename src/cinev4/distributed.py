@@ -253,9 +253,13 @@ class DaskBackend:
             # already on 8787 would make Dask warn and move it anyway.
             # worker-saturation 1.0: a worker holds only the batch it runs, so
             # a worker that dies takes no queued neighbour batch with it.
-            with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
-                self._cluster = LocalCluster(n_workers=self.local_cluster, threads_per_worker=1, processes=True,
-                                             dashboard_address=":0")
+            try:
+                with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
+                    self._cluster = LocalCluster(n_workers=self.local_cluster, threads_per_worker=1,
+                                                 processes=True, dashboard_address=":0")
+            except Exception as exc:  # Dask raises RuntimeError/OSError/TimeoutError here
+                raise DistributedError(f"cannot start a Dask LocalCluster of {self.local_cluster} worker "
+                                       f"process(es) ({type(exc).__name__}: {exc})") from None
             return Client(self._cluster)
         try:
             client = Client(self.scheduler, timeout=self.connect_timeout_s)
