@@ -176,6 +176,6 @@ def test_signal_stops_the_workers_with_one_line(tmp_path: Path, signame: str, co
         out, err = child.communicate(timeout=30)
         stopped_after = time.monotonic() - sent
     assert child.returncode == code
-    assert err.decode().strip() == line
+    assert err.decode() == line + "\n"  # exactly one line
     assert out == b""  # nothing half-printed
     assert stopped_after < 1.0

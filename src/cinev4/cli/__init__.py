@@ -79,39 +79,47 @@ def cli() -> None:
 
 
 # Shell convention for a process stopped by a signal: 128 + its number.
-EXIT_INTERRUPTED = 130
-EXIT_TERMINATED = 143
+EXIT_CODE_FOR_SIGNAL = {"SIGINT": 130, "SIGTERM": 143}
+_MESSAGE_FOR_SIGNAL = {"SIGINT": "interrupted", "SIGTERM": "terminated"}
 
 
-class _Terminated(BaseException):
-    """SIGTERM, raised in the main thread so hash_files cancels its workers
-    and every ``finally`` runs (no partial manifest, journals flushed)."""
+class _Stopped(BaseException):
+    """SIGINT or SIGTERM, raised in the main thread. Not a KeyboardInterrupt,
+    so click does not turn it into "Aborted!"; hash_files cancels its workers
+    on any exception, and every ``finally`` runs (no partial manifest,
+    journals flushed)."""
+
+    def __init__(self, signal_name: str) -> None:
+        super().__init__(signal_name)
+        self.signal_name = signal_name
 
 
-def _on_sigterm(_signum: int, _frame: object) -> None:
-    raise _Terminated
+def _raise_stopped(signum: int, _frame: object) -> None:
+    import signal
+
+    raise _Stopped(signal.Signals(signum).name)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point.
 
     Ctrl-C (SIGTERM) stops the native workers (hash_files checks for signals
-    while it waits), then exits 130 (143) with one line instead of click's
-    "Aborted!" and exit 1, so a farm hook can tell an interrupt from a failed
-    verification.
+    while it waits), then exits 130 (143) with one line, so a farm hook can
+    tell an interrupt from a failed verification.
     """
     import signal
 
-    if hasattr(signal, "SIGTERM"):
-        signal.signal(signal.SIGTERM, _on_sigterm)
+    for name in EXIT_CODE_FOR_SIGNAL:
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), _raise_stopped)
     try:
-        code = cli.main(args=argv, prog_name="cinev4", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("cinev4: interrupted", err=True)
-        sys.exit(EXIT_INTERRUPTED)
-    except _Terminated:
-        click.echo("cinev4: terminated", err=True)
-        sys.exit(EXIT_TERMINATED)
+        code = cli.main(args=argv, prog_name="cinev4", standalone_mode=False)  # type: ignore[func-returns-value]
+    except _Stopped as stop:
+        click.echo(f"cinev4: {_MESSAGE_FOR_SIGNAL[stop.signal_name]}", err=True)
+        sys.exit(EXIT_CODE_FOR_SIGNAL[stop.signal_name])
+    except click.exceptions.Abort:  # EOF at a prompt
+        click.echo("cinev4: aborted", err=True)
+        sys.exit(1)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
@@ -119,4 +127,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

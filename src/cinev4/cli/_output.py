@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import click
 
@@ -18,14 +19,15 @@ def byte_progress(total_bytes: int, label: str, enabled: bool = True) -> Iterato
     if not enabled or not sys.stderr.isatty():
         yield None
         return
-    with click.progressbar(
+    bar_context: Any = click.progressbar(
         length=max(total_bytes, 1),
         label=label,
         file=sys.stderr,
         show_eta=True,
         show_percent=True,
         item_show_func=lambda files: f"{files} files" if files is not None else None,
-    ) as bar:
+    )
+    with bar_context as bar:
         shown = 0
 
         def update(bytes_done: int, files_done: int) -> None:
