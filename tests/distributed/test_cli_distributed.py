@@ -10,7 +10,7 @@ from typing import Any
 
 from _cluster_helpers import make_writable, render_frames
 
-CINEV4 = str(Path(sys.executable).parent / "cinev4")
+CINEV4 = str(Path(sys.executable).parent / ("cinev4.exe" if os.name == "nt" else "cinev4"))
 
 
 def cinev4(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
