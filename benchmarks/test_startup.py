@@ -43,7 +43,8 @@ def test_verify_one_file_shot(benchmark, one_file_shot, bench_settings: bh.Setti
     sha256sum = bh.tool("sha256sum")
     if sha256sum:
         sums = data_root / "one-file.sha256"
-        sums.write_text(f"{bh.hashlib_file(files.paths[0])}  {files.names[0]}\n")
+        with open(sums, "w", newline="\n") as handle:  # sha256sum wants \n, also on Windows
+            handle.write(f"{bh.hashlib_file(files.paths[0])}  {files.names[0]}\n")
         case.add("sha256sum -c", bh.processes([[sha256sum, "--quiet", "-c", str(sums)]], files.root))
     case.measure(benchmark, target, bench_settings.startup_rounds)
     case.record(benchmark)
