@@ -323,7 +323,8 @@ def run_bench(
             # Fewer threads when they are as fast: less contention for the rest of the machine.
             report.best["threads"] = min(n for n in counts if thread_total[n] <= thread_total[fastest] * MARGIN)
     if best_kernel is None:
-        report.notes.append(f"CINEV4_KERNEL left unset: the engine's own choice ({info['kernel']}) "
+        own = info["kernel"] + (f" + {info['multibuffer']} lanes" if info.get("multibuffer") else "")
+        report.notes.append(f"CINEV4_KERNEL left unset: the engine's own choice ({own}) "
                             f"was within {round((MARGIN - 1) * 100)}% of the best forced kernel ({forced})")
     report.notes.append("timed with the data in the page cache: these are CPU-bound settings; "
                         "for cold storage run it with --dir on that storage and compare")
