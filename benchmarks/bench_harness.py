@@ -48,11 +48,11 @@ class Shape:
     @property
     def label(self) -> str:
         if self.files == 1:
-            return f"one {_size_label(self.file_size)} file"
-        return f"{self.files:,} x {_size_label(self.file_size)}"
+            return f"one {size_label(self.file_size)} file"
+        return f"{self.files:,} x {size_label(self.file_size)}"
 
 
-def _size_label(size: int) -> str:
+def size_label(size: int) -> str:
     for unit, name in ((GIB, "GiB"), (MIB, "MiB"), (KIB, "KiB")):
         if size >= unit and size % unit == 0:
             return f"{size // unit} {name}"
@@ -368,7 +368,7 @@ def guard(case: Case, contender: str, reference: str, threshold: float, what: st
         if ratio >= threshold or extra == bench_guards.RETRY_ROUNDS:
             break
         case.round([contender, reference], extra)
-    return _record_guard(case, what, ratio, threshold, f"{contender} vs {reference}")
+    return record_guard(case, what, ratio, threshold, f"{contender} vs {reference}")
 
 
 def guard_scaling(case: Case, two: str, one: str, control_two: str, control_one: str) -> GuardResult:
@@ -388,13 +388,22 @@ def guard_scaling(case: Case, two: str, one: str, control_two: str, control_one:
             f"2-thread control (hashlib pool) scaled {control:.2f}x: the cores were shared; cinev4's "
             f"{scaling:.2f}x judged against {need:.2f}x instead of {bench_guards.THREAD_SCALING_2:.2f}x"
         )
-    return _record_guard(case, f"2-thread scaling (control {control:.2f}x)", scaling, need, f"{two} vs {one}")
+    return record_guard(case, f"2-thread scaling (control {control:.2f}x)", scaling, need, f"{two} vs {one}")
 
 
-def _record_guard(case: Case, what: str, ratio: float, threshold: float, pair: str) -> GuardResult:
+def record_guard(case: Case, what: str, ratio: float, threshold: float, pair: str) -> GuardResult:
     passed = ratio >= threshold
     text = f"{what}: {pair} = {ratio:.2f}x (need >= {threshold:.2f}x)"
     result = GuardResult(case.name, text, ratio, threshold, passed)
+    GUARDS.append(result)
+    return result
+
+
+def guard_peak_rss(case: Case, limit_mb: float) -> GuardResult:
+    """The peak RSS measured for ``case`` must stay under ``limit_mb``."""
+    peak = case.peak_rss_mb or 0.0
+    result = GuardResult(case.name, f"peak RSS of a child hashing it: {peak:.1f} MB (limit {limit_mb:.0f} MB)",
+                         limit_mb / peak if peak else float("inf"), 1.0, peak < limit_mb)
     GUARDS.append(result)
     return result
 

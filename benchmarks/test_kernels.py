@@ -21,7 +21,7 @@ def test_kernel_throughput(benchmark, kernel: str, buffer: bytes, bench_settings
     assert cinev4.hash_bytes(buffer, kernel=kernel) == expected
 
     mine = f"cinev4 kernel {kernel}"
-    case = bh.Case(f"kernel {kernel}, {bh._size_label(len(buffer))} buffer", total_bytes=len(buffer))
+    case = bh.Case(f"kernel {kernel}, {bh.size_label(len(buffer))} buffer", total_bytes=len(buffer))
     case.add(mine, lambda: cinev4.hash_bytes(buffer, kernel=kernel))
     case.add("hashlib.sha256", lambda: hashlib.sha256(buffer).digest())
     case.measure(benchmark, mine, bench_settings.rounds)

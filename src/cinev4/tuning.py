@@ -217,6 +217,10 @@ class _Timer:
         return times
 
 
+def _hash_buffer(buffer: bytes, kernel: str) -> Callable[[], object]:
+    return lambda: cinev4.hash_bytes(buffer, kernel=kernel)
+
+
 def _digests(results: list[Any]) -> list[str]:
     bad = [r for r in results if not r.ok]
     if bad:
@@ -268,7 +272,7 @@ def run_bench(
             with open(big.paths[0], "rb") as handle:
                 buffer = handle.read(buffer_size)
             singles = list(info["kernels"])
-            times = timer.best({k: (lambda k=k: cinev4.hash_bytes(buffer, kernel=k)) for k in singles})
+            times = timer.best({k: _hash_buffer(buffer, k) for k in singles})
             for k in singles:
                 report.measurements.append(Measurement("kernel (memory)", k, f"{size_label(len(buffer))} buffer",
                                                        {"kernel": k}, len(buffer), 1, times[k]))
@@ -279,14 +283,14 @@ def run_bench(
             names: list[str | None] = [None, *singles, *info.get("multibuffer_kernels", [])]
             kernel_total = {str(k): 0.0 for k in names}
             for data in many:
-                times = timer.best({str(k): hashing(data, None, kernel=k) for k in names})
-                for k in names:
-                    label = "auto" if k is None else k
-                    kernel_total[str(k)] += times[str(k)]
-                    report.measurements.append(Measurement("kernel", label, data.name, {"kernel": k},
-                                                           data.bytes, data.files, times[str(k)]))
+                times = timer.best({str(n): hashing(data, None, kernel=n) for n in names})
+                for name in names:
+                    label = "auto" if name is None else name
+                    kernel_total[str(name)] += times[str(name)]
+                    report.measurements.append(Measurement("kernel", label, data.name, {"kernel": name},
+                                                           data.bytes, data.files, times[str(name)]))
             auto_time = kernel_total["None"]
-            forced = min((k for k in names if k is not None), key=lambda k: kernel_total[str(k)])
+            forced = min((str(k) for k in names if k is not None), key=lambda k: kernel_total[k])
             best_kernel = forced if kernel_total[forced] * MARGIN < auto_time else None
             report.best["kernel"] = best_kernel
 

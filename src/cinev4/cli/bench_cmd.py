@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from cinev4.tuning import BenchReport
 
 
-class _Size(click.ParamType):
+class _Size(click.ParamType):  # type: ignore[type-arg]  # generic only in click >= 8.2
     name = "SIZE"
 
     def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> int:
