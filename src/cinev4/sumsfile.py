@@ -38,7 +38,7 @@ def _unescape(name: bytes) -> bytes | None:
 
 def format_line(sha256_hex: str, name: bytes) -> bytes:
     """One output line of ``sha256sum NAME`` (text mode), newline included."""
-    if re.search(rb"[\\\n\r]", name):
+    if b"\\" in name or b"\n" in name or b"\r" in name:
         return b"\\" + sha256_hex.encode() + b"  " + _escape(name) + b"\n"
     return sha256_hex.encode() + b"  " + name + b"\n"
 

@@ -49,6 +49,8 @@ def _total_size(names: list[bytes]) -> int:
 def _hash_named(names: list[bytes], threads: int | None, engine: dict, show_progress: bool) -> dict[bytes, object]:
     """Digest every distinct file name once; stdin is read in the calling thread."""
     files = list(dict.fromkeys(n for n in names if n != STDIN_NAME.encode()))
+    # The total is only needed for a bar: no stat per file unless one is drawn.
+    show_progress = show_progress and sys.stderr.isatty()
     with byte_progress(_total_size(files) if show_progress else 0, "hashing", show_progress) as progress:
         results = hash_files(files, threads, progress=progress, **engine)
     by_name: dict[bytes, object] = dict(zip(files, results))
@@ -58,9 +60,9 @@ def _hash_named(names: list[bytes], threads: int | None, engine: dict, show_prog
 
 
 def _print_sums(names: list[bytes], by_name: dict[bytes, object], as_json: bool) -> int:
-    out = sys.stdout.buffer
     failures = 0
     report = []
+    lines = []
     for name in names:
         result = by_name[name]
         if isinstance(result, str):  # stdin
@@ -81,11 +83,13 @@ def _print_sums(names: list[bytes], by_name: dict[bytes, object], as_json: bool)
                 }
             )
         elif error is None:
-            out.write(format_line(sha256, name))
+            lines.append(format_line(sha256, name))
     if as_json:
         json.dump({"files": report, "failed": failures}, sys.stdout, indent=2)
         sys.stdout.write("\n")
-    out.flush()
+    else:
+        sys.stdout.buffer.write(b"".join(lines))
+    sys.stdout.flush()
     return 1 if failures else 0
 
 
@@ -155,7 +159,9 @@ def _check(sums_file: str, threads: int | None, engine: dict, quiet: bool, statu
 
 
 @click.command("hash")
-@click.argument("paths", nargs=-1, type=click.Path(dir_okay=True, allow_dash=True))
+# Plain strings: the engine reports every unreadable path itself, so click's
+# Path checks would only add a stat and an access call per file.
+@click.argument("paths", nargs=-1)
 @click.option("-c", "--check", "sums_file", metavar="SUMS", help="Check the files listed in a sha256sum file.")
 @click.option("--threads", type=click.IntRange(min=1), help="Worker threads (default: every usable CPU).")
 @click.option("--kernel", help="Force a SHA-256 kernel (see `cinev4 --version`).")

@@ -8,6 +8,11 @@
 #include "cv4_batch.h"
 #include "cv4_lanes.h"
 
+typedef struct sized_index {
+    uint64_t size;
+    size_t index;
+} sized_index;
+
 struct cv4_batch {
     cv4_item *items;
     size_t count;
@@ -22,6 +27,12 @@ struct cv4_batch {
     int running;
     cv4_mutex lock;
     cv4_cond finished;
+    /* Ordering, done by the workers together before any hashing. */
+    struct sized_index *by_size;
+    volatile uint64_t stat_next;
+    volatile uint64_t stat_done;
+    int ordered;
+    cv4_cond order_ready;
 };
 
 /* What one file needs across a fault recovery: it lives outside the frame
@@ -92,6 +103,49 @@ int cv4_hash_path(const char *path, const cv4_kernel *kernel, const cv4_io_confi
     return out->error = err;
 }
 
+static int larger_first(const void *pa, const void *pb)
+{
+    const sized_index *a = (const sized_index *)pa, *b = (const sized_index *)pb;
+    if (a->size != b->size)
+        return a->size < b->size ? 1 : -1;
+    return a->index < b->index ? -1 : (a->index > b->index);
+}
+
+/* Largest first: a lone huge file starts at once and the small ones fill
+ * the other threads' gaps. The sizes are hints (the workers fstat again); the
+ * stat calls are shared by all workers, since on 20,000 small files they cost
+ * as much as a fifth of the hashing. The worker that stats the last chunk sorts. */
+#define STAT_CHUNK 64
+
+static void order_work(cv4_batch *b)
+{
+    for (;;) {
+        uint64_t first = cv4_atomic_add(&b->stat_next, STAT_CHUNK);
+        uint64_t end = first + STAT_CHUNK < b->count ? first + STAT_CHUNK : b->count;
+        uint64_t i;
+        if (first >= b->count)
+            break;
+        for (i = first; i < end; i++) {
+            struct stat st;
+            b->by_size[i].index = (size_t)i;
+            b->by_size[i].size = stat(b->items[i].path, &st) == 0 ? (uint64_t)st.st_size : 0;
+        }
+        if (cv4_atomic_add(&b->stat_done, end - first) + (end - first) == b->count) {
+            qsort(b->by_size, b->count, sizeof *b->by_size, larger_first);
+            for (i = 0; i < b->count; i++)
+                b->order[i] = b->by_size[i].index;
+            cv4_mutex_lock(&b->lock);
+            b->ordered = 1;
+            cv4_cond_broadcast(&b->order_ready);
+            cv4_mutex_unlock(&b->lock);
+        }
+    }
+    cv4_mutex_lock(&b->lock);
+    while (!b->ordered)
+        cv4_cond_timedwait_ms(&b->order_ready, &b->lock, 100);
+    cv4_mutex_unlock(&b->lock);
+}
+
 static cv4_item *next_item(void *arg)
 {
     cv4_batch *b = (cv4_batch *)arg;
@@ -117,6 +171,7 @@ static CV4_THREAD_FN worker_main(void *arg)
 {
     cv4_batch *b = (cv4_batch *)arg;
     uint8_t *buffer;
+    order_work(b);
     if (b->cfg.lanes)
         run_lanes(b);
     buffer = (uint8_t *)malloc(b->cfg.io.window);
@@ -156,8 +211,10 @@ cv4_batch *cv4_batch_new(cv4_item *items, size_t count, const cv4_batch_config *
     if ((size_t)b->cfg.threads > count)
         b->cfg.threads = count ? (int)count : 1;
     b->order = (size_t *)malloc((count ? count : 1) * sizeof *b->order);
+    b->by_size = (sized_index *)malloc((count ? count : 1) * sizeof *b->by_size);
     b->threads = (cv4_thread *)calloc((size_t)b->cfg.threads, sizeof *b->threads);
-    if (!b->order || !b->threads) {
+    if (!b->order || !b->by_size || !b->threads) {
+        free(b->by_size);
         free(b->order);
         free(b->threads);
         free(b);
@@ -165,48 +222,16 @@ cv4_batch *cv4_batch_new(cv4_item *items, size_t count, const cv4_batch_config *
     }
     cv4_mutex_init(&b->lock);
     cv4_cond_init(&b->finished);
+    cv4_cond_init(&b->order_ready);
+    if (count == 0)
+        b->ordered = 1;
     return b;
 }
 
-typedef struct {
-    uint64_t size;
-    size_t index;
-} sized_index;
-
-static int larger_first(const void *pa, const void *pb)
-{
-    const sized_index *a = (const sized_index *)pa, *b = (const sized_index *)pb;
-    if (a->size != b->size)
-        return a->size < b->size ? 1 : -1;
-    return a->index < b->index ? -1 : (a->index > b->index);
-}
-
-/* Largest first: a lone huge file starts at once and the small ones fill
- * the other threads' gaps. Sizes are hints only; the workers fstat again. */
-static void order_work(cv4_batch *b)
-{
-    size_t i;
-    sized_index *tmp = b->count > 1 ? (sized_index *)malloc(b->count * sizeof *tmp) : NULL;
-    if (!tmp) {
-        for (i = 0; i < b->count; i++)
-            b->order[i] = i;
-        return;
-    }
-    for (i = 0; i < b->count; i++) {
-        struct stat st;
-        tmp[i].index = i;
-        tmp[i].size = stat(b->items[i].path, &st) == 0 ? (uint64_t)st.st_size : 0;
-    }
-    qsort(tmp, b->count, sizeof *tmp, larger_first);
-    for (i = 0; i < b->count; i++)
-        b->order[i] = tmp[i].index;
-    free(tmp);
-}
 
 int cv4_batch_start(cv4_batch *b)
 {
     int t;
-    order_work(b);
     cv4_mutex_lock(&b->lock);
     for (t = 0; t < b->cfg.threads; t++) {
         if (cv4_thread_start(&b->threads[t], worker_main, b) != 0)
@@ -245,8 +270,10 @@ void cv4_batch_free(cv4_batch *b)
     for (t = 0; t < b->started; t++)
         cv4_thread_join(b->threads[t]);
     cv4_cond_destroy(&b->finished);
+    cv4_cond_destroy(&b->order_ready);
     cv4_mutex_destroy(&b->lock);
     free(b->threads);
+    free(b->by_size);
     free(b->order);
     free(b);
 }

@@ -116,7 +116,8 @@ int cv4_source_open(cv4_source *src, const char *path, const cv4_io_config *cfg,
     src->populate = cfg->populate;
     src->buffer = read_buffer;
 #if defined(POSIX_FADV_SEQUENTIAL)
-    if (src->size)
+    /* Read-ahead advice pays only where more than one window is read. */
+    if (src->size > src->window)
         (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 #endif
     return 0;
