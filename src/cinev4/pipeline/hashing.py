@@ -78,8 +78,6 @@ class LocalBackend:
     ) -> Sequence[Digest]:
         from cinev4 import hash_files
 
-        if progress is None:
-            return hash_files(list(paths), threads)
         return hash_files(list(paths), threads, progress=progress)
 
 
