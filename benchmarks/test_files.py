@@ -88,6 +88,10 @@ def test_frame_sequence(benchmark, frame_shot, pool, bench_settings: bh.Settings
     counts = sorted({1, 2, DEFAULT_THREADS})
     case = _files_case(files, pool, counts)
     target = "cinev4 hash_files 2 threads"
+    plan = cinev4.engine_info()
+    lanes_off = f"cinev4 hash_files 2 threads {plan['kernel']} (lanes off)"
+    if plan["multibuffer"]:
+        case.add(lanes_off, _hash_files(files, 2, kernel=plan["kernel"]))
     case.measure(benchmark, target, bench_settings.rounds)
     _memory(case, files)
     case.record(benchmark)
@@ -99,6 +103,11 @@ def test_frame_sequence(benchmark, frame_shot, pool, bench_settings: bh.Settings
                                         "hashlib 2-thread pool", "hashlib 1 thread"))
     else:
         case.notes.append("one CPU: 2-thread scaling not checked")
+    if plan["multibuffer"]:
+        results.append(bh.guard(case, target, lanes_off, bench_guards.LANES_VS_SINGLE_STREAM,
+                                f"{plan['multibuffer']} lanes vs single stream"))
+    else:
+        case.notes.append("no multi-buffer lanes in the default plan here: lanes guard not checked")
     results += _cli_vs_sha256sum(case, "cinev4 hash (CLI)")
     bh.check(results)
 
