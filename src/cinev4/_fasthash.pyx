@@ -73,7 +73,6 @@ cdef extern from "cv4_io.h" nogil:
     ctypedef struct cv4_io_config:
         cv4_io_mode mode
         size_t window
-        int populate
     int cv4_fault_guard_install()
 
 cdef extern from "cv4_batch.h" nogil:
@@ -212,7 +211,6 @@ cdef cv4_io_config _io_config(object io, object window) except *:
         raise ValueError(f"window must be a multiple of 64 KiB between 64 KiB and 1 GiB, not {window}")
     cfg.mode = CV4_IO_MMAP if io == "mmap" else CV4_IO_READ
     cfg.window = window
-    cfg.populate = os.environ.get("CINEV4_POPULATE", "1") != "0"
     return cfg
 
 

@@ -113,7 +113,6 @@ int cv4_source_open(cv4_source *src, const char *path, const cv4_io_config *cfg,
     /* Mapping a small file costs more (mmap, faults, munmap) than one pread. */
     src->mode = src->size < CV4_MMAP_MIN_SIZE ? CV4_IO_READ : cfg->mode;
     src->window = cfg->window;
-    src->populate = cfg->populate;
     src->buffer = read_buffer;
 #if defined(POSIX_FADV_SEQUENTIAL)
     /* Read-ahead advice pays only where more than one window is read. */
@@ -146,13 +145,8 @@ static void prefetch_next(cv4_source *src, uint64_t next_offset)
 
 static int next_mapped(cv4_source *src, size_t want, const uint8_t **data)
 {
-    int flags = MAP_SHARED;
     void *p;
-#if defined(MAP_POPULATE)
-    if (src->populate)
-        flags |= MAP_POPULATE;
-#endif
-    p = mmap(NULL, want, PROT_READ, flags, (int)src->handle, (off_t)src->offset);
+    p = mmap(NULL, want, PROT_READ, MAP_SHARED, (int)src->handle, (off_t)src->offset);
     if (p == MAP_FAILED)
         return errno;
 #if defined(MADV_SEQUENTIAL)

@@ -24,7 +24,6 @@ typedef enum { CV4_IO_MMAP = 0, CV4_IO_READ = 1 } cv4_io_mode;
 typedef struct {
     cv4_io_mode mode;
     size_t window;       /* bytes per window; a multiple of 64 KiB */
-    int populate;        /* mmap: prefault each window in one call */
 } cv4_io_config;
 
 typedef struct {
@@ -37,7 +36,6 @@ typedef struct {
     uint64_t offset;     /* of the next window */
     cv4_io_mode mode;
     size_t window;
-    int populate;
     const uint8_t *volatile mapped; /* the live mapping, unmapped after a fault too */
     volatile size_t mapped_len;
     uint8_t *buffer;     /* read mode: borrowed from the caller */
