@@ -55,7 +55,34 @@ static void detect(cv4_cpu_features *f)
 #define HWCAP_SHA2 (1 << 6)
 #endif
 static void detect(cv4_cpu_features *f) { f->arm_sha2 = (getauxval(AT_HWCAP) & HWCAP_SHA2) != 0; }
-#else
+#elif (defined(__aarch64__) || defined(__arm64__)) && defined(__APPLE__)
+#include <sys/types.h>
+#include <sys/sysctl.h>
+/* Every Apple arm64 core has the SHA-2 instructions; macOS 12+ also says so
+ * (hw.optional.arm.FEAT_SHA256). Older systems lack the key: assume present. */
+static void detect(cv4_cpu_features *f)
+{
+    int on = 0;
+    size_t len = sizeof on;
+    if (sysctlbyname("hw.optional.arm.FEAT_SHA256", &on, &len, NULL, 0) == 0 && len == sizeof on)
+        f->arm_sha2 = on != 0;
+    else
+        f->arm_sha2 = 1;
+}
+#elif defined(_WIN32) && (defined(_M_ARM64) || defined(__aarch64__))
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>
+#ifndef PF_ARM_V8_CRYPTO_INSTRUCTIONS_AVAILABLE
+#define PF_ARM_V8_CRYPTO_INSTRUCTIONS_AVAILABLE 30
+#endif
+/* Windows reports AES, PMULL, SHA-1 and SHA-2 together as "v8 crypto". */
+static void detect(cv4_cpu_features *f)
+{
+    f->arm_sha2 = IsProcessorFeaturePresent(PF_ARM_V8_CRYPTO_INSTRUCTIONS_AVAILABLE) != 0;
+}
+#else /* other CPUs and other AArch64 systems (BSDs, ...): no detection, conservatively off */
 static void detect(cv4_cpu_features *f) { (void)f; }
 #endif
 

@@ -88,6 +88,12 @@ void cv4_kernels_init(void)
     if (cv4_shani_compiled() && cpu->sha && cpu->sse41 && cpu->ssse3)
         offer("sha-ni", cv4_sha256_compress_shani);
 #endif
+#if defined(__aarch64__) || defined(_M_ARM64)
+    /* First, as sha-ni is on x86-64: the same instructions OpenSSL's ARMv8 code
+     * uses, without its per-call context (no native ARM timing measured yet). */
+    if (cv4_armv8_sha2_compiled() && cpu->arm_sha2)
+        offer("armv8-sha2", cv4_sha256_compress_armv8);
+#endif
     (void)cpu;
     offer("libcrypto", cv4_libcrypto_compress());
     offer("portable", cv4_sha256_compress_portable);

@@ -45,6 +45,10 @@ void cv4_sha256_finish_tail(uint32_t state[8], const uint8_t *tail, uint64_t tot
 void cv4_sha256_compress_portable(uint32_t state[8], const uint8_t *blocks, size_t nblocks);
 void cv4_sha256_compress_shani(uint32_t state[8], const uint8_t *blocks, size_t nblocks);
 int cv4_shani_compiled(void);
+/* AArch64 SHA-2 crypto extension (sha256_armv8.c): compress is defined only on
+ * AArch64; compiled() is 0 where this compiler/target cannot emit it. */
+void cv4_sha256_compress_armv8(uint32_t state[8], const uint8_t *blocks, size_t nblocks);
+int cv4_armv8_sha2_compiled(void);
 /* libcrypto loaded at run time; returns the compress function or NULL. */
 cv4_compress_fn cv4_libcrypto_compress(void);
 

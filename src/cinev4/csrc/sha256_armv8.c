@@ -1,0 +1,141 @@
+/* AArch64 SHA-2 crypto-extension kernel (SHA256H/SHA256H2/SHA256SU0/SHA256SU1).
+ *
+ * Like the SHA-NI kernel, compiled without global -march flags: the function
+ * alone carries a target attribute, and cv4_cpu.c decides at run time whether
+ * it may be called (HWCAP_SHA2 on Linux, sysctl on macOS, IsProcessorFeaturePresent
+ * on Windows). The spelling of that attribute is the portable part:
+ *   - the target already has SHA2 (Apple clang: arm64-apple-* defaults to an Apple
+ *     CPU; any -march=...+crypto build): no attribute at all;
+ *   - GCC (>= 6): target("+crypto"); arm_neon.h declares the intrinsics under
+ *     #pragma GCC target("+nothing+crypto"), so "+sha2" alone fails to inline them;
+ *   - clang >= 16: target("crypto") (clang < 16 rejects the '+' form: "'++crypto'
+ *     is not a recognized feature"); its arm_neon.h is target-gated from 16 on;
+ *   - clang < 16 without SHA2 in the target: arm_neon.h declares no SHA-2
+ *     intrinsics at all, so the kernel is not compiled (cv4_armv8_sha2_compiled() == 0);
+ *   - MSVC ARM64: no attribute needed, the intrinsics are always available.
+ * Little-endian only (aarch64_be gets no kernel). */
+#include "cv4_sha256.h"
+
+#if defined(__aarch64__) || defined(_M_ARM64)
+
+#if defined(__AARCH64EB__)
+#define CV4_ARMV8_SHA2 0
+#define CV4_TARGET_SHA2
+#elif defined(_MSC_VER) && !defined(__clang__)
+#define CV4_ARMV8_SHA2 1
+#define CV4_TARGET_SHA2
+#elif defined(__ARM_FEATURE_SHA2) || defined(__ARM_FEATURE_CRYPTO)
+#define CV4_ARMV8_SHA2 1
+#define CV4_TARGET_SHA2
+#elif defined(__clang__)
+#if __clang_major__ >= 16
+#define CV4_ARMV8_SHA2 1
+#define CV4_TARGET_SHA2 __attribute__((target("crypto")))
+#else
+#define CV4_ARMV8_SHA2 0
+#define CV4_TARGET_SHA2
+#endif
+#elif defined(__GNUC__)
+#define CV4_ARMV8_SHA2 1
+#define CV4_TARGET_SHA2 __attribute__((target("+crypto")))
+#else
+#define CV4_ARMV8_SHA2 0
+#define CV4_TARGET_SHA2
+#endif
+
+#if CV4_ARMV8_SHA2
+#include <arm_neon.h>
+
+int cv4_armv8_sha2_compiled(void) { return 1; }
+
+/* Four rounds with the schedule words x (+ constants k), then x advances to
+ * the words 16 later: SU0 takes the next group y, SU1 the two after (z, w).
+ * The schedule update depends only on message words, so it overlaps the
+ * rounds' latency. SHA256H2 needs ABCD from before SHA256H updates it. */
+#define CV4_QROUND(wk)                                \
+    do {                                              \
+        const uint32x4_t abcd_in = abcd;              \
+        abcd = vsha256hq_u32(abcd, efgh, (wk));       \
+        efgh = vsha256h2q_u32(efgh, abcd_in, (wk));   \
+    } while (0)
+#define CV4_QROUND_SCHED(x, y, z, w, k)                                 \
+    do {                                                                \
+        const uint32x4_t wk_ = vaddq_u32((x), (k));                     \
+        (x) = vsha256su1q_u32(vsha256su0q_u32((x), (y)), (z), (w));     \
+        CV4_QROUND(wk_);                                                \
+    } while (0)
+#define CV4_QROUND_LAST(x, k)                                           \
+    do {                                                                \
+        const uint32x4_t wk_ = vaddq_u32((x), (k));                     \
+        CV4_QROUND(wk_);                                                \
+    } while (0)
+
+static uint32x4_t load_be_words(const uint8_t *p)
+{
+    return vreinterpretq_u32_u8(vrev32q_u8(vld1q_u8(p)));
+}
+
+CV4_TARGET_SHA2
+void cv4_sha256_compress_armv8(uint32_t state[8], const uint8_t *blocks, size_t nblocks)
+{
+    /* The round constants stay in registers across blocks (32 vector registers:
+     * 16 constants, 4 schedule, 4 state, 2 temporaries). */
+    const uint32_t *K = cv4_sha256_k;
+    const uint32x4_t k0 = vld1q_u32(K + 0), k1 = vld1q_u32(K + 4), k2 = vld1q_u32(K + 8);
+    const uint32x4_t k3 = vld1q_u32(K + 12), k4 = vld1q_u32(K + 16), k5 = vld1q_u32(K + 20);
+    const uint32x4_t k6 = vld1q_u32(K + 24), k7 = vld1q_u32(K + 28), k8 = vld1q_u32(K + 32);
+    const uint32x4_t k9 = vld1q_u32(K + 36), k10 = vld1q_u32(K + 40), k11 = vld1q_u32(K + 44);
+    const uint32x4_t k12 = vld1q_u32(K + 48), k13 = vld1q_u32(K + 52), k14 = vld1q_u32(K + 56);
+    const uint32x4_t k15 = vld1q_u32(K + 60);
+    /* state[] is a..h in order: exactly the ABCD / EFGH lanes the instructions use. */
+    uint32x4_t abcd = vld1q_u32(state);
+    uint32x4_t efgh = vld1q_u32(state + 4);
+
+    while (nblocks--) {
+        const uint32x4_t abcd_saved = abcd, efgh_saved = efgh;
+        uint32x4_t m0 = load_be_words(blocks);
+        uint32x4_t m1 = load_be_words(blocks + 16);
+        uint32x4_t m2 = load_be_words(blocks + 32);
+        uint32x4_t m3 = load_be_words(blocks + 48);
+
+        CV4_QROUND_SCHED(m0, m1, m2, m3, k0);
+        CV4_QROUND_SCHED(m1, m2, m3, m0, k1);
+        CV4_QROUND_SCHED(m2, m3, m0, m1, k2);
+        CV4_QROUND_SCHED(m3, m0, m1, m2, k3);
+        CV4_QROUND_SCHED(m0, m1, m2, m3, k4);
+        CV4_QROUND_SCHED(m1, m2, m3, m0, k5);
+        CV4_QROUND_SCHED(m2, m3, m0, m1, k6);
+        CV4_QROUND_SCHED(m3, m0, m1, m2, k7);
+        CV4_QROUND_SCHED(m0, m1, m2, m3, k8);
+        CV4_QROUND_SCHED(m1, m2, m3, m0, k9);
+        CV4_QROUND_SCHED(m2, m3, m0, m1, k10);
+        CV4_QROUND_SCHED(m3, m0, m1, m2, k11);
+        CV4_QROUND_LAST(m0, k12);
+        CV4_QROUND_LAST(m1, k13);
+        CV4_QROUND_LAST(m2, k14);
+        CV4_QROUND_LAST(m3, k15);
+
+        abcd = vaddq_u32(abcd, abcd_saved);
+        efgh = vaddq_u32(efgh, efgh_saved);
+        blocks += CV4_SHA256_BLOCK;
+    }
+
+    vst1q_u32(state, abcd);
+    vst1q_u32(state + 4, efgh);
+}
+
+#else /* AArch64, but this compiler cannot emit the kernel (see the header comment) */
+
+int cv4_armv8_sha2_compiled(void) { return 0; }
+
+/* Never registered (compiled() is 0); defined so the kernel table links. */
+void cv4_sha256_compress_armv8(uint32_t state[8], const uint8_t *blocks, size_t nblocks)
+{
+    cv4_sha256_compress_portable(state, blocks, nblocks);
+}
+#endif
+
+#else /* not AArch64: the kernel does not exist here and is never registered */
+
+int cv4_armv8_sha2_compiled(void) { return 0; }
+#endif
