@@ -49,7 +49,7 @@ static const union { uint8_t b[64]; __m512i v; } cv4_mb512_bswap = {{
 #define BSIG1(x) XOR3(ROR((x), 6), ROR((x), 11), ROR((x), 25))
 #define SSIG0(x) XOR3(ROR((x), 7), ROR((x), 18), VOP(srli_epi32)((x), 3))
 #define SSIG1(x) XOR3(ROR((x), 17), ROR((x), 19), VOP(srli_epi32)((x), 10))
-#define KB(t) VOP(set1_epi32)((int)cv4_sha256_k[(t)])
+#define KV(t) VOP(set1_epi32)((int)cv4_sha256_k[(t)])
 
 /* One round; the caller rotates the roles of a..h instead of moving registers. */
 #define RND(a, b, c, d, e, f, g, h, wk)                       \
@@ -59,52 +59,8 @@ static const union { uint8_t b[64]; __m512i v; } cv4_mb512_bswap = {{
         (h) = ADD(t1_, ADD(BSIG0(a), MAJ((a), (b), (c))));    \
     } while (0)
 
-/* Round t < 16 uses w[t]; round t >= 16 first extends the window w[t & 15]. */
-#define R0(i, t, a, b, c, d, e, f, g, h) RND(a, b, c, d, e, f, g, h, ADD(w[i], KB(t)))
-#define R1(i, t, a, b, c, d, e, f, g, h)                                                   \
-    do {                                                                                   \
-        w[i] = ADD(ADD(w[i], SSIG0(w[((i) + 1) & 15])), ADD(w[((i) + 9) & 15], SSIG1(w[((i) + 14) & 15]))); \
-        RND(a, b, c, d, e, f, g, h, ADD(w[i], KB(t)));                                     \
-    } while (0)
-
-#define ROUNDS16(R, t)                             \
-    R(0, (t) + 0, a, b, c, d, e, f, g, h);         \
-    R(1, (t) + 1, h, a, b, c, d, e, f, g);         \
-    R(2, (t) + 2, g, h, a, b, c, d, e, f);         \
-    R(3, (t) + 3, f, g, h, a, b, c, d, e);         \
-    R(4, (t) + 4, e, f, g, h, a, b, c, d);         \
-    R(5, (t) + 5, d, e, f, g, h, a, b, c);         \
-    R(6, (t) + 6, c, d, e, f, g, h, a, b);         \
-    R(7, (t) + 7, b, c, d, e, f, g, h, a);         \
-    R(8, (t) + 8, a, b, c, d, e, f, g, h);         \
-    R(9, (t) + 9, h, a, b, c, d, e, f, g);         \
-    R(10, (t) + 10, g, h, a, b, c, d, e, f);       \
-    R(11, (t) + 11, f, g, h, a, b, c, d, e);       \
-    R(12, (t) + 12, e, f, g, h, a, b, c, d);       \
-    R(13, (t) + 13, d, e, f, g, h, a, b, c);       \
-    R(14, (t) + 14, c, d, e, f, g, h, a, b);       \
-    R(15, (t) + 15, b, c, d, e, f, g, h, a)
-
-/* 8x8 transpose of 32-bit words held in eight ymm (an involution: used both ways). */
-CV4_MB512_INLINE void cv4_mb512_tr8x8(__m256i r[8])
-{
-    __m256i t0 = _mm256_unpacklo_epi32(r[0], r[1]), t1 = _mm256_unpackhi_epi32(r[0], r[1]);
-    __m256i t2 = _mm256_unpacklo_epi32(r[2], r[3]), t3 = _mm256_unpackhi_epi32(r[2], r[3]);
-    __m256i t4 = _mm256_unpacklo_epi32(r[4], r[5]), t5 = _mm256_unpackhi_epi32(r[4], r[5]);
-    __m256i t6 = _mm256_unpacklo_epi32(r[6], r[7]), t7 = _mm256_unpackhi_epi32(r[6], r[7]);
-    __m256i u0 = _mm256_unpacklo_epi64(t0, t2), u1 = _mm256_unpackhi_epi64(t0, t2);
-    __m256i u2 = _mm256_unpacklo_epi64(t1, t3), u3 = _mm256_unpackhi_epi64(t1, t3);
-    __m256i u4 = _mm256_unpacklo_epi64(t4, t6), u5 = _mm256_unpackhi_epi64(t4, t6);
-    __m256i u6 = _mm256_unpacklo_epi64(t5, t7), u7 = _mm256_unpackhi_epi64(t5, t7);
-    r[0] = _mm256_permute2x128_si256(u0, u4, 0x20);
-    r[1] = _mm256_permute2x128_si256(u1, u5, 0x20);
-    r[2] = _mm256_permute2x128_si256(u2, u6, 0x20);
-    r[3] = _mm256_permute2x128_si256(u3, u7, 0x20);
-    r[4] = _mm256_permute2x128_si256(u0, u4, 0x31);
-    r[5] = _mm256_permute2x128_si256(u1, u5, 0x31);
-    r[6] = _mm256_permute2x128_si256(u2, u6, 0x31);
-    r[7] = _mm256_permute2x128_si256(u3, u7, 0x31);
-}
+#define CV4_MB_INLINE CV4_MB512_INLINE
+#include "cv4_mb_rounds.h"
 
 /* Load block b of the 16 messages into w[0..15] (word-major, big-endian words). */
 CV4_MB512_INLINE void cv4_mb512_load_block(__m512i w[16], const uint8_t *const *ptrs, size_t off)
@@ -156,8 +112,8 @@ static void cv4_mb512_compress(uint32_t (*state)[8], const uint8_t *const *ptrs,
         lo[i] = _mm256_loadu_si256((const __m256i *)state[i]);
         hi[i] = _mm256_loadu_si256((const __m256i *)state[i + 8]);
     }
-    cv4_mb512_tr8x8(lo);
-    cv4_mb512_tr8x8(hi);
+    cv4_mb_tr8x8(lo);
+    cv4_mb_tr8x8(hi);
 #define JOIN(j) _mm512_inserti64x4(_mm512_castsi256_si512(lo[j]), hi[j], 1)
     a = JOIN(0); b = JOIN(1); c = JOIN(2); d = JOIN(3);
     e = JOIN(4); f = JOIN(5); g = JOIN(6); h = JOIN(7);
@@ -184,8 +140,8 @@ static void cv4_mb512_compress(uint32_t (*state)[8], const uint8_t *const *ptrs,
     SPLIT(0, a); SPLIT(1, b); SPLIT(2, c); SPLIT(3, d);
     SPLIT(4, e); SPLIT(5, f); SPLIT(6, g); SPLIT(7, h);
 #undef SPLIT
-    cv4_mb512_tr8x8(lo);
-    cv4_mb512_tr8x8(hi);
+    cv4_mb_tr8x8(lo);
+    cv4_mb_tr8x8(hi);
     for (i = 0; i < 8; i++) {
         _mm256_storeu_si256((__m256i *)state[i], lo[i]);
         _mm256_storeu_si256((__m256i *)state[i + 8], hi[i]);
@@ -210,8 +166,8 @@ CV4_MB512_INLINE void cv4_mb512_load_block8(__m256i w[16], const uint8_t *const 
         w[i] = _mm256_shuffle_epi8(_mm256_loadu_si256((const __m256i *)(ptrs[i] + off)), bswap);
         w[i + 8] = _mm256_shuffle_epi8(_mm256_loadu_si256((const __m256i *)(ptrs[i] + off + 32)), bswap);
     }
-    cv4_mb512_tr8x8(w);
-    cv4_mb512_tr8x8(w + 8);
+    cv4_mb_tr8x8(w);
+    cv4_mb_tr8x8(w + 8);
 }
 
 CV4_MB512_TARGET
@@ -227,7 +183,7 @@ static void cv4_mb512vl_compress8(uint32_t (*state)[8], const uint8_t *const *pt
         return;
     for (i = 0; i < 8; i++)
         s[i] = _mm256_loadu_si256((const __m256i *)state[i]);
-    cv4_mb512_tr8x8(s);
+    cv4_mb_tr8x8(s);
     a = s[0]; b = s[1]; c = s[2]; d = s[3]; e = s[4]; f = s[5]; g = s[6]; h = s[7];
 
     end = nblocks * 64;
@@ -248,7 +204,7 @@ static void cv4_mb512vl_compress8(uint32_t (*state)[8], const uint8_t *const *pt
     }
 
     s[0] = a; s[1] = b; s[2] = c; s[3] = d; s[4] = e; s[5] = f; s[6] = g; s[7] = h;
-    cv4_mb512_tr8x8(s);
+    cv4_mb_tr8x8(s);
     for (i = 0; i < 8; i++)
         _mm256_storeu_si256((__m256i *)state[i], s[i]);
 }
