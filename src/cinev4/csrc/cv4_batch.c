@@ -153,7 +153,7 @@ static cv4_item *next_item(void *arg)
     return i < b->count ? &b->items[b->order[i]] : NULL;
 }
 
-static void run_lanes(cv4_batch *b)
+static int run_lanes(cv4_batch *b)
 {
     cv4_lane_policy policy;
     cv4_counters counters;
@@ -163,24 +163,15 @@ static void run_lanes(cv4_batch *b)
     counters.bytes_done = &b->bytes_done;
     counters.files_done = &b->files_done;
     counters.cancel = &b->cancel;
-    /* Without memory for the lanes, the one-file-per-thread loop below takes over. */
-    (void)cv4_lanes_run(&policy, &b->cfg.io, next_item, b, &counters);
+    return cv4_lanes_run(&policy, &b->cfg.io, next_item, b, &counters);
 }
 
-static CV4_THREAD_FN worker_main(void *arg)
+/* One file at a time on this thread, with the single-stream kernel. */
+static void run_single(cv4_batch *b)
 {
-    cv4_batch *b = (cv4_batch *)arg;
-    uint8_t *buffer;
-    order_work(b);
-    if (b->cfg.lanes)
-        run_lanes(b);
-    buffer = (uint8_t *)malloc(b->cfg.io.window);
-    for (;;) {
-        uint64_t i = cv4_atomic_add(&b->next, 1);
-        cv4_item *item;
-        if (i >= b->count)
-            break;
-        item = &b->items[b->order[i]];
+    uint8_t *buffer = (uint8_t *)malloc(b->cfg.io.window);
+    cv4_item *item;
+    while ((item = next_item(b)) != NULL) {
         if (!buffer)
             item->error = CV4_ERR_NOMEM;
         else if (cv4_atomic_load(&b->cancel))
@@ -191,6 +182,15 @@ static CV4_THREAD_FN worker_main(void *arg)
         cv4_atomic_add(&b->files_done, 1);
     }
     free(buffer);
+}
+
+static CV4_THREAD_FN worker_main(void *arg)
+{
+    cv4_batch *b = (cv4_batch *)arg;
+    order_work(b);
+    /* Without memory for the lanes (-1, no work taken) the single-stream loop takes over. */
+    if (!b->cfg.lanes || run_lanes(b) != 0)
+        run_single(b);
     cv4_mutex_lock(&b->lock);
     if (--b->running == 0)
         cv4_cond_broadcast(&b->finished);
