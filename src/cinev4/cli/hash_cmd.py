@@ -10,7 +10,7 @@ from typing import BinaryIO
 import click
 
 from cinev4 import Sha256, hash_files
-from cinev4.cli._output import byte_progress
+from cinev4.cli._common import BarProgress
 from cinev4.sumsfile import format_check_name, format_line, parse_line
 
 STDIN_NAME = "-"
@@ -49,10 +49,16 @@ def _total_size(names: list[bytes]) -> int:
 def _hash_named(names: list[bytes], threads: int | None, engine: dict, show_progress: bool) -> dict[bytes, object]:
     """Digest every distinct file name once; stdin is read in the calling thread."""
     files = list(dict.fromkeys(n for n in names if n != STDIN_NAME.encode()))
-    # The total is only needed for a bar: no stat per file unless one is drawn.
-    show_progress = show_progress and sys.stderr.isatty()
-    with byte_progress(_total_size(files) if show_progress else 0, "hashing", show_progress) as progress:
-        results = hash_files(files, threads, progress=progress, **engine)
+    bar = BarProgress.for_command("hashing", as_json=not show_progress)
+    if bar is None:
+        results = hash_files(files, threads, **engine)
+    else:
+        # The total is only needed for a bar: no stat per file unless one is drawn.
+        bar.start(_total_size(files), len(files))
+        try:
+            results = hash_files(files, threads, progress=bar.update, **engine)
+        finally:
+            bar.finish()
     by_name: dict[bytes, object] = dict(zip(files, results))
     if STDIN_NAME.encode() in names:
         by_name[STDIN_NAME.encode()] = _hash_stdin(engine.get("kernel"))
