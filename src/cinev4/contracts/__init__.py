@@ -8,11 +8,12 @@
   path points on disk);
 - ``atomic``: write-once and atomic-replace file writes.
 
-``load_document`` is the one way a document is read: parse, then validate.
+``load_document`` is the one way a document is read: bounded bytes from a
+regular file (``read_document_bytes``), then parse, then validate.
 """
 from __future__ import annotations
 
-from cinev4.contracts.documents import Document, load_document, parse_document
+from cinev4.contracts.documents import Document, load_document, parse_document, read_document_bytes, read_json_file
 from cinev4.contracts.jsonio import canonical_bytes
 from cinev4.contracts.schemas import DocumentKind, validate
 
@@ -22,5 +23,7 @@ __all__ = [
     "canonical_bytes",
     "load_document",
     "parse_document",
+    "read_document_bytes",
+    "read_json_file",
     "validate",
 ]

@@ -1,7 +1,24 @@
-"""Reading a contract document: bytes -> strict JSON -> schema-valid dict."""
+"""Reading a contract document: file -> bounded bytes -> strict JSON -> schema-valid dict.
+
+``read_document_bytes`` is the one way cinev4 opens a JSON document it reads
+(project, shot, manifest, release record, qc.json). Whatever sits at the path,
+the read ends in one line or in bytes:
+
+- opened ``O_NONBLOCK | O_NOFOLLOW``, so a FIFO never blocks the open and a
+  symlink is refused, then ``fstat`` must say "regular file" (a FIFO, device or
+  socket is refused without a single read);
+- the size limit of the document's kind is checked on ``fstat`` before reading,
+  so a 100 GiB sparse file is refused at once, and the read itself stops one
+  byte past the limit should the file grow meanwhile;
+- parsing then bounds the nesting depth before the parser or the validator can
+  recurse (``jsonio.MAX_DEPTH``) and refuses fraction-form numbers, since every
+  number in cinev4's contracts is an integer.
+"""
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,7 +26,30 @@ from cinev4.contracts.jsonio import JsonProblem, parse_json
 from cinev4.contracts.schemas import DocumentKind, validate
 from cinev4.errors import ContractError
 
-__all__ = ["Document", "load_document", "parse_document"]
+__all__ = ["Document", "MAX_BYTES", "load_document", "parse_document", "read_document_bytes", "read_json_file"]
+
+_MiB = 1024 * 1024
+
+# The largest document of each kind read. A manifest lists every artifact of a
+# version (~200 bytes each: 256 MiB is over a million files); a shot record
+# carries the same list; a release record one entry per shot; project.json a
+# few lines; qc.json is a review note. Anything larger is an accident or an
+# attack, refused before it is read.
+MAX_BYTES: dict[str, int] = {
+    "manifest": 256 * _MiB,
+    "shot": 256 * _MiB,
+    "release": 64 * _MiB,
+    "project": 1 * _MiB,
+    "qc": 16 * _MiB,
+}
+
+_KIND_OF_MODE = {
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFDIR: "a folder",
+}
 
 
 @dataclass(frozen=True)
@@ -28,10 +68,63 @@ class Document:
         return hash_bytes(self.raw)
 
 
+def read_document_bytes(path: str | os.PathLike[str], kind: str, source: str | None = None) -> bytes:
+    """The bytes of the ``kind`` document at ``path``, read only if it is a
+    regular file (no symlink) within ``MAX_BYTES[kind]``.
+
+    A missing or unreadable file is an OSError, left to the caller; a file
+    that is not a document (FIFO, device, symlink, folder, too big) is a
+    ContractError naming ``source`` (default: the path as given).
+    """
+    where = source if source is not None else os.fspath(path)
+    limit = MAX_BYTES[kind]
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags | getattr(os, "O_BINARY", 0))
+    except OSError as exc:
+        if exc.errno == errno.ELOOP and os.path.islink(path):
+            raise ContractError(f"{where}: $: is a symbolic link (expected a regular file; documents are "
+                                "read without following symlinks)") from None
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            what = _KIND_OF_MODE.get(stat.S_IFMT(info.st_mode), "not a regular file")
+            raise ContractError(f"{where}: $: is {what} (expected a regular file)")
+        if info.st_size > limit:
+            raise ContractError(f"{where}: $: the file is {info.st_size} bytes (expected at most {limit} "
+                                f"bytes for a {kind} document)")
+        chunks: list[bytes] = []
+        total = 0
+        while total <= limit:
+            chunk = os.read(fd, min(limit + 1 - total, 16 * _MiB))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+    finally:
+        os.close(fd)
+    if total > limit:
+        raise ContractError(f"{where}: $: the file grew past {limit} bytes while being read (expected at most "
+                            f"{limit} bytes for a {kind} document)")
+    return b"".join(chunks)
+
+
+def read_json_file(path: str | os.PathLike[str], kind: str, source: str | None = None) -> Any:
+    """A JSON document that has no cinev4 schema (qc.json), read as safely as
+    a contract: numbers may be fractions there. ContractError on any refusal."""
+    where = source if source is not None else os.fspath(path)
+    raw = read_document_bytes(path, kind, where)
+    try:
+        return parse_json(raw, max_bytes=MAX_BYTES[kind])
+    except JsonProblem as exc:
+        raise ContractError([f"{where}: {problem}" for problem in exc.problems]) from None
+
+
 def parse_document(raw: bytes, kind: DocumentKind, source: str) -> Document:
     """Parse and validate ``raw``; ContractError names ``source`` in every line."""
     try:
-        data = parse_json(raw)
+        data = parse_json(raw, integers_only=True, max_bytes=MAX_BYTES.get(kind, 256 * _MiB))
     except JsonProblem as exc:
         raise ContractError([f"{source}: {problem}" for problem in exc.problems]) from None
     validate(data, kind, source)
@@ -39,12 +132,11 @@ def parse_document(raw: bytes, kind: DocumentKind, source: str) -> Document:
 
 
 def load_document(path: str | os.PathLike[str], kind: DocumentKind, source: str | None = None) -> Document:
-    """Read ``path`` and validate it as a ``kind`` document.
+    """Read ``path`` (through ``read_document_bytes``) and validate it as a ``kind`` document.
 
     ``source`` is how errors name the file (default: the path as given). A
     missing or unreadable file is an OSError, left to the caller, which knows
     whether "missing" is a usage error or a verification failure.
     """
-    with open(path, "rb") as handle:
-        raw = handle.read()
-    return parse_document(raw, kind, source if source is not None else os.fspath(path))
+    where = source if source is not None else os.fspath(path)
+    return parse_document(read_document_bytes(path, kind, where), kind, where)

@@ -8,13 +8,19 @@ same document always gives the same bytes.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
-__all__ = ["JsonProblem", "canonical_bytes", "parse_json", "json_path"]
+__all__ = ["JsonProblem", "MAX_DEPTH", "canonical_bytes", "json_path", "max_depth", "parse_json"]
 
 # A contract document larger than this is not a manifest but an accident (or
 # an attack); refuse before reading it all into memory.
 MAX_DOCUMENT_BYTES = 512 * 1024 * 1024
+
+# Arrays and objects nest at most this deep. cinev4's own documents nest 4
+# levels; the limit is counted on the bytes before parsing, so neither the
+# parser nor the validator recurses into a hostile document.
+MAX_DEPTH = 64
 
 # Integers beyond int64 are no size or count any file system has; some
 # validators also cannot convert them, so they are refused while parsing.
@@ -54,13 +60,6 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if value in (float("inf"), float("-inf")):  # 1e999 overflows to infinity
-        raise ValueError(f"{text} is out of range for a number")
-    return value
-
-
 def json_path(parts: list[str | int] | tuple[str | int, ...]) -> str:
     """``["artifacts", 3, "sha256"]`` -> ``$.artifacts[3].sha256``."""
     out = "$"
@@ -74,29 +73,53 @@ def json_path(parts: list[str | int] | tuple[str | int, ...]) -> str:
     return out
 
 
-def _find_duplicates(node: Any, path: list[str | int]) -> list[str]:
-    found: list[str] = []
-    if isinstance(node, dict):
-        for key in getattr(node, "duplicates", ()):
-            found.append(f"{json_path(path + [key])}: duplicate key {json.dumps(key)}")
-        for key, value in node.items():
-            found.extend(_find_duplicates(value, path + [key]))
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            found.extend(_find_duplicates(value, path + [index]))
-    return found
+def max_depth(raw: bytes) -> int:
+    """How deeply the arrays and objects of ``raw`` nest, counted on the bytes
+    (strings skipped), so that a hostile document is refused before any
+    parser or validator can recurse into it."""
+    structure = _STRING.sub(b"", raw).translate(None, _NOT_BRACKET)
+    depth = deepest = 0
+    for byte in structure:
+        if byte in _OPENERS:
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+        else:
+            depth -= 1
+    return deepest
 
 
-def _find_huge_ints(node: Any, path: list[str | int]) -> list[str]:
+# A JSON string, escapes included (the unrolled form stays linear on long strings).
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
+_OPENERS = frozenset(b"[{")
+
+
+class _Fraction(float):
+    """A number written with a fraction or exponent (``6.0``, ``6e0``): JSON
+    Schema's "integer" admits it, cinev4's contracts do not."""
+
+
+def _refusals(doc: Any, integers_only: bool) -> list[str]:
+    """Every repeated key, out-of-range integer and (when ``integers_only``)
+    fraction-form number, with its JSON path; an iterative walk, since the
+    depth was bounded before parsing but the width is not."""
     found: list[str] = []
-    if isinstance(node, dict):
-        for key, value in node.items():
-            found.extend(_find_huge_ints(value, path + [key]))
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            found.extend(_find_huge_ints(value, path + [index]))
-    elif isinstance(node, int) and not isinstance(node, bool) and not -_INT_LIMIT <= node < _INT_LIMIT:
-        found.append(f"{json_path(path)}: integer {node} is out of range (expected at most 2^63-1)")
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(doc, ())]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, dict):
+            for key in getattr(node, "duplicates", ()):
+                found.append(f"{json_path(path + (key,))}: duplicate key {json.dumps(key)}")
+            stack.extend((value, path + (key,)) for key, value in reversed(node.items()))
+        elif isinstance(node, list):
+            stack.extend((value, path + (index,)) for index, value in reversed(list(enumerate(node))))
+        elif isinstance(node, _Fraction):
+            if integers_only:
+                found.append(f"{json_path(path)}: {node!r} is not an integer (written with a fraction or "
+                             "exponent; cinev4 documents hold whole numbers only, e.g. 6)")
+        elif isinstance(node, int) and not isinstance(node, bool) and not -_INT_LIMIT <= node < _INT_LIMIT:
+            found.append(f"{json_path(path)}: integer {node} is out of range (expected at most 2^63-1)")
     return found
 
 
@@ -110,40 +133,54 @@ def _int_parser_factory(seen_huge: list[bool]) -> Any:
     return parse_int
 
 
-def parse_json(raw: bytes) -> Any:
+def _float_parser_factory(seen_fraction: list[bool]) -> Any:
+    def parse_float(text: str) -> float:
+        value = _Fraction(text)
+        if value in (float("inf"), float("-inf")):  # 1e999 overflows to infinity
+            raise ValueError(f"{text} is out of range for a number")
+        seen_fraction[0] = True
+        return value
+
+    return parse_float
+
+
+def parse_json(raw: bytes, *, integers_only: bool = False, max_bytes: int = MAX_DOCUMENT_BYTES) -> Any:
     """Parse one strict JSON document from ``raw`` (UTF-8 bytes).
 
     Raises JsonProblem naming the line and column, or every JSON path that
-    repeats a key or holds an absurd integer.
+    repeats a key or holds an absurd integer; nesting deeper than
+    ``MAX_DEPTH`` is refused before parsing. ``integers_only``: every number
+    must be written as an integer (cinev4's own documents hold no other).
     """
-    if len(raw) > MAX_DOCUMENT_BYTES:
-        raise JsonProblem(f"document is {len(raw)} bytes (expected at most {MAX_DOCUMENT_BYTES})")
+    if len(raw) > max_bytes:
+        raise JsonProblem(f"document is {len(raw)} bytes (expected at most {max_bytes})")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         raise JsonProblem(f"line {line}, byte {exc.start}: not valid UTF-8 (expected UTF-8 text)") from None
+    depth = max_depth(raw)
+    if depth > MAX_DEPTH:
+        raise JsonProblem(f"$: arrays and objects nest {depth} levels deep (expected at most {MAX_DEPTH})")
     seen_duplicate = [False]
     seen_huge = [False]
+    seen_fraction = [False]
     try:
         doc = json.loads(
             text,
             object_pairs_hook=_object_hook_factory(seen_duplicate),
             parse_constant=_refuse_constant,
-            parse_float=_finite_float,
+            parse_float=_float_parser_factory(seen_fraction),
             parse_int=_int_parser_factory(seen_huge),
         )
     except json.JSONDecodeError as exc:
         raise JsonProblem(f"line {exc.lineno} column {exc.colno}: invalid JSON ({exc.msg})") from None
     except ValueError as exc:  # NaN, Infinity, 1e999
         raise JsonProblem(f"invalid JSON ({exc})") from None
-    problems: list[str] = []
-    if seen_duplicate[0]:
-        problems += _find_duplicates(doc, [])
-    if seen_huge[0]:
-        problems += _find_huge_ints(doc, [])
-    if problems:
-        raise JsonProblem(problems)
+    if seen_duplicate[0] or seen_huge[0] or (integers_only and seen_fraction[0]):
+        problems = _refusals(doc, integers_only)
+        if problems:
+            raise JsonProblem(problems)
     return doc
 
 

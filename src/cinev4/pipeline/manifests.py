@@ -181,9 +181,9 @@ def _existing_manifest(project: Project, shot: Shot, *, threads: int | None, pro
             f"{shot.manifest_path} exists but is not pinned in the shot record and does not verify ({details}); "
             f"it was left by an interrupted run on other files: move it aside, then run cinev4 manifest {shot.id} again"
         )
-    with open(project.path(shot.manifest_path), "rb") as handle:
-        raw = handle.read()
-    from cinev4.contracts import parse_document
+    from cinev4.contracts import parse_document, read_document_bytes
+
+    raw = read_document_bytes(project.path(shot.manifest_path), "manifest", shot.manifest_path)
 
     data = parse_document(raw, "manifest", shot.manifest_path).data
     return _pin(project, shot, data, raw, adopted=True)

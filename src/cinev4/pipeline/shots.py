@@ -13,9 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from cinev4.contracts import canonical_bytes, load_document, validate
+from cinev4.contracts import canonical_bytes, load_document, read_json_file, validate
 from cinev4.contracts.atomic import replace_atomic, stale_temp_files, write_once
-from cinev4.contracts.jsonio import JsonProblem, parse_json
 from cinev4.contracts.rules import check_id, resolve_inside
 from cinev4.errors import AlreadyExistsError, ContractError, ShotNotFoundError, TransitionRefused
 from cinev4.pipeline import layout
@@ -241,10 +240,9 @@ def done_gate_reasons(
         reasons.append(f"no qc.json among the outputs of {shot.version} ({shot.outputs_dir}/)")
     for qc_path in qc_files:
         try:
-            with open(project.path(qc_path), "rb") as handle:
-                parse_json(handle.read())
-        except JsonProblem as exc:
-            reasons += [f"{qc_path}: {problem}" for problem in exc.problems]
+            read_json_file(project.path(qc_path), "qc", qc_path)
+        except ContractError as exc:
+            reasons += exc.problems
         except OSError as exc:
             reasons.append(f"{qc_path}: cannot be read ({exc.strerror})")
     if not by_role.get("preview"):

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from cinev4.contracts import parse_document
+from cinev4.contracts import parse_document, read_document_bytes
 from cinev4.contracts.rules import manifest_problems, nfc, path_problems, resolve_inside, version_outputs_prefix
 from cinev4.errors import ContractError, ShotNotFoundError, UnsafePathError
 from cinev4.pipeline import layout
@@ -108,8 +108,11 @@ def _load_manifest(target: ManifestTarget, check: ManifestCheck) -> dict | None:
         check.add("unsafe_path", where, str(exc))
         return None
     try:
-        with open(real, "rb") as handle:
-            raw = handle.read()
+        raw = read_document_bytes(real, "manifest", where)
+    except ContractError as exc:  # a FIFO, device, symlink or oversized file: refused unread
+        for problem in exc.problems:
+            check.add("manifest_invalid", where, problem)
+        return None
     except FileNotFoundError:
         check.add("manifest_missing", where, "the manifest file does not exist")
         return None
