@@ -105,10 +105,19 @@ def main(argv: list[str] | None = None) -> None:
 
     Ctrl-C (SIGTERM) stops the native workers (hash_files checks for signals
     while it waits), then exits 130 (143) with one line, so a farm hook can
-    tell an interrupt from a failed verification.
+    tell an interrupt from a failed verification. Every ``CINEV4_*`` variable
+    is checked before any command runs; a bad one, or any unexpected
+    exception, is one line and exit 2.
     """
     import signal
 
+    from cinev4.settings import environment_problems
+
+    problems = environment_problems()
+    if problems:
+        for problem in problems:
+            click.echo(f"cinev4: error: {problem}", err=True)
+        sys.exit(2)
     for name in EXIT_CODE_FOR_SIGNAL:
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), _raise_stopped)
@@ -123,7 +132,31 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
+    except Exception as exc:  # noqa: BLE001 - the last boundary: a crash must not read as exit 1
+        _report_internal_error(exc)
+        sys.exit(EXIT_INTERNAL_ERROR)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+# A bug or an unexpected environment problem exits 2 ("could not do what was
+# asked"), never 1, which farm scripts read as "verification or gate failed".
+EXIT_INTERNAL_ERROR = 2
+_MAX_MESSAGE = 400
+
+
+def _report_internal_error(exc: BaseException) -> None:
+    """One line on stderr; the traceback too with CINEV4_DEBUG=1."""
+    from cinev4.settings import debug_enabled
+
+    if debug_enabled():
+        import traceback
+
+        traceback.print_exception(exc)
+    message = " ".join(str(exc).split())
+    if len(message) > _MAX_MESSAGE:
+        message = message[: _MAX_MESSAGE - 3] + "..."
+    name = type(exc).__qualname__
+    click.echo(f"cinev4: internal error: {name}: {message} (set CINEV4_DEBUG=1 for the traceback)", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover
