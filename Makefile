@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.cinev4-installed
 SOURCES := pyproject.toml setup.py $(shell find src -name '*.py' -o -name '*.pyx' -o -name '*.pyi' -o -name '*.c' -o -name '*.h' -o -name '*.json' 2>/dev/null)
 
-.PHONY: install dev test demo bench clean
+.PHONY: install dev test demo bench wheel-check clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,10 @@ dev: $(VENV)/bin/python
 	rm -f $(STAMP)
 
 # The suite, then the benchmarks in quick mode: small data, the ratio guards on.
+# The packaging check builds a wheel and runs this whole suite again against it
+# (about 2 minutes on 2 cores): it has its own target and CI job, wheel-check.
 test: install
-	$(PY) -m pytest -q
+	CINEV4_SKIP_WHEEL_CHECK=1 $(PY) -m pytest -q
 	$(PY) -m pytest benchmarks --quick -q --benchmark-columns=min,median,rounds
 
 demo: install
@@ -35,6 +37,11 @@ demo: install
 # BENCH_ARGS passes more, e.g. BENCH_ARGS='--benchmark-json=bench.json'.
 bench: install
 	$(PY) -m pytest benchmarks --benchmark-only -q $(BENCH_ARGS)
+
+# scripts/check_wheel.sh: cibuildwheel targets, workflows, a real sdist + wheel
+# (auditwheel repaired) installed in a fresh venv with the suite run against it.
+wheel-check: install
+	CINEV4_SKIP_WHEEL_CHECK=0 $(PY) -m pytest -q tests/test_check_wheel.py
 
 clean:
 	rm -rf build dist $(VENV) src/*.egg-info src/cinev4/_fasthash.c src/cinev4/*.so

@@ -5,7 +5,8 @@ run against that wheel installed in a fresh venv. ~2 minutes on 2 cores.
 Skipped where it cannot or need not run: inside its own run of the suite,
 under cibuildwheel (which builds and tests the real wheels), off Linux
 (auditwheel), without the source tree, or with CINEV4_SKIP_WHEEL_CHECK=1
-(offline work: the check installs its tools from the package index).
+(offline work: the check installs its tools from the package index; and
+`make test`, which leaves this check to `make wheel-check`, its own CI job).
 """
 from __future__ import annotations
 
