@@ -8,11 +8,14 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cinev4.contracts import load_document, read_document_bytes, read_json_file
 from cinev4.contracts.documents import MAX_BYTES
 from cinev4.contracts.jsonio import MAX_DEPTH, JsonProblem, max_depth, parse_json
 from cinev4.errors import ContractError
+from cinev4.pipeline.frames import FrameRange, FrameSequence, frame_ranges, missing_frames
 from .conftest import pin, render, rewrite, run_cli
 
 MANIFEST = "shots/SH010/manifests/v0001/manifest.json"
@@ -176,3 +179,29 @@ def test_fifo_shot_record_and_release_record(done: Path) -> None:
     os.mkfifo(release)
     result = run_cli("verify", "--manifest", str(done / MANIFEST), cwd=done, expect=2, timeout=30)
     assert _one_error_line(result.stderr) == "cinev4: error: releases/R1/release.json: $: is a FIFO (expected a regular file)"
+
+
+# --- frame ranges by arithmetic --------------------------------------------------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sets(st.integers(0, 300), min_size=1), st.integers(0, 300), st.integers(0, 300))
+def test_missing_frames_equals_the_set_difference(present: set[int], a: int, b: int) -> None:
+    first, last = min(a, b), max(a, b)
+    frames = tuple(sorted(present))
+    sequence = FrameSequence("s.", ".exr", 4, frames, tuple(f"s.{f:04d}.exr" for f in frames))
+    expected = frame_ranges(f for f in range(first, last + 1) if f not in present)
+    assert missing_frames(sequence, FrameRange(first, last)) == expected
+
+
+def test_huge_declared_range_with_one_frame_is_answered_at_once(project: Path) -> None:
+    run_cli("shot", "new", "SH010", "--frames", "1-999999999", cwd=project)
+    out = project / "shots" / "SH010" / "outputs" / "v0001"
+    (out / "sh010.000000500.exr").write_bytes(b"frame")
+    run_cli("manifest", "SH010", cwd=project)
+    started = time.monotonic()
+    result = run_cli("verify", "SH010", cwd=project, expect=1, timeout=60)
+    assert time.monotonic() - started < 15
+    assert ("  missing_frames    shots/SH010/outputs/v0001/sh010.#########.exr: frames "
+            "000000001-000000499,000000501-999999999 missing: 999999998 of 999999999 (expected 1-999999999)\n"
+            ) in result.stdout

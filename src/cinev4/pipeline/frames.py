@@ -191,9 +191,25 @@ def collapsed_summary(paths: Iterable[str], *, strip: str = "", limit: int = 6) 
 
 
 def missing_frames(sequence: FrameSequence, expected: FrameRange) -> list[tuple[int, int]]:
-    """The runs of ``expected`` that ``sequence`` lacks (frames outside the range are ignored)."""
-    present = set(sequence.frames)
-    return frame_ranges(f for f in range(expected.first, expected.last + 1) if f not in present)
+    """The runs of ``expected`` that ``sequence`` lacks (frames outside the range are ignored).
+
+    Computed from the gaps between the sorted frames present, never by listing
+    the range: time and memory follow the files, not the declared range's
+    length (a range of 1-999999999 with one frame rendered costs one step).
+    """
+    missing: list[tuple[int, int]] = []
+    next_expected = expected.first  # the first frame not yet accounted for
+    for frame in sequence.frames:  # sorted, unique
+        if frame < next_expected:
+            continue
+        if frame > expected.last:
+            break
+        if frame > next_expected:
+            missing.append((next_expected, frame - 1))
+        next_expected = frame + 1
+    if next_expected <= expected.last:
+        missing.append((next_expected, expected.last))
+    return missing
 
 
 @dataclass(frozen=True)
