@@ -76,7 +76,17 @@ def release_check(shot_ids: tuple[str, ...], project_dir: Path | None, threads: 
     "destination",
     type=click.Path(file_okay=False, path_type=Path),
     help="Also copy the manifests and artifacts to DEST under the same relative paths, "
-    "verify the copy, and write the release record there too.",
+    "verify the copy from DEST's storage, and write the release record there too. DEST must "
+    "be outside the project; files already there are kept when identical, never overwritten.",
+)
+@click.option(
+    "--wait",
+    "wait_s",
+    type=click.FloatRange(0, 86400),
+    default=30.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for a shot that another cinev4 process is writing.",
 )
 @project_option
 @threads_option
@@ -86,14 +96,19 @@ def release_publish(
     release_id: str,
     shot_ids: tuple[str, ...],
     destination: Path | None,
+    wait_s: float,
     project_dir: Path | None,
     threads: int | None,
     as_json: bool,
 ) -> None:
     """Pass the gate, then write releases/RELEASE/release.json once.
 
-    With --to DEST the files are copied first and the copy is verified before
-    any record is written. Nothing is written when the gate or the copy fails.
+    With --to DEST the files are copied first and the copy is verified (read
+    back from DEST's storage) before any record is written: DEST's record
+    first, then the project's. Nothing is written when the gate fails; a file
+    in DEST that differs is a conflict (exit 1) and is never overwritten. If a
+    publish stops midway (crash, kill, full disk), run the same command again:
+    it keeps what was copied and completes the release.
 
     \b
     Examples:
@@ -105,7 +120,8 @@ def release_publish(
 
     try:
         result = publish_release(load(project_dir), release_id, list(shot_ids), destination=destination,
-                                 threads=threads, progress=BarProgress.for_command("verifying", as_json))
+                                 threads=threads, progress=BarProgress.for_command("verifying", as_json),
+                                 wait_s=wait_s)
     except VerificationFailed as exc:
         report = getattr(exc.report, "report", exc.report)  # a GateReport wraps its VerifyReport
         raise _gate_failed(report, as_json, str(exc)) from None
@@ -116,4 +132,11 @@ def release_publish(
     click.echo(f"release {release_id} published: {totals['shots']} shot(s), {totals['artifacts']} artifacts, "
                f"{human_bytes(totals['bytes'])} verified; record {result.record_path}")
     if result.destination is not None:
-        click.echo(f"copied {result.copied_files} files to {result.destination}; the copy verified")
+        for note in result.notes:
+            click.echo(f"note: {note}")
+        if result.removed_temps:
+            click.echo(f"removed {len(result.removed_temps)} temporary file(s) an interrupted publish left in "
+                       f"{result.destination}")
+        kept = f", {result.kept_files} already there and identical (kept)" if result.kept_files else ""
+        click.echo(f"copied {result.copied_files} files to {result.destination}{kept}; "
+                   "the copy verified from the destination's storage")

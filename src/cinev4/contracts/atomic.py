@@ -8,6 +8,9 @@ fsync the folder so the new name survives a power cut.
   of two concurrent writers exactly one wins, and nothing is overwritten.
 - ``replace_atomic``: publishes with ``os.replace`` (for mutable records such
   as shot.json).
+- ``rename_noreplace``: the same no-overwrite step for a temporary file the
+  caller wrote itself, between names relative to an open folder descriptor
+  (``renameat2(RENAME_NOREPLACE)`` where the kernel offers it, else a link).
 
 A writer killed at any point leaves at most a hidden ``.NAME.*.tmp`` file,
 never a partial document under the real name.
@@ -21,7 +24,7 @@ from pathlib import Path
 
 from cinev4.errors import AlreadyExistsError
 
-__all__ = ["write_once", "replace_atomic", "fsync_dir", "stale_temp_files", "READ_ONLY"]
+__all__ = ["write_once", "replace_atomic", "rename_noreplace", "fsync_dir", "stale_temp_files", "READ_ONLY"]
 
 READ_ONLY = 0o444
 
@@ -105,3 +108,54 @@ def replace_atomic(path: str | os.PathLike[str], data: bytes, mode: int = 0o644)
         os.unlink(tmp)
         raise
     fsync_dir(path.parent)
+
+
+_RENAME_NOREPLACE = 1  # linux/fs.h
+_renameat2_fn: object = None  # resolved once: the libc function, or False where there is none
+
+
+def _renameat2() -> object:
+    global _renameat2_fn
+    if _renameat2_fn is None:
+        _renameat2_fn = False
+        if os.name == "posix":
+            import ctypes
+
+            try:
+                function = ctypes.CDLL(None, use_errno=True).renameat2  # glibc >= 2.28
+            except (AttributeError, OSError):
+                pass
+            else:
+                function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+                function.restype = ctypes.c_int
+                _renameat2_fn = function
+    return _renameat2_fn
+
+
+def rename_noreplace(temp_name: str, name: str, dir_fd: int) -> None:
+    """Rename ``temp_name`` to ``name`` in the folder ``dir_fd``, never replacing a file.
+
+    Raises FileExistsError when ``name`` exists (also when another process
+    created it a moment before: the kernel is the arbiter). Neither name may
+    contain a ``/``: the folder descriptor fixes where both are.
+    """
+    function = _renameat2()
+    if function:
+        import ctypes
+
+        if function(dir_fd, os.fsencode(temp_name), dir_fd, os.fsencode(name), _RENAME_NOREPLACE) == 0:  # type: ignore[operator]
+            return
+        err = ctypes.get_errno()
+        if err not in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP):  # else: no support here
+            raise OSError(err, os.strerror(err), name)
+    try:
+        os.link(temp_name, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd, follow_symlinks=False)
+    except OSError as exc:
+        if exc.errno not in _NO_LINKS:
+            raise
+        # No hard links either: reserve the name exclusively, then move the
+        # complete file onto the reservation (see write_once).
+        os.close(os.open(name, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW, 0o600, dir_fd=dir_fd))
+        os.rename(temp_name, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        return
+    os.unlink(temp_name, dir_fd=dir_fd)

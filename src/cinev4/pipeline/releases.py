@@ -5,38 +5,47 @@ one pinned in ``manifest_ref``, and every artifact verified by size and
 SHA-256. A failed gate changes no shot and writes no record; it reports every
 problem.
 
-Publishing writes ``releases/<RELEASE>/release.json`` once. With a
-destination, the manifests and artifacts are first copied there under the same
-relative paths, the copy is verified like the source, and only then is the
-record written, at the destination and in the project.
+Publishing writes ``releases/<RELEASE>/release.json`` once; the record pins
+each shot's manifest (sha256) and the project's policy in force. With a
+destination (DEST) the order is: the gate; the copy of the manifests and
+artifacts under the same relative paths (``cinev4.pipeline.publish``: never
+through a symlink, never overwriting, identical files kept); the copy verified
+from DEST's storage; DEST's record; and last the project's record. A run
+stopped anywhere is completed by the same call: the files already copied are
+kept, and a record DEST already holds for this very release is the one the
+project gets. Of two runs publishing one release id at once, one wins and the
+other removes what it copied.
 """
 from __future__ import annotations
 
+import json
 import os
-import shutil
-import tempfile
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cinev4.contracts import canonical_bytes, validate
-from cinev4.contracts.atomic import READ_ONLY, fsync_dir, write_once
-from cinev4.contracts.rules import check_id
+from cinev4 import hash_bytes
+from cinev4.contracts import canonical_bytes, parse_document, validate
+from cinev4.contracts.atomic import READ_ONLY, write_once
+from cinev4.contracts.rules import check_id, nfc
 from cinev4.errors import AlreadyExistsError, ContractError, VerificationFailed
 from cinev4.pipeline import layout
 from cinev4.pipeline.clock import utc_now
 from cinev4.pipeline.hashing import Progress
 from cinev4.pipeline.locks import shot_lock
 from cinev4.pipeline.project import Project
-from cinev4.pipeline.report import VerifyReport
+from cinev4.pipeline.publish import CopyItem, Destination, check_destination
+from cinev4.pipeline.report import ManifestCheck, VerifyReport
+from cinev4.pipeline.scan import scan_folder
 from cinev4.pipeline.shots import Shot, load_shot
 from cinev4.pipeline.states import Status
 from cinev4.pipeline.verify import ManifestTarget, shot_pairs, unique_ids, verify_pairs, verify_targets
 
-__all__ = ["GateReport", "PublishResult", "check_release", "publish_release", "RELEASE_SCHEMA"]
+__all__ = ["GateReport", "PublishResult", "check_release", "publish_release", "RELEASE_SCHEMA", "DEFAULT_WAIT_S"]
 
 RELEASE_SCHEMA = "cinev4/release@1"
+DEFAULT_WAIT_S = 30.0  # how long publish waits for a shot another process is writing
 
 
 @dataclass
@@ -67,6 +76,8 @@ class PublishResult:
     destination: Path | None = None
     copy_report: VerifyReport | None = None
     copied_files: int = 0
+    kept_files: int = 0
+    removed_temps: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -80,6 +91,9 @@ class PublishResult:
         if self.destination is not None:
             out["destination"] = str(self.destination)
             out["copied_files"] = self.copied_files
+            out["kept_files"] = self.kept_files
+            out["removed_temps"] = self.removed_temps
+            out["notes"] = self.notes
             out["copy_verification"] = self.copy_report.to_dict() if self.copy_report else None
         return out
 
@@ -122,6 +136,7 @@ def _release_record(project: Project, release_id: str, gate: GateReport) -> dict
         "release_id": release_id,
         "project_id": project.id,
         "created_utc": utc_now(),
+        "policy": dict(project.data["policy"]),  # the rules in force when it went out
         "shots": entries,
         "totals": {
             "shots": len(entries),
@@ -133,40 +148,126 @@ def _release_record(project: Project, release_id: str, gate: GateReport) -> dict
     return record
 
 
-def _copy_file(source: Path, destination: Path, mode: int | None = None) -> None:
-    """Copy through a temporary file and an atomic rename: the destination holds
-    the old bytes or the new ones, never a mix; fsync'd, as a delivery must be."""
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".tmp", dir=destination.parent)
-    try:
-        with open(source, "rb") as reader, os.fdopen(fd, "wb") as writer:
-            shutil.copyfileobj(reader, writer, 8 * 1024 * 1024)
-            writer.flush()
-            os.fsync(writer.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
-        os.replace(tmp, destination)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _copy_release(project: Project, gate: GateReport, destination: Path) -> int:
-    copied = 0
-    folders: set[Path] = set()
-    for shot, check in zip(gate.shots, gate.report.checks):
+def _copy_items(project: Project, gate: GateReport) -> list[CopyItem]:
+    """What a delivery holds: each verified manifest (its pinned bytes) and its artifacts,
+    read from their on-disk names (an NFD name stands for its NFC contract path)."""
+    items: list[CopyItem] = []
+    for group, shot in enumerate(gate.shots):
         assert shot.manifest_ref is not None
-        # The artifacts of the verified manifest itself, not the (mutable) shot record's copy.
-        contract_paths = [(path, None) for path in check.artifact_paths] + [(shot.manifest_ref["path"], READ_ONLY)]
-        for contract_path, mode in contract_paths:
-            target = destination.joinpath(*contract_path.split("/"))
-            _copy_file(project.path(contract_path), target, mode)
-            folders.add(target.parent)
-            copied += 1
-    for folder in folders:
-        fsync_dir(folder)
-    return copied
+        manifest_path = shot.manifest_ref["path"]
+        raw = project.path(manifest_path).read_bytes()
+        if hash_bytes(raw) != shot.manifest_ref["sha256"]:
+            raise VerificationFailed(f"{manifest_path} changed after the gate verified it; nothing was published")
+        data = parse_document(raw, "manifest", manifest_path).data
+        on_disk = {nfc(f.path): f.real_path for f in scan_folder(project.root, layout.outputs_dir(shot.id, shot.version)).files}
+        for artifact in data["artifacts"]:
+            source = on_disk.get(nfc(artifact["path"])) or project.path(artifact["path"])
+            items.append(CopyItem(artifact["path"], source, artifact["size"], artifact["sha256"], group))
+        items.append(CopyItem(manifest_path, raw, len(raw), shot.manifest_ref["sha256"], group, read_only=True))
+    return items
+
+
+def _conflict_report(gate: GateReport, plan_conflicts: list[tuple[CopyItem, str]], dest: Destination) -> VerifyReport:
+    report = VerifyReport()
+    checks = [ManifestCheck(c.shot_id, c.version, c.manifest_path) for c in gate.report.checks]
+    for item, why in plan_conflicts:
+        checks[item.group].add("conflict", item.contract_path, f"{dest.display(item.contract_path)} {why}")
+    report.checks = checks
+    return report
+
+
+def _same_release(raw: bytes, record: dict[str, Any]) -> bool:
+    """Whether the bytes of a record found at the destination are this release, but for its time."""
+    import json
+
+    try:
+        found = json.loads(raw)
+    except ValueError:
+        return False
+    if not isinstance(found, dict) or "created_utc" not in found:
+        return False
+    return {**found, "created_utc": None} == {**record, "created_utc": None}
+
+
+def _lost_race(release_id: str, where: str, dest: Destination) -> AlreadyExistsError:
+    removed = dest.remove_created()
+    return AlreadyExistsError(f"{where} already exists: release {release_id} was published by another process "
+                              f"meanwhile; this run removed the {removed} file(s) it had copied to {dest.root}")
+
+
+def _deliver(
+    project: Project,
+    gate: GateReport,
+    release_id: str,
+    record: dict[str, Any],
+    dest: Destination,
+    result: PublishResult,
+    *,
+    threads: int | None,
+    progress: Progress | None,
+) -> bytes:
+    """Copy the release into DEST, verify the copy from DEST's storage, write DEST's record;
+    the record's bytes come back for the project's copy (from DEST's record when this
+    release was already delivered there by a run that stopped before the project's record)."""
+    record_path = layout.release_record(release_id)
+    raw = canonical_bytes(record)
+    found = dest.read(record_path)
+    if found is not None:
+        if not _same_release(found, record):
+            report = _conflict_report(gate, [], dest)
+            report.checks.append(ManifestCheck(release_id, None, record_path))
+            report.checks[-1].add("conflict", record_path, f"{dest.display(record_path)} is the record of another "
+                                  f"release {release_id} already delivered there; not overwritten")
+            raise VerificationFailed(f"release {release_id} not published: {dest.display(record_path)} records "
+                                     "another release of that id; nothing was written", report=report)
+        raw = found  # finishing a delivery a stopped run made: the project gets the very same record
+        result.notes.append(f"{dest.display(record_path)} was already there: the delivery is completed")
+    items = _copy_items(project, gate)
+    plan = dest.plan(items, threads=threads)
+    if plan.conflicts:
+        report = _conflict_report(gate, plan.conflicts, dest)
+        raise VerificationFailed(f"release {release_id} not published: {len(plan.conflicts)} file(s) already in "
+                                 f"{dest.root} differ (conflict); nothing was overwritten", report=report)
+    for item in plan.to_write:
+        try:
+            dest.write(item)
+        except FileExistsError:
+            # Appeared since the plan: another run. Kept if identical, else a conflict.
+            again = dest.plan([item], threads=threads)
+            if again.conflicts:
+                raise VerificationFailed(f"release {release_id} not published: {dest.display(item.contract_path)} "
+                                         "appeared meanwhile with other content (conflict); nothing was overwritten",
+                                         report=_conflict_report(gate, again.conflicts, dest)) from None
+    dest.sync()
+    result.copied_files = len(dest.created_files)
+    result.kept_files = len(plan.kept)
+    result.removed_temps = list(dest.removed_temps)
+    dest.drop_cached([i.contract_path for i in items])
+    targets = [
+        ManifestTarget(dest.root, s.manifest_ref["path"], s.manifest_ref["sha256"], s.id, s.version, project.id)
+        for s in gate.shots if s.manifest_ref is not None
+    ]
+    result.copy_report = verify_targets(targets, threads=threads, progress=progress)
+    if not result.copy_report.ok:
+        removed = dest.remove_created()
+        raise VerificationFailed(
+            f"release {release_id} not published: the copy at {dest.root} does not verify "
+            f"({result.copy_report.failure()}); the {removed} file(s) this run copied were removed",
+            report=result.copy_report)
+    if found is None:
+        try:
+            dest.write(CopyItem(record_path, raw, len(raw), hash_bytes(raw), read_only=True))
+        except FileExistsError:
+            raise _lost_race(release_id, dest.display(record_path), dest) from None
+        dest.sync()
+    return raw
+
+
+def _refuse_published(project: Project, release_id: str) -> None:
+    record_path = layout.release_record(release_id)
+    if project.path(record_path).exists():
+        raise AlreadyExistsError(f"{record_path} already exists: release {release_id} is already published "
+                                 "(records are written once)")
 
 
 def publish_release(
@@ -177,47 +278,42 @@ def publish_release(
     destination: str | os.PathLike[str] | None = None,
     threads: int | None = None,
     progress: Progress | None = None,
+    wait_s: float = DEFAULT_WAIT_S,
 ) -> PublishResult:
-    """Gate, (copy and verify the copy,) then write the release record once."""
+    """Gate, (copy, verify the copy from DEST's storage, write DEST's record,) then
+    write the project's record once. The same call after a crash at any point
+    completes the release; ``wait_s``: how long a shot busy in another process
+    is waited for."""
     check_id(release_id, "release id")
     record_path = layout.release_record(release_id)
     record_real = project.path(record_path)
-    if record_real.exists():
-        raise AlreadyExistsError(f"{record_path} already exists: release {release_id} was published (records are written once)")
-    dest: Path | None = None
-    if destination is not None:
-        dest = Path(destination).absolute()
-        if os.path.realpath(dest) == os.path.realpath(project.root):
-            raise ContractError("--to must not be the project root itself")
-        if dest.joinpath(*record_path.split("/")).exists():
-            raise AlreadyExistsError(f"{dest / record_path} already exists at the destination")
+    _refuse_published(project, release_id)
+    dest_root = Path(destination).absolute() if destination is not None else None
+    if dest_root is not None:
+        check_destination(project.root, dest_root)  # a misplaced DEST is refused before any wait
     with ExitStack() as stack:
         # Hold every shot's lock so no transition or manifest slips in between
         # the gate and the record.
         for shot_id in unique_ids(shot_ids):
-            stack.enter_context(shot_lock(project.path(layout.shot_dir(check_id(shot_id, "shot id"))), shot_id))
+            stack.enter_context(shot_lock(project.path(layout.shot_dir(check_id(shot_id, "shot id"))), shot_id,
+                                          wait_s=wait_s))
+        _refuse_published(project, release_id)  # the run waited for may have been this release's
         gate = check_release(project, shot_ids, threads=threads, progress=progress)
         if not gate.ok:
             raise VerificationFailed(f"release {release_id} not published: the gate failed: {gate.report.failure()}", report=gate)
         record = _release_record(project, release_id, gate)
+        result = PublishResult(release_id, record_path, record, gate, destination=dest_root)
         raw = canonical_bytes(record)
-        result = PublishResult(release_id, record_path, record, gate, destination=dest)
-        if dest is not None:
-            result.copied_files = _copy_release(project, gate, dest)
-            targets = [
-                ManifestTarget(dest, s.manifest_ref["path"], s.manifest_ref["sha256"], s.id, s.version, project.id)
-                for s in gate.shots if s.manifest_ref is not None
-            ]
-            result.copy_report = verify_targets(targets, threads=threads, progress=progress)
-            if not result.copy_report.ok:
-                raise VerificationFailed(
-                    f"release {release_id} not published: the copy at {dest} does not verify: "
-                    f"{result.copy_report.failure()}", report=result.copy_report)
+        dest: Destination | None = None
+        if dest_root is not None:
+            dest = stack.enter_context(Destination.open(dest_root, project.root))
+            raw = _deliver(project, gate, release_id, record, dest, result, threads=threads, progress=progress)
+            result.record = json.loads(raw)
         record_real.parent.mkdir(parents=True, exist_ok=True)
-        write_once(record_real, raw, mode=READ_ONLY)
-        if dest is not None:
-            dest_record = dest.joinpath(*record_path.split("/"))
-            dest_record.parent.mkdir(parents=True, exist_ok=True)
-            write_once(dest_record, raw, mode=READ_ONLY)
+        try:
+            write_once(record_real, raw, mode=READ_ONLY)
+        except AlreadyExistsError:
+            if dest is None:
+                raise
+            raise _lost_race(release_id, record_path, dest) from None
         return result
-

@@ -27,6 +27,7 @@ PROBLEM_KINDS = {
     "unreadable": "an artifact could not be read (permissions, I/O error, not a regular file)",
     "extra": "a file in the version folder is not in the manifest",
     "not_done": "release gate: the shot is not DONE",
+    "conflict": "publish: a different file is already at this path in the destination (never overwritten)",
 }
 CONTRACT_KINDS = frozenset({"manifest_invalid", "manifest_mismatch", "unsafe_path"})
 

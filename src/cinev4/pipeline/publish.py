@@ -1,0 +1,463 @@
+"""Copying a release into its destination folder (DEST) without ever losing data there.
+
+What publishing asks of this module, and how each is kept:
+
+- **Where**: DEST is never inside the project, and the project never inside
+  DEST, judged by the (device, inode) of every folder above each one, found
+  through ``..`` (``check_destination``): a symlink or a bind mount cannot
+  disguise either.
+- **No symlink followed**: DEST is opened once; every folder under it is
+  opened (or created) one name at a time from its parent's descriptor with
+  ``O_NOFOLLOW``, so a symlink planted inside DEST is refused and nothing is
+  written through it.
+- **Never overwrite**: each file is written to a temporary
+  ``.NAME.cinev4-publish-<pid>-<random>.tmp`` beside its target (created
+  ``O_EXCL | O_NOFOLLOW``, and locked while it is written), fsync'd, then
+  renamed without replacing (``rename_noreplace``); the folders are fsync'd.
+- **Resume**: a file already at its place with the expected size and SHA-256
+  is kept; one that differs is a conflict and nothing is written (``plan``).
+  A temporary that no live writer holds locked was left by a killed run and
+  is removed.
+- **Verify what the storage holds**: the written pages are dropped from the
+  page cache (``posix_fadvise(DONTNEED)``) so the verification that follows
+  reads the bytes back from the destination's storage.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import re
+import secrets
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+from cinev4.contracts.atomic import rename_noreplace
+from cinev4.errors import ContractError, UnsafePathError
+from cinev4.pipeline.hashing import hash_paths
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no advisory locks, a temp is stale when unlocked
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = ["CopyItem", "CopyPlan", "Destination", "check_destination", "is_publish_temp"]
+
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | os.O_NOFOLLOW | _CLOEXEC
+_TEMP_PATTERN = re.compile(r"\A\..+\.cinev4-publish-[0-9]+-[0-9a-f]{8}\.tmp\Z", re.S)
+_COPY_CHUNK = 64 * 1024 * 1024
+_READ_CHUNK = 8 * 1024 * 1024
+# copy_file_range errors that mean "not between these two files": fall back to read/write.
+_NO_COPY_RANGE = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EBADF}
+
+
+def is_publish_temp(name: str) -> bool:
+    """Whether a file name is one of publish's temporaries."""
+    return _TEMP_PATTERN.match(name) is not None
+
+
+def _temp_name(name: str) -> str:
+    stem = os.fsencode(name)[:180].decode(errors="ignore") or "file"  # room for the suffix in NAME_MAX
+    return f".{stem}.cinev4-publish-{os.getpid()}-{secrets.token_hex(4)}.tmp"
+
+
+def drop_cached_pages(fd: int) -> None:
+    """Ask the kernel to forget the file's (clean, fsync'd) pages, so the next read
+    comes from the storage. Advice only: where it is not offered, nothing happens."""
+    if hasattr(os, "posix_fadvise"):
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        except OSError:
+            pass
+
+
+# --- where DEST may be -------------------------------------------------------------------------
+
+def _ancestry(fd: int) -> list[tuple[int, int]]:
+    """(st_dev, st_ino) of the folder ``fd`` and of every folder above it up to ``/``,
+    climbing through ``..``: the physical parents, whatever path led there."""
+    chain: list[tuple[int, int]] = []
+    current = os.dup(fd)
+    try:
+        while True:
+            st = os.fstat(current)
+            identity = (st.st_dev, st.st_ino)
+            if chain and identity == chain[-1]:
+                return chain  # '/' is its own parent
+            chain.append(identity)
+            parent = os.open("..", _DIR_FLAGS & ~os.O_NOFOLLOW, dir_fd=current)
+            os.close(current)
+            current = parent
+    finally:
+        os.close(current)
+
+
+def _nearest_existing(path: Path) -> Path:
+    for candidate in (path, *path.parents):
+        if candidate.is_dir():
+            return candidate
+    return Path(path.anchor or "/")
+
+
+def check_destination(project_root: Path, dest: Path, dest_fd: int | None = None) -> None:
+    """Refuse a DEST inside the project (or equal to it) and a project inside DEST.
+
+    Before DEST exists, its nearest existing folder stands for it (DEST will be
+    created inside). ContractError (exit 2) names the two folders.
+    """
+    follow = _DIR_FLAGS & ~os.O_NOFOLLOW  # the paths the user gave may pass through symlinks
+    nearest = _nearest_existing(dest)
+    dest_exists = dest_fd is not None or nearest == dest
+    project_fd = os.open(project_root, follow)
+    fd = dest_fd if dest_fd is not None else os.open(nearest, follow)
+    try:
+        project_chain = _ancestry(project_fd)
+        dest_chain = _ancestry(fd)
+    finally:
+        os.close(project_fd)
+        if dest_fd is None:
+            os.close(fd)
+    if project_chain[0] in dest_chain:
+        raise ContractError(f"--to {dest}: the destination is inside the project {project_root} "
+                            "(a delivery goes outside the project it comes from)")
+    if dest_exists and dest_chain[0] in project_chain:
+        raise ContractError(f"--to {dest}: the project {project_root} is inside the destination "
+                            "(a delivery goes outside the project it comes from)")
+
+
+# --- the destination folder, through descriptors -----------------------------------------------
+
+@dataclass(frozen=True)
+class CopyItem:
+    """One file to deliver: where it goes under DEST, where its bytes come from, what it must be."""
+
+    contract_path: str
+    source: Path | bytes  # a file in the project (its on-disk name), or the exact bytes
+    size: int
+    sha256: str
+    group: int = 0  # which report check a conflict is filed under
+    read_only: bool = False  # True: 0444 exactly; False: the source's permission bits, under the umask
+
+
+@dataclass
+class CopyPlan:
+    """What DEST already holds: files to write, identical files to keep, conflicts (item, why)."""
+
+    to_write: list[CopyItem] = field(default_factory=list)
+    kept: list[CopyItem] = field(default_factory=list)
+    conflicts: list[tuple[CopyItem, str]] = field(default_factory=list)
+
+
+class Destination:
+    """DEST, opened once; its folders and files reached only through descriptors.
+
+    It remembers what this run created (files by identity, folders by name),
+    so that a run that must give way can remove exactly that and nothing else.
+    """
+
+    def __init__(self, root: Path, root_fd: int) -> None:
+        self.root = root
+        self._folders: dict[str, int] = {"": root_fd}
+        self._swept: set[str] = set()
+        self._changed: set[str] = set()  # folders whose entries changed: fsync'd by sync()
+        self.created_files: list[tuple[str, tuple[int, int]]] = []
+        self.created_folders: list[str] = []
+        self.removed_temps: list[str] = []
+
+    @classmethod
+    def open(cls, root: Path, project_root: Path) -> Destination:
+        """Open (creating it if needed) DEST after checking where it is."""
+        check_destination(project_root, root)
+        if not root.is_dir():
+            root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(root, _DIR_FLAGS & ~os.O_NOFOLLOW)  # DEST itself may be a path through the user's own symlinks
+        try:
+            check_destination(project_root, root, fd)  # the folder actually opened
+        except BaseException:
+            os.close(fd)
+            raise
+        return cls(root, fd)
+
+    def __enter__(self) -> Destination:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for fd in self._folders.values():
+            os.close(fd)
+        self._folders.clear()
+
+    def display(self, contract_path: str) -> str:
+        return str(self.root.joinpath(*contract_path.split("/"))) if contract_path else str(self.root)
+
+    def _refusal(self, contract_path: str, parent_fd: int, name: str) -> ContractError:
+        try:
+            st = os.stat(name, dir_fd=parent_fd, follow_symlinks=False)
+        except OSError:
+            st = None
+        if st is not None and stat.S_ISLNK(st.st_mode):
+            return UnsafePathError(f"{self.display(contract_path)} is a symlink: refused (publish never writes "
+                                   "through a symlink inside the destination; remove it or choose another --to)")
+        return ContractError(f"{self.display(contract_path)} is in the way: not a folder")
+
+    def folder(self, contract_dir: str, *, create: bool) -> int | None:
+        """The descriptor of a folder under DEST (created when ``create``), or None when absent."""
+        if contract_dir in self._folders:
+            return self._folders[contract_dir]
+        parent_dir, _, name = contract_dir.rpartition("/")
+        parent = self.folder(parent_dir, create=create)
+        if parent is None:
+            return None
+        try:
+            try:
+                fd = os.open(name, _DIR_FLAGS, dir_fd=parent)
+            except FileNotFoundError:
+                if not create:
+                    return None
+                try:
+                    os.mkdir(name, 0o777, dir_fd=parent)
+                    self.created_folders.append(contract_dir)
+                    self._changed.add(parent_dir)
+                except FileExistsError:
+                    pass  # another publish made it a moment ago
+                fd = os.open(name, _DIR_FLAGS, dir_fd=parent)
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK):
+                raise self._refusal(contract_dir, parent, name) from None
+            raise
+        self._folders[contract_dir] = fd
+        return fd
+
+    def lstat(self, contract_path: str) -> os.stat_result | None:
+        """What is at ``contract_path`` (a symlink there is refused), or None."""
+        folder, _, name = contract_path.rpartition("/")
+        fd = self.folder(folder, create=False)
+        if fd is None:
+            return None
+        try:
+            st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return None
+        if stat.S_ISLNK(st.st_mode):
+            raise self._refusal(contract_path, fd, name)
+        return st
+
+    def read(self, contract_path: str) -> bytes | None:
+        """The bytes of a file under DEST (never through a symlink), or None when absent."""
+        folder, _, name = contract_path.rpartition("/")
+        dir_fd = self.folder(folder, create=False)
+        if dir_fd is None:
+            return None
+        try:
+            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | _CLOEXEC, dir_fd=dir_fd)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise self._refusal(contract_path, dir_fd, name) from None
+            raise
+        with os.fdopen(fd, "rb") as handle:
+            return handle.read()
+
+    def sweep(self, contract_dir: str) -> None:
+        """Remove the temporaries that killed runs left in a folder (once per folder)."""
+        if contract_dir in self._swept:
+            return
+        self._swept.add(contract_dir)
+        dir_fd = self.folder(contract_dir, create=False)
+        if dir_fd is None:
+            return
+        for name in os.listdir(dir_fd):
+            if is_publish_temp(name) and self._remove_if_abandoned(dir_fd, name):
+                self.removed_temps.append(f"{contract_dir}/{name}")
+                self._changed.add(contract_dir)
+
+    @staticmethod
+    def _remove_if_abandoned(dir_fd: int, name: str) -> bool:
+        try:
+            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | _CLOEXEC, dir_fd=dir_fd)
+        except OSError:
+            return False  # not ours to judge (a symlink, a FIFO, gone)
+        try:
+            if fcntl is not None:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    return False  # a live publish holds it: it is being written now
+            try:
+                same = os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                return False
+            if not same or not stat.S_ISREG(os.fstat(fd).st_mode):
+                return False
+            os.unlink(name, dir_fd=dir_fd)
+            return True
+        finally:
+            os.close(fd)
+
+    def _create_temp(self, dir_fd: int, name: str, mode: int) -> tuple[str, int]:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | _CLOEXEC
+        while True:
+            temp = _temp_name(name)
+            fd = os.open(temp, flags, mode, dir_fd=dir_fd)
+            if fcntl is None:  # pragma: no cover
+                return temp, fd
+            # Held until the descriptor closes (a kill included): a sweeping run
+            # sees the temporary is alive and leaves it alone.
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                ours = os.stat(temp, dir_fd=dir_fd, follow_symlinks=False).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                ours = False
+            if ours:
+                return temp, fd
+            os.close(fd)  # swept away between creation and lock: take another name
+
+    def write(self, item: CopyItem) -> None:
+        """Create ``item.contract_path`` with the item's bytes; FileExistsError if the name is taken."""
+        folder, _, name = item.contract_path.rpartition("/")
+        dir_fd = self.folder(folder, create=True)
+        assert dir_fd is not None
+        self.sweep(folder)
+        source_fd = None if isinstance(item.source, bytes) else os.open(item.source, os.O_RDONLY | _CLOEXEC)
+        try:
+            if item.read_only:
+                mode = 0o444
+            else:
+                assert source_fd is not None
+                mode = stat.S_IMODE(os.fstat(source_fd).st_mode)  # the kernel applies the umask
+            temp, fd = self._create_temp(dir_fd, name, mode)
+            try:
+                if isinstance(item.source, bytes):
+                    _write_all(fd, item.source)
+                else:
+                    assert source_fd is not None
+                    _copy_bytes(source_fd, fd)
+                if item.read_only:
+                    os.fchmod(fd, 0o444)  # exactly, whatever the umask
+                os.fsync(fd)
+                drop_cached_pages(fd)
+                rename_noreplace(temp, name, dir_fd)
+                st = os.fstat(fd)
+            except BaseException:
+                try:
+                    os.unlink(temp, dir_fd=dir_fd)
+                except OSError:
+                    pass
+                raise
+            finally:
+                os.close(fd)
+        finally:
+            if source_fd is not None:
+                os.close(source_fd)
+        self.created_files.append((item.contract_path, (st.st_dev, st.st_ino)))
+        self._changed.add(folder)
+
+    def drop_cached(self, contract_paths: list[str]) -> None:
+        """Drop the cached pages of files under DEST, so that reading them reads the storage."""
+        for contract_path in contract_paths:
+            folder, _, name = contract_path.rpartition("/")
+            dir_fd = self.folder(folder, create=False)
+            try:
+                fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | _CLOEXEC, dir_fd=dir_fd)
+            except (OSError, TypeError):
+                continue  # the verification will report it
+            try:
+                drop_cached_pages(fd)
+            finally:
+                os.close(fd)
+
+    def sync(self) -> None:
+        """Make every new name durable: fsync each folder whose entries changed."""
+        for folder in sorted(self._changed):
+            fd = self._folders.get(folder)
+            if fd is not None:
+                try:
+                    os.fsync(fd)
+                except OSError:
+                    pass
+        self._changed.clear()
+
+    def remove_created(self) -> int:
+        """Remove the files and (then empty) folders this run created; how many files."""
+        removed = 0
+        for contract_path, identity in reversed(self.created_files):
+            folder, _, name = contract_path.rpartition("/")
+            dir_fd = self._folders[folder]
+            try:
+                st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            if (st.st_dev, st.st_ino) == identity:  # still the file this run wrote
+                os.unlink(name, dir_fd=dir_fd)
+                removed += 1
+                self._changed.add(folder)
+        self.created_files.clear()
+        for contract_dir in reversed(self.created_folders):
+            parent, _, name = contract_dir.rpartition("/")
+            try:
+                os.rmdir(name, dir_fd=self._folders[parent])
+                self._changed.add(parent)
+            except OSError:
+                pass  # not empty: another run's files are there
+        self.created_folders.clear()
+        self.sync()
+        return removed
+
+    def plan(self, items: list[CopyItem], *, threads: int | None = None) -> CopyPlan:
+        """Sort the items into files to write, identical files to keep, and conflicts."""
+        result = CopyPlan()
+        same_size: list[CopyItem] = []
+        for item in items:
+            st = self.lstat(item.contract_path)
+            if st is None:
+                result.to_write.append(item)
+            elif not stat.S_ISREG(st.st_mode):
+                result.conflicts.append((item, "is in the way at the destination: not a regular file"))
+            elif st.st_size != item.size:
+                result.conflicts.append((item, f"already at the destination with other content "
+                                               f"({st.st_size} bytes, expected {item.size}); not overwritten"))
+            else:
+                same_size.append(item)
+        self.drop_cached([i.contract_path for i in same_size])
+        digests = hash_paths([self.display(i.contract_path) for i in same_size],
+                             total_bytes=sum(i.size for i in same_size), threads=threads)
+        for item, digest in zip(same_size, digests):
+            if digest.error is not None or digest.sha256 is None:
+                reason = getattr(digest.error, "strerror", None) or str(digest.error)
+                result.conflicts.append((item, f"already at the destination and cannot be read ({reason})"))
+            elif digest.sha256 != item.sha256:
+                result.conflicts.append((item, "already at the destination with other content (sha256); "
+                                               "not overwritten"))
+            else:
+                result.kept.append(item)
+        return result
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _copy_bytes(source_fd: int, target_fd: int) -> None:
+    """Copy a whole file: in the kernel (copy_file_range, a reflink where the file
+    system offers one) where possible, else through a buffer."""
+    if hasattr(os, "copy_file_range"):
+        try:
+            while os.copy_file_range(source_fd, target_fd, _COPY_CHUNK):
+                pass
+            return
+        except OSError as exc:
+            if exc.errno not in _NO_COPY_RANGE:
+                raise
+            # Carry on from the offsets reached: copy_file_range moved both.
+    while True:
+        block = os.read(source_fd, _READ_CHUNK)
+        if not block:
+            return
+        _write_all(target_fd, block)
