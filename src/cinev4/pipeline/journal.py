@@ -5,7 +5,20 @@ or manifest ever looks at), one per set of manifests verified. Its first line
 is a header; every other line records one file hashed: its path relative to
 the root, the stat it had just before it was hashed (size, mtime_ns,
 ctime_ns, inode, device), when that stat was taken, and its SHA-256. Each
-line carries a checksum of its own content.
+line carries an HMAC-SHA256 of its content (and of the journal's scope) keyed
+with a per-user secret: 32 random bytes kept 0600 in the user's cache folder
+(``$XDG_CACHE_HOME/cinev4/journal.key``, default ``~/.cache/cinev4/``;
+``%LOCALAPPDATA%\\cinev4\\`` on Windows). Anyone can write valid JSON and an
+unkeyed checksum; only the same user's own cinev4 run can write a line that
+reads back, so only that user's interrupted run is ever trusted.
+
+Who may hold the journal: ``.cinev4/`` is created 0700, and it and each
+journal file must belong to the current user and not be a symbolic link
+(files are opened ``O_NOFOLLOW`` through the folder's descriptor, then
+fstat-checked). Anything else there (a planted symlink, another user's file,
+a FIFO) is refused with one warning and never opened for writing, truncated
+or written: the verification still runs, in full, without resume (refusing
+costs time, never the answer).
 
 Rules, chosen so that a resumed run reports exactly what a full run would:
 
@@ -16,7 +29,7 @@ Rules, chosen so that a resumed run reports exactly what a full run would:
 - a line cut short at the end of the file is what a SIGKILL or power cut
   leaves mid-append: it is dropped and the file trimmed to its last whole
   line;
-- anything else that does not read back exactly (a bad checksum, a bad
+- anything else that does not read back exactly (a bad HMAC, a bad
   header, junk) means the journal is damaged: it is discarded with a warning
   and every file is hashed again; nothing in it is trusted;
 - files are hashed in batches and each batch's digests are appended (and
@@ -30,8 +43,12 @@ of ``cinev4.pipeline.hashing`` resumes the same way.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
+import secrets
+import stat
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -48,10 +65,12 @@ try:
 except ImportError:  # pragma: no cover - Windows: no lock, the journal is still checked line by line
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["JOURNAL_DIR", "JOURNAL_FORMAT", "Journal", "open_journal", "hash_resumable", "BatchHasher"]
+__all__ = ["JOURNAL_DIR", "JOURNAL_FORMAT", "Journal", "open_journal", "hash_resumable", "BatchHasher",
+           "journal_key_file", "journal_file_name"]
 
 JOURNAL_DIR = ".cinev4"
-JOURNAL_FORMAT = "cinev4/verify-journal@1"
+JOURNAL_FORMAT = "cinev4/verify-journal@2"  # @2: lines keyed with the user's secret (HMAC-SHA256)
+KEY_BYTES = 32
 RACY_NS = 2_000_000_000  # FAT and some network file systems keep mtimes to 2 s
 BATCH_SECONDS = 2.0
 _FIRST_BATCH_BYTES = 256 << 20
@@ -65,14 +84,100 @@ BATCH_FILES_ENV = "CINEV4_JOURNAL_BATCH_FILES"
 BatchHasher = Callable[[list[Path], list[int], "Progress | None"], "Sequence[Digest]"]
 
 
-def _checksum(fields: dict[str, Any]) -> str:
-    from cinev4 import hash_bytes
+_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # Windows has none: it has no unprivileged symlinks either
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a FIFO planted at the name must not block the open
+_O_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 
-    return hash_bytes(json.dumps(fields, sort_keys=True, separators=(",", ":")).encode())[:16]
+
+class _Refused(Exception):
+    """The journal (or its key) cannot be trusted or used: verify without resume."""
 
 
-def _line(fields: dict[str, Any]) -> bytes:
-    return json.dumps({**fields, "check": _checksum(fields)}, sort_keys=True, separators=(",", ":")).encode() + b"\n"
+def _owned_by_me(st: os.stat_result) -> bool:
+    geteuid = getattr(os, "geteuid", None)
+    return geteuid is None or st.st_uid == geteuid()  # Windows: the user's own profile folders
+
+
+def journal_key_file() -> Path:
+    """Where this user's journal secret is kept: the user's cache folder."""
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    if xdg and os.path.isabs(xdg):
+        return Path(xdg) / "cinev4" / "journal.key"
+    if os.name == "nt":
+        base = os.environ.get("LOCALAPPDATA") or os.path.join(os.path.expanduser("~"), "AppData", "Local")
+        return Path(base) / "cinev4" / "journal.key"
+    return Path(os.path.expanduser("~")) / ".cache" / "cinev4" / "journal.key"
+
+
+def _read_key(key_file: Path) -> bytes:
+    """The secret in ``key_file``; FileNotFoundError if there is none, _Refused if it is not a safe one."""
+    try:
+        fd = os.open(key_file, os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC | _O_NONBLOCK)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise _Refused(f"the journal key {key_file} cannot be opened ({exc.strerror}); delete it "
+                       f"(a new one is made)") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or not _owned_by_me(st):
+            raise _Refused(f"the journal key {key_file} is not a regular file of this user; delete it (a new one is made)")
+        if os.name != "nt" and st.st_mode & 0o077:
+            raise _Refused(f"the journal key {key_file} is readable by others (mode {stat.S_IMODE(st.st_mode):o}), "
+                           f"so it is no secret; delete it (a new one is made)")
+        secret = os.read(fd, KEY_BYTES + 1)
+    finally:
+        os.close(fd)
+    if len(secret) != KEY_BYTES:
+        raise _Refused(f"the journal key {key_file} is not {KEY_BYTES} bytes; delete it (a new one is made)")
+    return secret
+
+
+def _journal_key() -> bytes:
+    """This user's journal secret, created on first use: 32 random bytes, 0600, published
+    atomically (a temporary file made O_EXCL, then linked to the name: never a partial key)."""
+    key_file = journal_key_file()
+    try:
+        return _read_key(key_file)
+    except FileNotFoundError:
+        pass
+    folder = key_file.parent
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        tmp = folder / f".journal.key.{secrets.token_hex(8)}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC, 0o600)
+        try:
+            try:
+                os.write(fd, secrets.token_bytes(KEY_BYTES))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            try:
+                os.link(tmp, key_file)
+            except FileExistsError:
+                pass  # another cinev4 run made it a moment ago: use theirs
+            except OSError:  # no hard links on this file system: an exclusive rename instead
+                if not key_file.exists():
+                    os.rename(tmp, key_file)
+        finally:
+            if tmp.exists():
+                os.unlink(tmp)
+    except OSError as exc:
+        raise _Refused(f"cannot create the journal key {key_file} ({exc.strerror})") from None
+    return _read_key(key_file)
+
+
+def _mac(key: bytes, scope: str, fields: dict[str, Any]) -> str:
+    # Keying, not content hashing: the stdlib's hmac is the right tool. The scope is in the
+    # message, so a line cannot be carried over from another verification's journal.
+    message = scope.encode() + b"\n" + json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def _line(key: bytes, scope: str, fields: dict[str, Any]) -> bytes:
+    return (json.dumps({**fields, "check": _mac(key, scope, fields)}, sort_keys=True, separators=(",", ":")).encode()
+            + b"\n")
 
 
 def _stat_key(st: os.stat_result) -> tuple[int, int, int, int, int]:
@@ -97,7 +202,9 @@ class Journal:
     root: Path  # the real root, paths are recorded relative to it
     file: Path
     scope: str
-    _fd: int
+    _fd: int | None  # None: the journal was refused; this run hashes everything and writes nothing
+    _dir_fd: int | None = None  # the .cinev4 folder, opened without following a symlink
+    _key: bytes = b""
     entries: dict[str, _Entry] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     reused_files: int = 0
@@ -122,10 +229,10 @@ class Journal:
 
     def record(self, items: Sequence[tuple[str, os.stat_result, int, str]]) -> None:
         """Append (key, stat before hashing, stat time, sha256) lines and make them durable."""
-        if not items:
+        if not items or self._fd is None:
             return
         data = b"".join(
-            _line({"p": key, "s": list(_stat_key(st)), "t": stat_time_ns, "h": sha256})
+            _line(self._key, self.scope, {"p": key, "s": list(_stat_key(st)), "t": stat_time_ns, "h": sha256})
             for key, st, stat_time_ns, sha256 in items
         )
         os.write(self._fd, data)
@@ -135,16 +242,24 @@ class Journal:
 
     def close(self, *, completed: bool) -> None:
         """Release the journal; a completed run deletes it (the next --resume starts afresh)."""
+        if self._fd is None:
+            return
         if completed:
             try:
-                os.unlink(self.file)
+                if self._dir_fd is not None:
+                    os.unlink(self.file.name, dir_fd=self._dir_fd)
+                else:
+                    os.unlink(self.file)
             except FileNotFoundError:
                 pass
         os.close(self._fd)  # drops the lock too
+        if self._dir_fd is not None:
+            os.close(self._dir_fd)
 
     def summary(self) -> dict[str, Any]:
         return {
             "journal": self.display_path,
+            "journal_used": self._fd is not None,  # False: refused (see warnings), nothing reused or written
             "reused_files": self.reused_files,
             "reused_bytes": self.reused_bytes,
             "hashed_files": self.hashed_files,
@@ -152,7 +267,7 @@ class Journal:
         }
 
 
-def _parse(raw: bytes, scope: str) -> tuple[dict[str, _Entry], int]:
+def _parse(raw: bytes, scope: str, key: bytes) -> tuple[dict[str, _Entry], int]:
     """Entries of a journal's bytes and how many bytes of whole lines there are; _Damaged if untrustworthy."""
     good_len = raw.rfind(b"\n") + 1  # whatever follows the last newline is a torn append: dropped
     lines = raw[:good_len].split(b"\n")[:-1]
@@ -167,36 +282,115 @@ def _parse(raw: bytes, scope: str) -> tuple[dict[str, _Entry], int]:
             check = fields.pop("check")
         except (ValueError, KeyError, UnicodeDecodeError):
             raise _Damaged(f"line {number} is not a journal line") from None
-        if check != _checksum(fields):
-            raise _Damaged(f"line {number} fails its checksum")
+        if not isinstance(check, str) or not hmac.compare_digest(check.encode(), _mac(key, scope, fields).encode()):
+            raise _Damaged(f"line {number} fails its checksum")  # keyed: not written by this user's cinev4
         if number == 1:
             if fields != {"format": JOURNAL_FORMAT, "scope": scope}:
                 raise _Damaged("its header is not this verification's")
             continue
         try:
-            stat = tuple(int(v) for v in fields["s"])
+            stat_key = tuple(int(v) for v in fields["s"])
             sha256 = str(fields["h"])
-            if len(stat) != 5 or len(sha256) != 64:
+            if len(stat_key) != 5 or len(sha256) != 64:
                 raise ValueError
-            entries[str(fields["p"])] = _Entry(stat, int(fields["t"]), sha256)  # type: ignore[arg-type]
+            entries[str(fields["p"])] = _Entry(stat_key, int(fields["t"]), sha256)  # type: ignore[arg-type]
         except (KeyError, TypeError, ValueError):
             raise _Damaged(f"line {number} has missing or malformed fields") from None
     return entries, good_len
 
 
+def journal_file_name(scope: Sequence[str]) -> str:
+    """The journal's file name (under ``.cinev4/``) for this ``scope``."""
+    from cinev4 import hash_bytes
+
+    return f"verify-{_scope_id(scope, hash_bytes)[:16]}.jsonl"
+
+
+def _scope_id(scope: Sequence[str], hash_bytes: Callable[[bytes], str]) -> str:
+    return hash_bytes("\n".join(sorted(scope)).encode())
+
+
+def _open_folder(folder: Path) -> int | None:
+    """A descriptor of ``.cinev4/`` (created 0700), checked: a real folder of this user.
+    None where folders cannot be opened (Windows); _Refused when it is not ours."""
+    try:
+        os.mkdir(folder, 0o700)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise _Refused(f"{JOURNAL_DIR}/ cannot be created ({exc.strerror})") from None
+    if not _O_DIRECTORY or os.open not in os.supports_dir_fd:
+        st = os.lstat(folder)  # pragma: no cover - Windows: no directory descriptors
+        if not stat.S_ISDIR(st.st_mode):  # pragma: no cover
+            raise _Refused(f"{JOURNAL_DIR} is not a folder")
+        return None  # pragma: no cover
+    try:
+        dir_fd = os.open(folder, os.O_RDONLY | _O_DIRECTORY | _O_NOFOLLOW | _O_CLOEXEC)
+    except OSError as exc:
+        what = "a symbolic link" if os.path.islink(folder) else f"not a folder that can be opened ({exc.strerror})"
+        raise _Refused(f"{JOURNAL_DIR} is {what}") from None
+    st = os.fstat(dir_fd)
+    if not _owned_by_me(st):
+        os.close(dir_fd)
+        raise _Refused(f"{JOURNAL_DIR}/ belongs to another user (uid {st.st_uid})")
+    if stat.S_IMODE(st.st_mode) & 0o077:
+        os.fchmod(dir_fd, 0o700)  # ours, made before journals were private (or under a loose umask)
+    return dir_fd
+
+
+def _open_file(folder: Path, name: str, dir_fd: int | None) -> int:
+    """The journal file, opened without following a symlink and without truncating anything,
+    checked to be a regular file of this user; _Refused otherwise (nothing written)."""
+    display = f"{JOURNAL_DIR}/{name}"
+    flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | _O_NOFOLLOW | _O_CLOEXEC | _O_NONBLOCK
+    try:
+        if dir_fd is not None:
+            fd = os.open(name, flags, 0o600, dir_fd=dir_fd)
+        else:  # pragma: no cover - Windows
+            fd = os.open(folder / name, flags | getattr(os, "O_BINARY", 0), 0o600)
+    except OSError as exc:
+        linked = dir_fd is not None and os.path.islink(os.path.join(folder, name))
+        what = "a symbolic link" if linked else f"not usable ({exc.strerror})"
+        raise _Refused(f"{display} is {what}") from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or not _owned_by_me(st):
+        os.close(fd)
+        what = "not a regular file" if not stat.S_ISREG(st.st_mode) else f"owned by another user (uid {st.st_uid})"
+        raise _Refused(f"{display} is {what}")
+    return fd
+
+
+def _refused(journal: Journal, why: str) -> Journal:
+    journal.warnings.append(f"{why}: refused and left untouched; verifying without resume (every file is hashed)")
+    return journal
+
+
 def open_journal(root: str | os.PathLike[str], scope: Sequence[str]) -> Journal:
     """The journal of this ``scope`` (the manifests verified) under ``root``, created if new.
 
-    Raises ShotBusyError when another ``verify --resume`` holds it.
+    A journal that cannot be trusted (a symlink, another user's file or
+    folder, no key) comes back refused: it records nothing, and its single
+    warning says why. Raises ShotBusyError when another ``verify --resume``
+    holds it.
     """
     from cinev4 import hash_bytes
 
     real_root = Path(os.path.realpath(root))
-    scope_id = hash_bytes("\n".join(sorted(scope)).encode())
+    scope_id = _scope_id(scope, hash_bytes)
     folder = real_root / JOURNAL_DIR
-    folder.mkdir(exist_ok=True)
-    file = folder / f"verify-{scope_id[:16]}.jsonl"
-    fd = os.open(file, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+    name = journal_file_name(scope)
+    file = folder / name
+    try:
+        key = _journal_key()
+        dir_fd = _open_folder(folder)
+    except _Refused as exc:
+        return _refused(Journal(real_root, file, scope_id, None), str(exc))
+    try:
+        fd = _open_file(folder, name, dir_fd)
+    except _Refused as exc:
+        if dir_fd is not None:
+            os.close(dir_fd)
+        return _refused(Journal(real_root, file, scope_id, None), str(exc))
     try:
         if fcntl is not None:
             try:
@@ -204,24 +398,41 @@ def open_journal(root: str | os.PathLike[str], scope: Sequence[str]) -> Journal:
             except BlockingIOError:
                 raise ShotBusyError(f"{JOURNAL_DIR}/{file.name} is in use by another cinev4 verify --resume "
                                     f"of the same manifests; wait for it or stop it") from None
-        with open(file, "rb") as handle:
-            raw = handle.read()
-        journal = Journal(real_root, file, scope_id, fd)
+        raw = _read_all(fd)
+        journal = Journal(real_root, file, scope_id, fd, dir_fd, key)
         try:
-            journal.entries, good_len = _parse(raw, scope_id)
+            journal.entries, good_len = _parse(raw, scope_id, key)
         except _Damaged as exc:
             journal.warnings.append(f"{journal.display_path} is damaged ({exc}): discarded, "
                                     f"every file is hashed again")
             good_len = 0
         if good_len != len(raw):
-            os.ftruncate(fd, good_len)
+            os.ftruncate(fd, good_len)  # our own file (checked above), never a symlink's target
         if good_len == 0:
-            os.write(fd, _line({"format": JOURNAL_FORMAT, "scope": scope_id}))
+            os.write(fd, _line(key, scope_id, {"format": JOURNAL_FORMAT, "scope": scope_id}))
             os.fsync(fd)
         return journal
     except BaseException:
         os.close(fd)
+        if dir_fd is not None:
+            os.close(dir_fd)
         raise
+
+
+def _read_all(fd: int) -> bytes:
+    chunks: list[bytes] = []
+    offset = 0
+    while True:
+        chunk = os.pread(fd, 1 << 20, offset) if hasattr(os, "pread") else _read_at(fd, offset)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        offset += len(chunk)
+
+
+def _read_at(fd: int, offset: int) -> bytes:  # pragma: no cover - Windows has no pread
+    os.lseek(fd, offset, os.SEEK_SET)
+    return os.read(fd, 1 << 20)
 
 
 class _Offset:
