@@ -205,3 +205,42 @@ def test_huge_declared_range_with_one_frame_is_answered_at_once(project: Path) -
     assert ("  missing_frames    shots/SH010/outputs/v0001/sh010.#########.exr: frames "
             "000000001-000000499,000000501-999999999 missing: 999999998 of 999999999 (expected 1-999999999)\n"
             ) in result.stdout
+
+
+# --- no recursion over the file system -------------------------------------------------------
+
+
+def _remove_deep(top: Path) -> None:
+    """Remove a deep chain of folders bottom-up without recursion (the fixtures' cleanup
+    walks recursively on some Pythons)."""
+    chain = [top]
+    while True:
+        below = [p for p in chain[-1].iterdir() if p.is_dir()]
+        if not below:
+            break
+        chain.append(below[0])
+    for folder in reversed(chain):
+        for item in folder.iterdir():
+            if not item.is_dir():
+                item.unlink()
+        folder.rmdir()
+
+
+def test_tree_1000_folders_deep_is_manifested_and_passes_the_gate(project: Path) -> None:
+    run_cli("shot", "new", "SH010", cwd=project)
+    out = render(project)
+    folder = out
+    for _ in range(1000):
+        folder = folder / "d"
+        folder.mkdir()
+    (folder / "deep.txt").write_bytes(b"deep")
+    run_cli("shot", "qc", "SH010", cwd=project)
+    try:
+        result = run_cli("manifest", "SH010", "--json", cwd=project)
+        paths = [a["path"] for a in _manifest(project)["artifacts"]]
+        assert "shots/SH010/outputs/v0001/" + "d/" * 1000 + "deep.txt" in paths
+        assert len(paths) == 6, result.stdout
+        run_cli("shot", "done", "SH010", cwd=project)
+        run_cli("verify", "SH010", cwd=project)
+    finally:
+        _remove_deep(out / "d")

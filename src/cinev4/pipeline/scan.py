@@ -49,38 +49,44 @@ def scan_folder(root: str | os.PathLike[str], folder: str) -> Scan:
     return result
 
 
-def _walk(root: Path, directory: str, contract_dir: str, result: Scan) -> None:
-    try:
-        entries = sorted(os.scandir(directory), key=lambda e: e.name)
-    except OSError as exc:
-        result.problems.append((contract_dir, f"cannot be listed ({exc.strerror})"))
-        return
-    for entry in entries:
-        contract_path = f"{contract_dir}/{entry.name}"
-        unsafe = path_problems(contract_path)
-        if unsafe:
-            result.problems.append((contract_path, unsafe[0]))
-            continue
+def _walk(root: Path, top: str, contract_top: str, result: Scan) -> None:
+    """List ``top`` and every folder below it with an explicit stack, not by
+    recursion: an output tree thousands of folders deep is listed like a flat one."""
+    pending = [(top, contract_top)]
+    while pending:
+        directory, contract_dir = pending.pop()
         try:
-            if entry.is_symlink():
-                try:
-                    real = resolve_inside(root, contract_path)
-                except UnsafePathError:
-                    result.problems.append((contract_path, "is a symlink that resolves outside the project root"))
-                    continue
-                if os.path.isdir(real):
-                    result.problems.append((contract_path, "is a symlinked folder (not followed: copy the files instead)"))
-                    continue
-                st = os.stat(real)
-            else:
-                real = Path(entry.path)
-                st = entry.stat(follow_symlinks=False)
+            with os.scandir(directory) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
         except OSError as exc:
-            result.problems.append((contract_path, f"cannot be read ({exc.strerror})"))
+            result.problems.append((contract_dir, f"cannot be listed ({exc.strerror})"))
             continue
-        if stat.S_ISDIR(st.st_mode):
-            _walk(root, entry.path, contract_path, result)
-        elif stat.S_ISREG(st.st_mode):
-            result.files.append(ScannedFile(contract_path, real, st.st_size))
-        else:
-            result.problems.append((contract_path, "is not a regular file (FIFO, socket or device)"))
+        for entry in entries:
+            contract_path = f"{contract_dir}/{entry.name}"
+            unsafe = path_problems(contract_path)
+            if unsafe:
+                result.problems.append((contract_path, unsafe[0]))
+                continue
+            try:
+                if entry.is_symlink():
+                    try:
+                        real = resolve_inside(root, contract_path)
+                    except UnsafePathError:
+                        result.problems.append((contract_path, "is a symlink that resolves outside the project root"))
+                        continue
+                    if os.path.isdir(real):
+                        result.problems.append((contract_path, "is a symlinked folder (not followed: copy the files instead)"))
+                        continue
+                    st = os.stat(real)
+                else:
+                    real = Path(entry.path)
+                    st = entry.stat(follow_symlinks=False)
+            except OSError as exc:
+                result.problems.append((contract_path, f"cannot be read ({exc.strerror})"))
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                pending.append((entry.path, contract_path))
+            elif stat.S_ISREG(st.st_mode):
+                result.files.append(ScannedFile(contract_path, real, st.st_size))
+            else:
+                result.problems.append((contract_path, "is not a regular file (FIFO, socket or device)"))
