@@ -28,7 +28,8 @@ from cinev4.cli._distributed import distributed_options, hash_backend
     "manifest_file",
     type=click.Path(dir_okay=False, path_type=Path),
     help="One manifest file, e.g. a delivered copy; its root is read from the layout "
-    "(ROOT/shots/SHOT/manifests/VERSION/manifest.json).",
+    "(ROOT/shots/SHOT/manifests/VERSION/manifest.json). CINEV4_PROJECT does not apply; "
+    "--project, if given, must be that root.",
 )
 @click.option("--sizes-only", is_flag=True, help="Check presence and sizes only (fast); NO hash is checked.")
 @click.option(
@@ -81,7 +82,11 @@ def verify_command(
     progress = BarProgress.for_command("verifying", as_json)
     with hash_backend(scheduler, local_cluster) as backend:
         if manifest_file is not None:
-            report = verify_manifest_file(manifest_file, project_root=project_dir, threads=threads,
+            # An explicit path wins: CINEV4_PROJECT never redirects --manifest (only an explicit
+            # --project may name its root, and then must agree with it).
+            source = click.get_current_context().get_parameter_source("project_dir")
+            explicit_root = project_dir if source is click.core.ParameterSource.COMMANDLINE else None
+            report = verify_manifest_file(manifest_file, project_root=explicit_root, threads=threads,
                                           progress=progress, sizes_only=sizes_only, backend=backend,
                                           resume=resume)
         else:

@@ -401,7 +401,11 @@ def verify_manifest_file(
     if location is None:
         raise ContractError(f"{manifest}: not at a manifest's layout place (expected <root>/shots/<SHOT>/manifests/<version>/manifest.json)")
     root_text, shot_id, version = location
-    root = Path(project_root).absolute() if project_root is not None else Path(root_text)
+    root = Path(root_text)
+    if project_root is not None and not _same_folder(project_root, root):
+        # The explicit path wins: a project named beside it must be the manifest's own root.
+        raise ContractError(f"--project {project_root} is not the root of --manifest {manifest} "
+                            f"(its root is {root}); give one or the other")
     contract_path = layout.manifest_file(shot_id, version)
     expected_sha: str | None = None
     project_id: str | None = None
@@ -426,6 +430,15 @@ def verify_manifest_file(
                             resume=resume)
     report.notes += notes
     return report
+
+
+def _same_folder(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """Whether two paths name one folder (by device and inode: symlinks and bind mounts alike)."""
+    try:
+        sa, sb = os.stat(a), os.stat(b)
+    except OSError:
+        return False
+    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
 
 
 def _pinned_by_release(root: Path, contract_path: str, notes: list[str]) -> str | None:
