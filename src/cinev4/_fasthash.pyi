@@ -9,6 +9,8 @@ from typing_extensions import Buffer, disjoint_base
 
 _Path = Union[str, bytes, os.PathLike[str], os.PathLike[bytes]]
 _IOMode = Literal["auto", "mmap", "read"]
+# Bytes as an int, or a size text such as "8M" or "512K" (the forms CINEV4_WINDOW accepts).
+_Window = Union[int, str]
 
 @type_check_only
 class EngineInfo(TypedDict):
@@ -67,7 +69,7 @@ def hash_file(
     *,
     kernel: str | None = None,
     io: _IOMode | None = None,
-    window: int | None = None,
+    window: _Window | None = None,
 ) -> FileDigest: ...
 def hash_files(
     paths: Iterable[_Path],
@@ -75,7 +77,7 @@ def hash_files(
     *,
     kernel: str | None = None,
     io: _IOMode | None = None,
-    window: int | None = None,
+    window: _Window | None = None,
     progress: Callable[[int, int], object] | None = None,
     progress_interval: float = 0.1,
 ) -> list[FileDigest]: ...

@@ -7,6 +7,7 @@ Settings come from keyword arguments, else from the environment:
 (``mmap`` or ``read``), ``CINEV4_WINDOW`` (bytes; ``K``/``M`` suffixes allowed,
 a multiple of 64 KiB) and ``CINEV4_THREADS``.
 """
+import operator
 import os
 
 cimport cython
@@ -19,6 +20,7 @@ from libc.stdlib cimport calloc, free
 from libc.string cimport memset
 
 from cinev4._version import __version__
+from cinev4.settings import parse_window
 from cinev4.errors import (
     FileChangedError,
     FileTruncatedError,
@@ -106,8 +108,6 @@ IO_MODES = ("mmap", "read")
 # on page-cached data, and 8 MiB windows keep RSS bounded at no measurable cost.
 DEFAULT_IO = "mmap"
 DEFAULT_WINDOW = 8 * 1024 * 1024
-_WINDOW_UNIT = 64 * 1024
-_MAX_WINDOW = 1024 * 1024 * 1024
 _NOT_REGULAR_KINDS = {"p": "FIFO", "c": "character device", "b": "block device", "s": "socket"}
 
 
@@ -182,18 +182,6 @@ cdef int _lane_plan(object name, cv4_batch_config *cfg) except -1:
     return 0
 
 
-def _parse_size(text):
-    text = str(text).strip()
-    scale = 1
-    if text[-1:] in ("K", "k", "M", "m", "G", "g"):
-        scale = {"k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}[text[-1].lower()]
-        text = text[:-1]
-    try:
-        return int(text) * scale
-    except ValueError:
-        raise ValueError(f"window size {text!r} is not a number of bytes") from None
-
-
 cdef cv4_io_config _io_config(object io, object window) except *:
     cdef cv4_io_config cfg
     memset(&cfg, 0, sizeof(cfg))
@@ -205,10 +193,9 @@ cdef cv4_io_config _io_config(object io, object window) except *:
         raise ValueError(f"unknown I/O mode {io!r}; choose one of: auto, {', '.join(IO_MODES)}")
     if window is None:
         env = os.environ.get("CINEV4_WINDOW")
-        window = _parse_size(env) if env else DEFAULT_WINDOW
-    window = int(window)
-    if window < _WINDOW_UNIT or window > _MAX_WINDOW or window % _WINDOW_UNIT:
-        raise ValueError(f"window must be a multiple of 64 KiB between 64 KiB and 1 GiB, not {window}")
+        window = env if env else DEFAULT_WINDOW
+    # The argument and the variable accept the same forms: 8388608, "8M", "512K".
+    window = parse_window(window)
     cfg.mode = CV4_IO_MMAP if io == "mmap" else CV4_IO_READ
     cfg.window = window
     return cfg
@@ -319,6 +306,10 @@ def hash_files(paths, threads=None, *, kernel=None, io=None, window=None,
     from this thread every ``progress_interval`` seconds and once at the end.
     Ctrl-C stops the workers at their next window and raises KeyboardInterrupt.
     """
+    if isinstance(paths, (str, bytes, bytearray, memoryview, os.PathLike)):
+        # list("ab") would hash files "a" and "b": one path is not a list of paths.
+        raise TypeError(f"paths must be an iterable of paths, not a single {type(paths).__name__}; "
+                        f"for one file use hash_file(path) or hash_files([path])")
     cdef list originals = list(paths)
     cdef Py_ssize_t count = len(originals), i
     cdef list encoded = []
@@ -331,7 +322,9 @@ def hash_files(paths, threads=None, *, kernel=None, io=None, window=None,
 
     _lane_plan(kernel, &cfg)
     cfg.io = _io_config(io, window)
-    cfg.threads = default_threads() if threads is None else int(threads)
+    if isinstance(threads, bool) or isinstance(threads, float):
+        raise TypeError(f"threads must be an int or None, not {type(threads).__name__}")
+    cfg.threads = default_threads() if threads is None else operator.index(threads)
     if cfg.threads < 1:
         raise ValueError(f"threads must be at least 1, not {cfg.threads}")
     if count == 0:
@@ -401,6 +394,8 @@ def hash_file(path, *, kernel=None, io=None, window=None):
 
 def hash_bytes(data, *, kernel=None):
     """SHA-256 of any contiguous buffer (bytes, bytearray, memoryview, numpy array)."""
+    if data is None:  # Sha256(None) is an empty hash to feed later; here None is a mistake
+        raise TypeError("hash_bytes() needs a bytes-like object, not None")
     return Sha256(data, kernel=kernel).hexdigest()
 
 

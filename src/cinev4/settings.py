@@ -6,10 +6,12 @@ not a traceback from whichever layer reads it first. The engine parses
 ``CINEV4_WINDOW`` and the ``window=`` argument with ``parse_window`` from here,
 so the variable and the argument accept the same forms.
 
-Pure Python with no imports beyond ``os``: the CLI's start-up stays light.
+Pure Python importing only the standard library's lightest modules: the
+CLI's start-up stays light.
 """
 from __future__ import annotations
 
+import operator
 import os
 from collections.abc import Callable, Mapping
 
@@ -23,23 +25,28 @@ _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 
 
-def parse_window(value: object) -> int:
+def parse_window(value: int | str) -> int:
     """A window size in bytes from an int or a text such as ``"8M"``, ``"512K"``
     or ``"1048576"``: a multiple of 64 KiB from 64 KiB to 1 GiB. TypeError for
-    anything that is neither an int nor a str (bools included), ValueError for
-    a bad value."""
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise TypeError(f"window must be an int or a size text such as '8M', not {type(value).__name__}")
+    anything that is neither an integer nor a str (bools and floats included),
+    ValueError for a bad value."""
     if isinstance(value, str):
         text = value.strip()
         scale = _SCALE.get(text[-1:].lower(), 1)
         digits = text[:-1] if scale != 1 else text
         if not digits.isascii() or not digits.isdigit():
             raise ValueError(f"window {value!r} is not a size (expected bytes, or a number with K, M or G, e.g. 8M)")
-        value = int(digits) * scale
-    if value < WINDOW_UNIT or value > MAX_WINDOW or value % WINDOW_UNIT:
-        raise ValueError(f"window must be a multiple of 64 KiB between 64 KiB and 1 GiB, not {value}")
-    return value
+        size = int(digits) * scale
+    elif isinstance(value, (bool, float)):
+        raise TypeError(f"window must be an int or a size text such as '8M', not {type(value).__name__}")
+    else:
+        try:
+            size = operator.index(value)  # numpy integers too
+        except TypeError:
+            raise TypeError(f"window must be an int or a size text such as '8M', not {type(value).__name__}") from None
+    if size < WINDOW_UNIT or size > MAX_WINDOW or size % WINDOW_UNIT:
+        raise ValueError(f"window must be a multiple of 64 KiB between 64 KiB and 1 GiB, not {size}")
+    return size
 
 
 def parse_count(text: str, low: int, high: int) -> int:

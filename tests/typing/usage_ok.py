@@ -22,3 +22,4 @@ hex_digest: str = hasher.hexdigest()
 info = cinev4.engine_info()
 kernel_name: str = info["kernel"]
 size: int = cinev4.hash_file("x").size
+windowed: str | None = cinev4.hash_file("x", window="8M").sha256
