@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import cinev4
-from cinev4.errors import FileChangedError, FileTruncatedError, NotRegularFileError
+from cinev4.errors import FileTruncatedError, NotRegularFileError
 
 from .conftest import SMALL_WINDOW, write_file
 
@@ -113,7 +113,7 @@ def test_file_truncated_while_in_a_lane(tmp_path: Path, mb_kernel: str) -> None:
     results = cinev4.hash_files(paths, 1, kernel=mb_kernel, io="mmap", window=SMALL_WINDOW * 16,
                                 progress=truncate_victim, progress_interval=0.001)
     assert done.is_set()
-    assert isinstance(results[0].error, (FileTruncatedError, FileChangedError)), results[0]
+    assert type(results[0].error) is FileTruncatedError, results[0]  # mid-file: its next window faults
     check(results[1:], contents[1:])
 
 

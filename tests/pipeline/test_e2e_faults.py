@@ -313,7 +313,12 @@ def test_done_gate_lists_every_reason(project: Path) -> None:
 
 
 def test_strict_done_is_final(done: Path) -> None:
-    for command in (("shot", "reopen", "SH010"), ("shot", "fail", "SH010", "--reason", "x"),
-                    ("manifest", "SH010"), ("shot", "new-version", "SH010")):
+    strict = "the project is strict (immutable_outputs: true, see ADR-0004)"
+    for command, error in (
+        (("shot", "reopen", "SH010"), f"shot SH010: DONE is terminal: {strict}"),
+        (("shot", "fail", "SH010", "--reason", "x"), f"shot SH010: DONE is terminal: {strict}"),
+        (("manifest", "SH010"), f"the shot is DONE; re-manifesting is refused: {strict}"),
+        (("shot", "new-version", "SH010"), f"shot SH010: new-version needs immutable_outputs: false; {strict}"),
+    ):
         result = run_cli(*command, cwd=done, expect=2)
-        assert "strict" in result.stderr or "immutable_outputs" in result.stderr or "DONE" in result.stderr
+        assert result.stderr == f"cinev4: error: {error}\n", command

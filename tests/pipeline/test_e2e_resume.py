@@ -199,5 +199,5 @@ def test_interrupted_manifest_writes_nothing(project: Path, signum: int, code: i
     assert time.monotonic() - sent < 1.0
     assert proc.returncode == code and stdout == "" and len(stderr.split()) == 2 and "Traceback" not in stderr
     assert (project / "shots/SH010/shot.json").read_bytes() == before
-    manifests = project / "shots/SH010/manifests"
-    assert not manifests.exists() or not any(p.is_file() for p in manifests.rglob("*"))
+    # The manifest's folder is made only once the hashing is done: a run stopped while hashing leaves none.
+    assert not (project / "shots/SH010/manifests").exists()
