@@ -245,3 +245,26 @@ def test_sizes_only_reports_a_shrunk_or_grown_artifact(done: Path, change: str) 
     full = run_cli("verify", "SH010", "--json", cwd=done, expect=1)
     assert [(p["kind"], p["path"]) for m in full.json()["manifests"] for p in m["problems"]] == [
         ("size_differs", f"{OUT}/sh010.1002.exr")]
+
+
+# --- the two ways a second manifest writer loses, each reached on purpose -----------------------
+
+@pytest.mark.skipif(os.name == "nt", reason="the shot lock is flock (a no-op on Windows)")
+def test_a_second_manifest_writer_is_told_busy_then_already_exists(project: Path) -> None:
+    import fcntl
+
+    run_cli("shot", "new", "SH010", cwd=project)
+    render(project)
+    fd = os.open(project / "shots" / "SH010", os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a writer in the middle of its run holds it
+        busy = run_cli("manifest", "SH010", cwd=project, expect=2)
+    finally:
+        os.close(fd)
+    assert busy.stderr == ("cinev4: error: shot SH010 is busy: another cinev4 process is writing it "
+                           "(try again when it has finished)\n")
+    assert not (project / MANIFEST).exists()
+    run_cli("manifest", "SH010", cwd=project)
+    again = run_cli("manifest", "SH010", cwd=project, expect=2)
+    assert again.stderr == (f"cinev4: error: {MANIFEST} already exists: a manifest is written once and never "
+                            "replaced\n")
