@@ -4,7 +4,6 @@ a crash between the two records, two publishes racing for one release id, a busy
 NFD names, and explicit manifest paths. Real files, real processes, real signals."""
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
@@ -20,6 +19,10 @@ from pathlib import Path
 import pytest
 
 from .conftest import popen_cli, render, run_cli, sha256_of
+
+# Every finding here needs POSIX: flock, SIGSTOP/SIGKILL, symlinks without privileges, umask, mount.
+pytestmark = pytest.mark.skipif(os.name == "nt", reason="POSIX locks, signals, symlinks and modes")
+fcntl = pytest.importorskip("fcntl")
 
 OUT = "shots/SH010/outputs/v0001"
 MANIFEST = "shots/SH010/manifests/v0001/manifest.json"
@@ -291,7 +294,8 @@ def test_a_busy_shot_is_waited_for_then_one_clear_line(done: Path, tmp_path: Pat
         waited = time.monotonic() - started
     assert waited >= 1.0
     assert error_lines(result.stderr) == [
-        "cinev4: error: shot SH010 is busy: another cinev4 process is writing it (try again when it has finished)"]
+        "cinev4: error: shot SH010 is busy: another cinev4 process is writing it "
+        "(waited 1 s; try again when it has finished)"]
     assert not (done / RECORD).exists()
     with shot_locked(done, "SH010"):
         proc = popen_cli("release", "publish", "R1", "SH010", "--to", str(tmp_path / "d"), cwd=done)

@@ -38,8 +38,10 @@ def shot_lock(folder: str | os.PathLike[str], shot_id: str, wait_s: float = 0.0)
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
+                    waited = f"waited {wait_s:g} s; " if wait_s > 0 else ""
                     raise ShotBusyError(
-                        f"shot {shot_id} is busy: another cinev4 process is writing it (try again when it has finished)"
+                        f"shot {shot_id} is busy: another cinev4 process is writing it "
+                        f"({waited}try again when it has finished)"
                     ) from None
                 time.sleep(0.05)
         yield

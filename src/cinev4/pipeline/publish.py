@@ -32,8 +32,9 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
-from cinev4.contracts.atomic import rename_noreplace
+from cinev4.contracts.atomic import fsync_dir, rename_noreplace
 from cinev4.errors import ContractError, UnsafePathError
 from cinev4.pipeline.hashing import hash_paths
 
@@ -45,7 +46,12 @@ except ImportError:  # pragma: no cover - Windows: no advisory locks, a temp is 
 __all__ = ["CopyItem", "CopyPlan", "Destination", "check_destination", "is_publish_temp"]
 
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | os.O_NOFOLLOW | _CLOEXEC
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _NOFOLLOW | _CLOEXEC
+_REPARSE_POINT = 0x400  # FILE_ATTRIBUTE_REPARSE_POINT (Windows symlinks and junctions)
+# Folders reached by descriptor (POSIX); elsewhere (Windows) by checked paths.
+_AT = {os.open, os.stat, os.mkdir, os.unlink, os.rmdir} <= os.supports_dir_fd
 _TEMP_PATTERN = re.compile(r"\A\..+\.cinev4-publish-[0-9]+-[0-9a-f]{8}\.tmp\Z", re.S)
 _COPY_CHUNK = 64 * 1024 * 1024
 _READ_CHUNK = 8 * 1024 * 1024
@@ -73,13 +79,97 @@ def drop_cached_pages(fd: int) -> None:
             pass
 
 
+def _is_link(st: os.stat_result) -> bool:
+    """A symlink, or (Windows) any reparse point: a junction redirects as a symlink does."""
+    return stat.S_ISLNK(st.st_mode) or bool(getattr(st, "st_file_attributes", 0) & _REPARSE_POINT)
+
+
+@dataclass
+class _Folder:
+    """A folder under DEST: its descriptor where the OS offers ``dir_fd`` (POSIX), else
+    (Windows) its path, each component checked not to be a link before use."""
+
+    path: str
+    fd: int | None = None
+
+    def at(self, name: str) -> tuple[str, dict[str, Any]]:
+        """How to name ``name`` in this folder: (name, {dir_fd}) or (full path, {})."""
+        if self.fd is None:
+            return os.path.join(self.path, name), {}
+        return name, {"dir_fd": self.fd}
+
+    def open_child(self, name: str) -> _Folder:
+        """The sub-folder ``name``; OSError ELOOP for a link, ENOTDIR for a file, ENOENT."""
+        target, at = self.at(name)
+        if self.fd is not None:
+            return _Folder(os.path.join(self.path, name), os.open(target, _DIR_FLAGS, **at))
+        st = os.stat(target, follow_symlinks=False)
+        if _is_link(st):
+            raise OSError(errno.ELOOP, "is a symlink", target)
+        if not stat.S_ISDIR(st.st_mode):
+            raise OSError(errno.ENOTDIR, "not a folder", target)
+        return _Folder(target)
+
+    def lstat(self, name: str) -> os.stat_result:
+        target, at = self.at(name)
+        return os.stat(target, follow_symlinks=False, **at)
+
+    def open_file(self, name: str, flags: int, mode: int = 0o777) -> int:
+        """Open a file in this folder, never through a link."""
+        target, at = self.at(name)
+        if self.fd is None and not flags & os.O_EXCL:
+            if _is_link(os.stat(target, follow_symlinks=False)):
+                raise OSError(errno.ELOOP, "is a symlink", target)
+        return os.open(target, flags | _NOFOLLOW | _CLOEXEC | _BINARY, mode, **at)
+
+    def names(self) -> list[str]:
+        return os.listdir(self.fd if self.fd is not None else self.path)
+
+    def unlink(self, name: str) -> None:
+        target, at = self.at(name)
+        os.unlink(target, **at)
+
+    def mkdir(self, name: str) -> None:
+        target, at = self.at(name)
+        os.mkdir(target, 0o777, **at)
+
+    def rmdir(self, name: str) -> None:
+        target, at = self.at(name)
+        os.rmdir(target, **at)
+
+    def rename_noreplace(self, temp_name: str, name: str) -> None:
+        if self.fd is not None:
+            rename_noreplace(temp_name, name, self.fd)
+        else:  # Windows: rename never replaces an existing file (FileExistsError)
+            os.rename(os.path.join(self.path, temp_name), os.path.join(self.path, name))
+
+    def fsync(self) -> None:
+        if self.fd is not None:
+            try:
+                os.fsync(self.fd)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
 # --- where DEST may be -------------------------------------------------------------------------
 
-def _ancestry(fd: int) -> list[tuple[int, int]]:
-    """(st_dev, st_ino) of the folder ``fd`` and of every folder above it up to ``/``,
-    climbing through ``..``: the physical parents, whatever path led there."""
+def _ancestry(folder: Path) -> list[tuple[int, int]]:
+    """(st_dev, st_ino) of ``folder`` and of every folder above it up to the top.
+
+    Where folders can be opened the climb goes through ``..`` from the folder
+    actually reached: the physical parents, whatever symlink or bind mount led
+    there. Elsewhere (Windows) it climbs the fully resolved path.
+    """
+    if not _AT:
+        real = Path(os.path.realpath(folder))
+        return [(st.st_dev, st.st_ino) for st in (os.stat(p) for p in (real, *real.parents))]
     chain: list[tuple[int, int]] = []
-    current = os.dup(fd)
+    current = os.open(folder, _DIR_FLAGS & ~_NOFOLLOW)  # the path the user gave may pass through symlinks
     try:
         while True:
             st = os.fstat(current)
@@ -87,7 +177,7 @@ def _ancestry(fd: int) -> list[tuple[int, int]]:
             if chain and identity == chain[-1]:
                 return chain  # '/' is its own parent
             chain.append(identity)
-            parent = os.open("..", _DIR_FLAGS & ~os.O_NOFOLLOW, dir_fd=current)
+            parent = os.open("..", _DIR_FLAGS & ~_NOFOLLOW, dir_fd=current)
             os.close(current)
             current = parent
     finally:
@@ -101,28 +191,19 @@ def _nearest_existing(path: Path) -> Path:
     return Path(path.anchor or "/")
 
 
-def check_destination(project_root: Path, dest: Path, dest_fd: int | None = None) -> None:
+def check_destination(project_root: Path, dest: Path) -> None:
     """Refuse a DEST inside the project (or equal to it) and a project inside DEST.
 
     Before DEST exists, its nearest existing folder stands for it (DEST will be
     created inside). ContractError (exit 2) names the two folders.
     """
-    follow = _DIR_FLAGS & ~os.O_NOFOLLOW  # the paths the user gave may pass through symlinks
     nearest = _nearest_existing(dest)
-    dest_exists = dest_fd is not None or nearest == dest
-    project_fd = os.open(project_root, follow)
-    fd = dest_fd if dest_fd is not None else os.open(nearest, follow)
-    try:
-        project_chain = _ancestry(project_fd)
-        dest_chain = _ancestry(fd)
-    finally:
-        os.close(project_fd)
-        if dest_fd is None:
-            os.close(fd)
+    project_chain = _ancestry(project_root)
+    dest_chain = _ancestry(nearest)
     if project_chain[0] in dest_chain:
         raise ContractError(f"--to {dest}: the destination is inside the project {project_root} "
                             "(a delivery goes outside the project it comes from)")
-    if dest_exists and dest_chain[0] in project_chain:
+    if nearest == dest and dest_chain[0] in project_chain:
         raise ContractError(f"--to {dest}: the project {project_root} is inside the destination "
                             "(a delivery goes outside the project it comes from)")
 
@@ -151,15 +232,15 @@ class CopyPlan:
 
 
 class Destination:
-    """DEST, opened once; its folders and files reached only through descriptors.
+    """DEST, opened once; its folders and files reached only from it, one name at a time.
 
     It remembers what this run created (files by identity, folders by name),
     so that a run that must give way can remove exactly that and nothing else.
     """
 
-    def __init__(self, root: Path, root_fd: int) -> None:
+    def __init__(self, root: Path, top: _Folder) -> None:
         self.root = root
-        self._folders: dict[str, int] = {"": root_fd}
+        self._folders: dict[str, _Folder] = {"": top}
         self._swept: set[str] = set()
         self._changed: set[str] = set()  # folders whose entries changed: fsync'd by sync()
         self.created_files: list[tuple[str, tuple[int, int]]] = []
@@ -172,13 +253,11 @@ class Destination:
         check_destination(project_root, root)
         if not root.is_dir():
             root.mkdir(parents=True, exist_ok=True)
-        fd = os.open(root, _DIR_FLAGS & ~os.O_NOFOLLOW)  # DEST itself may be a path through the user's own symlinks
-        try:
-            check_destination(project_root, root, fd)  # the folder actually opened
-        except BaseException:
-            os.close(fd)
-            raise
-        return cls(root, fd)
+            fsync_dir(root.parent)
+        check_destination(project_root, root)  # the folder as it now exists
+        # DEST itself may be a path through the user's own symlinks; below it, none is followed.
+        top = _Folder(str(root), os.open(root, _DIR_FLAGS & ~_NOFOLLOW) if _AT else None)
+        return cls(root, top)
 
     def __enter__(self) -> Destination:
         return self
@@ -187,25 +266,25 @@ class Destination:
         self.close()
 
     def close(self) -> None:
-        for fd in self._folders.values():
-            os.close(fd)
+        for folder in self._folders.values():
+            folder.close()
         self._folders.clear()
 
     def display(self, contract_path: str) -> str:
         return str(self.root.joinpath(*contract_path.split("/"))) if contract_path else str(self.root)
 
-    def _refusal(self, contract_path: str, parent_fd: int, name: str) -> ContractError:
+    def _refusal(self, contract_path: str, parent: _Folder, name: str) -> ContractError:
         try:
-            st = os.stat(name, dir_fd=parent_fd, follow_symlinks=False)
+            link = _is_link(parent.lstat(name))
         except OSError:
-            st = None
-        if st is not None and stat.S_ISLNK(st.st_mode):
+            link = False
+        if link:
             return UnsafePathError(f"{self.display(contract_path)} is a symlink: refused (publish never writes "
                                    "through a symlink inside the destination; remove it or choose another --to)")
-        return ContractError(f"{self.display(contract_path)} is in the way: not a folder")
+        return ContractError(f"{self.display(contract_path)} is in the way at the destination: not a folder")
 
-    def folder(self, contract_dir: str, *, create: bool) -> int | None:
-        """The descriptor of a folder under DEST (created when ``create``), or None when absent."""
+    def folder(self, contract_dir: str, *, create: bool) -> _Folder | None:
+        """A folder under DEST (created when ``create``), or None when absent."""
         if contract_dir in self._folders:
             return self._folders[contract_dir]
         parent_dir, _, name = contract_dir.rpartition("/")
@@ -214,51 +293,51 @@ class Destination:
             return None
         try:
             try:
-                fd = os.open(name, _DIR_FLAGS, dir_fd=parent)
+                folder = parent.open_child(name)
             except FileNotFoundError:
                 if not create:
                     return None
                 try:
-                    os.mkdir(name, 0o777, dir_fd=parent)
+                    parent.mkdir(name)
                     self.created_folders.append(contract_dir)
                     self._changed.add(parent_dir)
                 except FileExistsError:
                     pass  # another publish made it a moment ago
-                fd = os.open(name, _DIR_FLAGS, dir_fd=parent)
+                folder = parent.open_child(name)
         except OSError as exc:
             if exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK):
                 raise self._refusal(contract_dir, parent, name) from None
             raise
-        self._folders[contract_dir] = fd
-        return fd
+        self._folders[contract_dir] = folder
+        return folder
 
     def lstat(self, contract_path: str) -> os.stat_result | None:
         """What is at ``contract_path`` (a symlink there is refused), or None."""
-        folder, _, name = contract_path.rpartition("/")
-        fd = self.folder(folder, create=False)
-        if fd is None:
+        parent_dir, _, name = contract_path.rpartition("/")
+        folder = self.folder(parent_dir, create=False)
+        if folder is None:
             return None
         try:
-            st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+            st = folder.lstat(name)
         except FileNotFoundError:
             return None
-        if stat.S_ISLNK(st.st_mode):
-            raise self._refusal(contract_path, fd, name)
+        if _is_link(st):
+            raise self._refusal(contract_path, folder, name)
         return st
 
     def read(self, contract_path: str) -> bytes | None:
         """The bytes of a file under DEST (never through a symlink), or None when absent."""
-        folder, _, name = contract_path.rpartition("/")
-        dir_fd = self.folder(folder, create=False)
-        if dir_fd is None:
+        parent_dir, _, name = contract_path.rpartition("/")
+        folder = self.folder(parent_dir, create=False)
+        if folder is None:
             return None
         try:
-            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | _CLOEXEC, dir_fd=dir_fd)
+            fd = folder.open_file(name, os.O_RDONLY)
         except FileNotFoundError:
             return None
         except OSError as exc:
             if exc.errno == errno.ELOOP:
-                raise self._refusal(contract_path, dir_fd, name) from None
+                raise self._refusal(contract_path, folder, name) from None
             raise
         with os.fdopen(fd, "rb") as handle:
             return handle.read()
@@ -268,84 +347,42 @@ class Destination:
         if contract_dir in self._swept:
             return
         self._swept.add(contract_dir)
-        dir_fd = self.folder(contract_dir, create=False)
-        if dir_fd is None:
+        folder = self.folder(contract_dir, create=False)
+        if folder is None:
             return
-        for name in os.listdir(dir_fd):
-            if is_publish_temp(name) and self._remove_if_abandoned(dir_fd, name):
+        for name in folder.names():
+            if is_publish_temp(name) and _remove_if_abandoned(folder, name):
                 self.removed_temps.append(f"{contract_dir}/{name}")
                 self._changed.add(contract_dir)
 
-    @staticmethod
-    def _remove_if_abandoned(dir_fd: int, name: str) -> bool:
-        try:
-            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | _CLOEXEC, dir_fd=dir_fd)
-        except OSError:
-            return False  # not ours to judge (a symlink, a FIFO, gone)
-        try:
-            if fcntl is not None:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    return False  # a live publish holds it: it is being written now
-            try:
-                same = os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_ino == os.fstat(fd).st_ino
-            except FileNotFoundError:
-                return False
-            if not same or not stat.S_ISREG(os.fstat(fd).st_mode):
-                return False
-            os.unlink(name, dir_fd=dir_fd)
-            return True
-        finally:
-            os.close(fd)
-
-    def _create_temp(self, dir_fd: int, name: str, mode: int) -> tuple[str, int]:
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | _CLOEXEC
-        while True:
-            temp = _temp_name(name)
-            fd = os.open(temp, flags, mode, dir_fd=dir_fd)
-            if fcntl is None:  # pragma: no cover
-                return temp, fd
-            # Held until the descriptor closes (a kill included): a sweeping run
-            # sees the temporary is alive and leaves it alone.
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            try:
-                ours = os.stat(temp, dir_fd=dir_fd, follow_symlinks=False).st_ino == os.fstat(fd).st_ino
-            except FileNotFoundError:
-                ours = False
-            if ours:
-                return temp, fd
-            os.close(fd)  # swept away between creation and lock: take another name
-
     def write(self, item: CopyItem) -> None:
         """Create ``item.contract_path`` with the item's bytes; FileExistsError if the name is taken."""
-        folder, _, name = item.contract_path.rpartition("/")
-        dir_fd = self.folder(folder, create=True)
-        assert dir_fd is not None
-        self.sweep(folder)
-        source_fd = None if isinstance(item.source, bytes) else os.open(item.source, os.O_RDONLY | _CLOEXEC)
+        parent_dir, _, name = item.contract_path.rpartition("/")
+        folder = self.folder(parent_dir, create=True)
+        assert folder is not None
+        self.sweep(parent_dir)
+        source_fd = None if isinstance(item.source, bytes) else os.open(item.source, os.O_RDONLY | _CLOEXEC | _BINARY)
         try:
-            if item.read_only:
+            if item.read_only or source_fd is None:
                 mode = 0o444
             else:
-                assert source_fd is not None
                 mode = stat.S_IMODE(os.fstat(source_fd).st_mode)  # the kernel applies the umask
-            temp, fd = self._create_temp(dir_fd, name, mode)
+            temp, fd = _create_temp(folder, name, mode)
             try:
                 if isinstance(item.source, bytes):
                     _write_all(fd, item.source)
                 else:
                     assert source_fd is not None
                     _copy_bytes(source_fd, fd)
-                if item.read_only:
+                if item.read_only and hasattr(os, "fchmod"):
                     os.fchmod(fd, 0o444)  # exactly, whatever the umask
                 os.fsync(fd)
                 drop_cached_pages(fd)
-                rename_noreplace(temp, name, dir_fd)
                 st = os.fstat(fd)
+                folder.rename_noreplace(temp, name)
             except BaseException:
                 try:
-                    os.unlink(temp, dir_fd=dir_fd)
+                    folder.unlink(temp)
                 except OSError:
                     pass
                 raise
@@ -355,16 +392,18 @@ class Destination:
             if source_fd is not None:
                 os.close(source_fd)
         self.created_files.append((item.contract_path, (st.st_dev, st.st_ino)))
-        self._changed.add(folder)
+        self._changed.add(parent_dir)
 
     def drop_cached(self, contract_paths: list[str]) -> None:
         """Drop the cached pages of files under DEST, so that reading them reads the storage."""
         for contract_path in contract_paths:
-            folder, _, name = contract_path.rpartition("/")
-            dir_fd = self.folder(folder, create=False)
+            parent_dir, _, name = contract_path.rpartition("/")
+            folder = self.folder(parent_dir, create=False)
+            if folder is None:
+                continue
             try:
-                fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | _CLOEXEC, dir_fd=dir_fd)
-            except (OSError, TypeError):
+                fd = folder.open_file(name, os.O_RDONLY)
+            except OSError:
                 continue  # the verification will report it
             try:
                 drop_cached_pages(fd)
@@ -373,36 +412,34 @@ class Destination:
 
     def sync(self) -> None:
         """Make every new name durable: fsync each folder whose entries changed."""
-        for folder in sorted(self._changed):
-            fd = self._folders.get(folder)
-            if fd is not None:
-                try:
-                    os.fsync(fd)
-                except OSError:
-                    pass
+        for contract_dir in sorted(self._changed):
+            folder = self._folders.get(contract_dir)
+            if folder is not None:
+                folder.fsync()
         self._changed.clear()
 
     def remove_created(self) -> int:
         """Remove the files and (then empty) folders this run created; how many files."""
         removed = 0
         for contract_path, identity in reversed(self.created_files):
-            folder, _, name = contract_path.rpartition("/")
-            dir_fd = self._folders[folder]
+            parent_dir, _, name = contract_path.rpartition("/")
+            folder = self._folders[parent_dir]
             try:
-                st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+                st = folder.lstat(name)
             except FileNotFoundError:
                 continue
             if (st.st_dev, st.st_ino) == identity:  # still the file this run wrote
-                os.unlink(name, dir_fd=dir_fd)
+                folder.unlink(name)
                 removed += 1
-                self._changed.add(folder)
+                self._changed.add(parent_dir)
         self.created_files.clear()
         for contract_dir in reversed(self.created_folders):
-            parent, _, name = contract_dir.rpartition("/")
+            parent_dir, _, name = contract_dir.rpartition("/")
             try:
-                os.rmdir(name, dir_fd=self._folders[parent])
-                self._changed.add(parent)
-            except OSError:
+                self._folders.pop(contract_dir).close()
+                self._folders[parent_dir].rmdir(name)
+                self._changed.add(parent_dir)
+            except (OSError, KeyError):
                 pass  # not empty: another run's files are there
         self.created_folders.clear()
         self.sync()
@@ -436,6 +473,56 @@ class Destination:
             else:
                 result.kept.append(item)
         return result
+
+
+def _create_temp(folder: _Folder, name: str, mode: int) -> tuple[str, int]:
+    """A new temporary beside ``name``, created exclusively and locked while this process lives."""
+    while True:
+        temp = _temp_name(name)
+        fd = folder.open_file(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        if fcntl is None:  # pragma: no cover - Windows: an open file cannot be deleted anyway
+            return temp, fd
+        # Held until the descriptor closes (a kill included): a sweeping run
+        # sees the temporary is alive and leaves it alone.
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            ours = folder.lstat(temp).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            ours = False
+        if ours:
+            return temp, fd
+        os.close(fd)  # swept away between its creation and the lock: take another name
+
+
+def _remove_if_abandoned(folder: _Folder, name: str) -> bool:
+    """Remove a temporary that no live publish holds; whether it was removed."""
+    try:
+        fd = folder.open_file(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return False  # not ours to judge (a symlink, a FIFO, gone)
+    try:
+        if fcntl is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False  # a live publish holds it: it is being written now
+        try:
+            same = folder.lstat(name).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            return False
+        if not same or not stat.S_ISREG(os.fstat(fd).st_mode):
+            return False
+        if fcntl is None:  # pragma: no cover - Windows: no deleting a file that is open
+            os.close(fd)
+            fd = -1
+        try:
+            folder.unlink(name)
+        except OSError:
+            return False  # in use (Windows) or already gone
+        return True
+    finally:
+        if fd >= 0:
+            os.close(fd)
 
 
 def _write_all(fd: int, data: bytes) -> None:
