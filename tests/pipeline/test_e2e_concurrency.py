@@ -132,7 +132,8 @@ def test_writer_killed_at_any_moment_never_leaves_a_partial_manifest(project: Pa
 
 
 def test_rerun_adopts_a_complete_manifest_that_was_never_pinned(project: Path) -> None:
-    """The writer died between writing the manifest and pinning it in shot.json."""
+    """The writer died between writing the manifest and pinning it in shot.json: what it leaves
+    is the manifest and its second link (the proof that cinev4 wrote it, see manifests.py)."""
     run_cli("shot", "new", "SH010", cwd=project)
     render(project)
     first = run_cli("manifest", "SH010", "--json", cwd=project).json()
@@ -140,13 +141,16 @@ def test_rerun_adopts_a_complete_manifest_that_was_never_pinned(project: Path) -
     record = json.loads(shot_file.read_bytes())
     record["manifest_ref"], record["artifacts"] = None, []
     shot_file.write_text(json.dumps(record))
+    proof = project / "shots/SH010/manifests/v0001/.manifest.json.unpinned.tmp"
+    os.link(project / MANIFEST, proof)
     (project / "shots/SH010/manifests/v0001/.manifest.json.abc123.tmp").write_bytes(b'{"half": ')
     adopted = run_cli("manifest", "SH010", "--json", cwd=project).json()
     assert adopted["adopted"] is True and adopted["manifest_sha256"] == first["manifest_sha256"]
-    assert not (project / "shots/SH010/manifests/v0001/.manifest.json.abc123.tmp").exists()
+    assert sorted(p.name for p in proof.parent.iterdir()) == ["manifest.json"]
     run_cli("verify", "SH010", cwd=project)
     # an unpinned manifest that no longer matches the files is not adopted
     shot_file.write_text(json.dumps(record))
+    os.link(project / MANIFEST, proof)
     (project / OUT / "qc.json").write_text('{"approved": false}\n')
     refused = run_cli("manifest", "SH010", cwd=project, expect=2)
     assert "does not verify" in refused.stderr

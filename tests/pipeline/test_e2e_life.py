@@ -124,15 +124,20 @@ def test_non_strict_project_reproduces_a_new_version(mutable_project: Path, tmp_
     run_cli("verify", "SH010", cwd=root)
     # the old manifest stays valid for the old version only
     run_cli("verify", "--manifest", str(root / "shots/SH010/manifests/v0001/manifest.json"), cwd=tmp_path)
-    run_cli("release", "publish", "R1", "SH010", cwd=root)
-    record = json.loads((root / "releases/R1/release.json").read_text())
-    assert record["shots"][0]["version"] == "v0002"
     # non-strict: DONE -> FAIL -> reopen is allowed
     run_cli("shot", "fail", "SH010", "--reason", "lost the plate", cwd=root)
     failed = run_cli("shot", "show", "SH010", "--json", cwd=root).json()["shot"]
     assert failed["fail_reason"] == "lost the plate"
     reopened = run_cli("shot", "reopen", "SH010", "--json", cwd=root).json()["shot"]
     assert "fail_reason" not in reopened and reopened["history"][-2]["reason"] == "lost the plate"
+    run_cli("shot", "qc", "SH010", cwd=root)
+    run_cli("shot", "done", "SH010", cwd=root)
+    run_cli("release", "publish", "R1", "SH010", cwd=root)
+    record = json.loads((root / "releases/R1/release.json").read_text())
+    assert record["shots"][0]["version"] == "v0002"
+    # a released shot is frozen, whatever the policy (ADR-0004)
+    refused = run_cli("shot", "fail", "SH010", "--reason", "lost the plate", cwd=root, expect=2)
+    assert "fail refused: the shot was released (releases/R1/release.json)" in refused.stderr
 
 
 def test_manifest_hook_output_is_machine_readable(project: Path) -> None:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from cinev4.cli._common import boundary, emit_json, human_bytes, json_option, load, project_option
+from cinev4.cli._common import boundary, emit_json, human_bytes, json_option, load, project_option, warn
 
 
 @click.command("status")
@@ -16,6 +16,10 @@ def status_command(project_dir: Path | None, as_json: bool) -> None:
     """Show the project: its policy, and each shot's state, version and manifest.
 
     Reads records only; nothing is hashed (use cinev4 verify for that).
+    What the records themselves show to be wrong (a shot folder without
+    shot.json, a status not earned in the history, a manifest re-pinned after
+    release) is listed under "problems" and warned about on stderr; the
+    exit code stays 0 (cinev4 verify --all exits 1 on the same problems).
 
     \b
     Examples:
@@ -23,10 +27,14 @@ def status_command(project_dir: Path | None, as_json: bool) -> None:
       cinev4 status --project /mnt/projects/film01 --json
     """
     from cinev4.pipeline.frames import FrameSequence, collapse, collapsed_summary
-    from cinev4.pipeline.shots import list_shots
+    from cinev4.pipeline.released import record_problems, release_pins
+    from cinev4.pipeline.shots import list_shots, unrecorded_shot_problems
 
     project = load(project_dir)
     shots = list_shots(project)
+    pins = release_pins(project)
+    problems = [{"shot_id": shot.id, **problem.to_dict()} for shot in shots for problem in record_problems(shot, pins)]
+    problems += [{"shot_id": name, **problem.to_dict()} for name, problem in unrecorded_shot_problems(project)]
     rows = [
         {
             "shot_id": shot.id,
@@ -45,7 +53,8 @@ def status_command(project_dir: Path | None, as_json: bool) -> None:
     for row in rows:
         counts[row["status"]] = counts.get(row["status"], 0) + 1
     if as_json:
-        emit_json({"ok": True, "root": str(project.root), "project": project.data, "shots": rows, "counts": counts})
+        emit_json({"ok": True, "root": str(project.root), "project": project.data, "shots": rows, "counts": counts,
+                   "problems": problems})
         return
     policy = "strict (immutable outputs)" if project.policy.strict else "non-strict (mutable outputs)"
     click.echo(f"project {project.id} at {project.root}: {policy}, {len(rows)} shot(s)")
@@ -58,3 +67,4 @@ def status_command(project_dir: Path | None, as_json: bool) -> None:
                    + (f": {contents}" if contents else ""))
     if rows:
         click.echo("  " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    warn(f"{p['shot_id']}: {p['kind']} {p['path']}: {p['detail']}" for p in problems)

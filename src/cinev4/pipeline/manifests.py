@@ -8,8 +8,17 @@ bytes) and records the artifacts there.
 
 It holds the shot's lock from start to end without waiting for it: of two
 runs on the same shot exactly one proceeds, the other fails at once (exit 2).
-A run killed at any point leaves no manifest, or a complete one that the next
-run adopts after verifying it against the files.
+
+It never adopts a manifest it did not write. The manifest is written as a
+temporary file, hard-linked to its final name, pinned in the shot record,
+and only then is the temporary name removed: while a manifest is unpinned,
+that second link (same inode) is the proof that a cinev4 run wrote it. A
+run killed before the pin therefore leaves no manifest, or a complete one
+with its proof, which the next run pins after verifying it against the
+files. Any other manifest found at the layout place and not pinned by the
+shot record (planted, copied in, written by hand) is a contract error
+(exit 2): it is left as it is, for a person to look at and move aside. A
+released shot is never re-manifested, whatever the policy (ADR-0004).
 
 Paths are written NFC-normalised, whatever normalisation the file system
 gave the names (macOS: NFD), so the same outputs give the same manifest on
@@ -19,12 +28,15 @@ Windows) are written, but warned about in ``ManifestResult.warnings``.
 """
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from cinev4.contracts import canonical_bytes, validate
-from cinev4.contracts.atomic import READ_ONLY, stale_temp_files, write_once
+from cinev4.contracts.atomic import READ_ONLY, fsync_dir, stale_temp_files, write_once
 from cinev4.contracts.rules import check_id, duplicate_problems, manifest_problems, nfc, portability_warnings
 from cinev4.errors import AlreadyExistsError, ContractError, ShotNotFoundError, UnsafePathError, VerificationFailed
 from cinev4.pipeline import layout
@@ -33,6 +45,7 @@ from cinev4.pipeline.hashing import HashBackend, Progress, hash_paths
 from cinev4.pipeline.locks import shot_lock
 from cinev4.pipeline.media import media_type_for, role_for
 from cinev4.pipeline.project import Project
+from cinev4.pipeline.released import refuse_if_released
 from cinev4.pipeline.scan import scan_folder
 from cinev4.pipeline.shots import Shot, load_shot, save_shot
 from cinev4.pipeline.states import can_manifest
@@ -40,6 +53,8 @@ from cinev4.pipeline.states import can_manifest
 __all__ = ["ManifestResult", "build_manifest", "MANIFEST_SCHEMA"]
 
 MANIFEST_SCHEMA = "cinev4/manifest@1"
+# os.link errors that mean "this file system has no hard links" (FAT, some SMB mounts)
+_NO_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK}
 
 
 @dataclass(frozen=True)
@@ -50,7 +65,7 @@ class ManifestResult:
     manifest_sha256: str
     artifact_count: int
     total_bytes: int
-    adopted: bool = False  # True: a complete manifest left by an interrupted run was verified and pinned
+    adopted: bool = False  # True: a manifest an interrupted cinev4 run wrote (and linked) was verified and pinned
     artifact_paths: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()  # names that break on other platforms (case clashes, Windows)
 
@@ -85,18 +100,79 @@ def build_manifest(
         raise ShotNotFoundError(f"no shot {shot_id} in project {project.id} ({layout.shot_record(shot_id)} does not exist)")
     with shot_lock(folder, shot_id, wait_s=0.0):
         shot = load_shot(project, shot_id)
+        refuse_if_released(project, shot_id, "manifest")
         can_manifest(shot.status, project.policy)
         manifest_path = shot.manifest_path
         manifest_real = project.path(manifest_path)
+        proof = _proof_link(manifest_real)
         for stale in [*stale_temp_files(manifest_real), *stale_temp_files(folder / "shot.json")]:
-            stale.unlink()  # left by a killed writer; we hold the lock, so nobody else writes them
-        if manifest_real.exists():
-            return _existing_manifest(project, shot, threads=threads, progress=progress, backend=backend)
+            if stale != proof:
+                stale.unlink()  # left by a killed writer; we hold the lock, so nobody else writes them
+        if os.path.lexists(manifest_real):
+            return _existing_manifest(project, shot, proof, threads=threads, progress=progress, backend=backend)
+        if os.path.lexists(proof):
+            proof.unlink()  # a killed run's, from before its link: no manifest came of it
         data = _manifest_document(project, shot, threads=threads, progress=progress, backend=backend)
         raw = canonical_bytes(data)
         os.makedirs(manifest_real.parent, exist_ok=True)
-        write_once(manifest_real, raw, mode=READ_ONLY)
-        return _pin(project, shot, data, raw, adopted=False)
+        linked = _write_with_proof(manifest_real, proof, raw)
+        result = _pin(project, shot, data, raw, adopted=False)
+        if linked:
+            _drop_proof(proof)
+        return result
+
+
+def _proof_link(manifest_real: os.PathLike[str] | str) -> Path:
+    """The second name a manifest has until it is pinned (``stale_temp_files`` finds it too)."""
+    manifest_real = Path(manifest_real)
+    return manifest_real.with_name(f".{manifest_real.name}.unpinned.tmp")
+
+
+def _write_with_proof(manifest_real: Path, proof: Path, raw: bytes) -> bool:
+    """Write the manifest once, keeping ``proof`` as a second link to it until the pin;
+    False where the file system has no hard links (no proof there: ``write_once`` alone)."""
+    fd = os.open(proof, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), READ_ONLY)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(raw)
+            handle.flush()
+            if hasattr(os, "fchmod"):
+                os.fchmod(handle.fileno(), READ_ONLY)  # exactly 0444, whatever the umask
+            os.fsync(handle.fileno())
+        try:
+            os.link(proof, manifest_real)
+        except FileExistsError:
+            raise AlreadyExistsError(f"{manifest_real} already exists (written once, never overwritten)") from None
+        except OSError as exc:
+            if exc.errno not in _NO_LINKS:
+                raise
+            proof.unlink()
+            write_once(manifest_real, raw, mode=READ_ONLY)
+            return False
+    except BaseException:
+        if os.path.lexists(proof):
+            proof.unlink()
+        raise
+    fsync_dir(manifest_real.parent)
+    return True
+
+
+def _drop_proof(proof: Path) -> None:
+    try:
+        proof.unlink()
+    except FileNotFoundError:
+        pass
+    fsync_dir(proof.parent)
+
+
+def _is_proof_of(proof: Path, manifest_real: Path) -> bool:
+    """Whether ``proof`` is a second link to the manifest itself (the same inode), as only a
+    cinev4 run killed between its link and its pin leaves it."""
+    try:
+        a, b = os.lstat(proof), os.lstat(manifest_real)
+    except OSError:
+        return False
+    return stat.S_ISREG(a.st_mode) and (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
 
 
 def _manifest_document(project: Project, shot: Shot, *, threads: int | None, progress: Progress | None,
@@ -160,17 +236,26 @@ def _pin(project: Project, shot: Shot, data: dict[str, Any], raw: bytes, *, adop
                           paths, tuple(portability_warnings(paths)))
 
 
-def _existing_manifest(project: Project, shot: Shot, *, threads: int | None, progress: Progress | None,
-                       backend: HashBackend | None = None) -> ManifestResult:
-    """A manifest already exists for this version: refuse, or adopt one left by a killed run."""
+def _existing_manifest(project: Project, shot: Shot, proof: Path, *, threads: int | None,
+                       progress: Progress | None, backend: HashBackend | None = None) -> ManifestResult:
+    """A manifest already exists for this version: refuse, or pin the one a killed cinev4 run wrote."""
+    manifest_real = project.path(shot.manifest_path)
     if shot.manifest_ref is not None:
+        if _is_proof_of(proof, manifest_real):
+            _drop_proof(proof)  # the pin was written, only the cleanup was missed
         raise AlreadyExistsError(
             f"{shot.manifest_path} already exists: a manifest is written once and never replaced"
             + ("" if project.policy.strict else
                f" (to pin new outputs: cinev4 shot reopen/new-version {shot.id}, then cinev4 manifest {shot.id})")
         )
-    # Written but never pinned: the writer died between the two steps. Pin it
-    # only if it verifies against the files now on disk, exactly as written.
+    if not _is_proof_of(proof, manifest_real):
+        raise ContractError(
+            f"{shot.manifest_path} exists but the shot record does not pin it and cinev4 did not write it: "
+            f"it is never adopted; look at it, move it out of shots/{shot.id}/manifests/, then run "
+            f"cinev4 manifest {shot.id} again"
+        )
+    # Written by a cinev4 run that died before its pin. Pin it only if it
+    # verifies against the files now on disk, exactly as written.
     from cinev4.pipeline.verify import ManifestTarget, verify_targets
 
     target = ManifestTarget(project.root, shot.manifest_path, None, shot.id, shot.version, project.id)
@@ -186,4 +271,6 @@ def _existing_manifest(project: Project, shot: Shot, *, threads: int | None, pro
     raw = read_document_bytes(project.path(shot.manifest_path), "manifest", shot.manifest_path)
 
     data = parse_document(raw, "manifest", shot.manifest_path).data
-    return _pin(project, shot, data, raw, adopted=True)
+    result = _pin(project, shot, data, raw, adopted=True)
+    _drop_proof(proof)
+    return result

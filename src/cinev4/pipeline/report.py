@@ -15,7 +15,7 @@ __all__ = ["Problem", "ManifestCheck", "VerifyReport", "PROBLEM_KINDS", "CONTRAC
 PROBLEM_KINDS = {
     "no_manifest": "the shot has no manifest for its current version",
     "manifest_missing": "the manifest file is gone",
-    "manifest_edited": "the manifest's bytes differ from the sha256 pinned in the shot record",
+    "manifest_edited": "the manifest's bytes differ from the sha256 pinned in the shot record or in a release record",
     "manifest_invalid": "the manifest is not valid JSON or breaks its schema",
     "manifest_mismatch": "the manifest belongs to another project, shot or version",
     "unsafe_path": "a path is absolute, climbs out, repeats, or resolves outside the root",
@@ -27,6 +27,9 @@ PROBLEM_KINDS = {
     "unreadable": "an artifact could not be read (permissions, I/O error, not a regular file)",
     "extra": "a file in the version folder is not in the manifest",
     "not_done": "release gate: the shot is not DONE",
+    "status_unearned": "the shot's status is not earned in its history (DONE without a QC -> DONE transition, "
+                       "or a status the last transition does not lead to): the record was edited",
+    "no_shot_record": "a folder under shots/ has no shot.json: its outputs are tracked by no record",
     "conflict": "publish: a different file is already at this path in the destination (never overwritten)",
 }
 CONTRACT_KINDS = frozenset({"manifest_invalid", "manifest_mismatch", "unsafe_path"})

@@ -24,14 +24,18 @@ from cinev4.pipeline.hashing import Progress
 from cinev4.pipeline.locks import shot_lock
 from cinev4.pipeline.media import role_for
 from cinev4.pipeline.project import Project, check_same_project
+from cinev4.pipeline.released import refuse_if_released
+from cinev4.pipeline.report import Problem
 from cinev4.pipeline.scan import scan_folder
-from cinev4.pipeline.states import Action, Status, target_status
+from cinev4.pipeline.states import Action, Status, target_status, unearned_status
 
 __all__ = [
     "Shot",
     "create_shot",
     "load_shot",
     "list_shots",
+    "unrecorded_shot_folders",
+    "unrecorded_shot_problems",
     "save_shot",
     "locked_shot",
     "mark_qc",
@@ -92,6 +96,10 @@ class Shot:
     def manifest_path(self) -> str:
         """Where the current version's manifest is (or will be) written."""
         return layout.manifest_file(self.id, self.version)
+
+    def status_problems(self) -> list[str]:
+        """Why the status is not earned in the history (empty: it is); see ``unearned_status``."""
+        return unearned_status(self.status, self.version, self.history)
 
     def record(self, to: Status, reason: str) -> None:
         """Append a transition to the history and move to ``to``."""
@@ -156,6 +164,25 @@ def list_shots(project: Project) -> list[Shot]:
     return [load_shot(project, name) for name in names]
 
 
+def unrecorded_shot_folders(project: Project) -> list[str]:
+    """Folders under shots/ that hold no shot.json, sorted: a deleted record must not make a
+    shot (and its outputs) vanish from status and verify. Hidden folders (``.snapshot``) are not shots."""
+    shots_root = project.root / layout.SHOTS_DIR
+    if not shots_root.is_dir():
+        return []
+    return sorted(entry.name for entry in os.scandir(shots_root)
+                  if entry.is_dir() and not entry.name.startswith(".")
+                  and not (shots_root / entry.name / "shot.json").is_file())
+
+
+def unrecorded_shot_problems(project: Project) -> list[tuple[str, Problem]]:
+    """(folder name, ``no_shot_record`` problem) for each of ``unrecorded_shot_folders``."""
+    return [(name, Problem("no_shot_record", layout.shot_record(name),
+                           f"{layout.shot_dir(name)}/ has no shot.json: the shot and its outputs are tracked by no "
+                           f"record (restore its shot.json, or remove the folder)"))
+            for name in unrecorded_shot_folders(project)]
+
+
 def save_shot(project: Project, shot: Shot) -> None:
     """Validate, then atomically replace the shot record (call under ``locked_shot``)."""
     source = layout.shot_record(shot.id)
@@ -185,6 +212,8 @@ def _transition(
 ) -> Shot:
     with locked_shot(project, shot_id) as shot:
         before = copy.deepcopy(shot.data)
+        if action in (Action.REOPEN, Action.FAIL, Action.NEW_VERSION):
+            refuse_if_released(project, shot_id, str(action))  # under the lock publish also holds
         try:
             to = target_status(action, shot.status, project.policy)
         except TransitionRefused as exc:

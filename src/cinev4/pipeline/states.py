@@ -14,13 +14,14 @@ files and lives in cinev4.pipeline.shots.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
 from cinev4.errors import TransitionRefused
 
-__all__ = ["Status", "Action", "Policy", "target_status", "can_manifest"]
+__all__ = ["Status", "Action", "Policy", "target_status", "can_manifest", "unearned_status"]
 
 
 class Status(str, Enum):
@@ -114,3 +115,31 @@ def can_manifest(status: Status, policy: Policy) -> None:
     if policy.strict:
         raise TransitionRefused(f"the shot is {status}; re-manifesting is refused: {_STRICT_HINT}")
     raise TransitionRefused(f"the shot is {status}; reopen it and start a new version to manifest new outputs")
+
+
+def unearned_status(status: Status, version: str, history: Sequence[dict[str, Any]]) -> list[str]:
+    """Why ``status`` is not earned by ``history`` (empty: it is).
+
+    The status field alone is one edit away from DONE; the history is the
+    evidence. It must be a chain (each transition starts where the previous
+    one ended, the first from nothing), the status must be where its last
+    transition leads, and DONE must be reached by QC -> DONE on the current
+    version (the only way the gate gives it).
+    """
+    reasons: list[str] = []
+    previous: str | None = None
+    for number, entry in enumerate(history, 1):
+        if entry["from"] != previous:
+            reasons.append(f"history entry {number} starts from {entry['from']} but the one before it "
+                           f"ends at {previous}: the history was edited")
+            break
+        previous = entry["to"]
+    if previous != status.value:
+        reasons.append(f"the status is {status} but the history ends at {previous}: "
+                       f"the status was edited, not earned by a transition")
+    elif status is Status.DONE:
+        last = history[-1]
+        if last["from"] != Status.QC.value or last.get("version") != version:
+            reasons.append(f"DONE is not earned: the history has no QC -> DONE transition of {version} "
+                           f"as its last entry (only cinev4 shot done, through its gate, makes a shot DONE)")
+    return reasons

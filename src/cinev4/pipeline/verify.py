@@ -33,7 +33,8 @@ from cinev4.pipeline.hashing import Digest, HashBackend, Progress, hash_paths
 from cinev4.pipeline.project import Project, load_project
 from cinev4.pipeline.report import ManifestCheck, Problem, VerifyReport
 from cinev4.pipeline.scan import ScannedFile, scan_folder
-from cinev4.pipeline.shots import Shot, list_shots, load_shot
+from cinev4.pipeline.released import record_problems, release_pins
+from cinev4.pipeline.shots import Shot, list_shots, load_shot, unrecorded_shot_problems
 
 __all__ = [
     "ManifestTarget",
@@ -58,6 +59,7 @@ class ManifestTarget:
     version: str | None
     project_id: str | None = None
     expected_frames: FrameRange | None = None  # the shot's declared frame range
+    pinned_by: str | None = None  # the release record expected_sha256 comes from (None: the shot record)
 
 
 @dataclass
@@ -121,7 +123,8 @@ def _load_manifest(target: ManifestTarget, check: ManifestCheck) -> dict | None:
         return None
     check.manifest_sha256 = hash_bytes(raw)
     if target.expected_sha256 is not None and check.manifest_sha256 != target.expected_sha256:
-        check.add("manifest_edited", where, "the manifest was modified after it was written (its sha256 differs from the pinned one)",
+        pin = "the pinned one" if target.pinned_by is None else f"the one {target.pinned_by} pins"
+        check.add("manifest_edited", where, f"the manifest was modified after it was written (its sha256 differs from {pin})",
                   expected=target.expected_sha256, actual=check.manifest_sha256)
     try:
         data = parse_document(raw, "manifest", where).data
@@ -337,17 +340,47 @@ def shot_pairs(
     problem, or only a note when ``skip_unmanifested``."""
     pairs: list[tuple[ManifestTarget | None, ManifestCheck]] = []
     notes: list[str] = []
+    pins = release_pins(project)
     for shot in shots:
         target = shot_target(project, shot)
         check = ManifestCheck(shot.id, shot.version, shot.manifest_ref["path"] if shot.manifest_ref else None)
+        for problem in record_problems(shot, pins):  # the record's own evidence (status, release pins)
+            check.add(problem.kind, problem.path, problem.detail, problem.expected, problem.actual)
         if target is None:
-            if skip_unmanifested:
+            if skip_unmanifested and check.ok:
                 notes.append(f"{shot.id} {shot.version}: no manifest yet, skipped")
                 continue
-            check.add("no_manifest", layout.outputs_dir(shot.id, shot.version),
-                      f"shot {shot.id} has no manifest for {shot.version} (run: cinev4 manifest {shot.id})")
+            if not skip_unmanifested:
+                    check.add("no_manifest", layout.outputs_dir(shot.id, shot.version),
+                          f"shot {shot.id} has no manifest for {shot.version} (run: cinev4 manifest {shot.id})")
         pairs.append((target, check))
     return pairs, notes
+
+
+def _released_pairs(project: Project, shots: list[Shot]) -> list[tuple[ManifestTarget | None, ManifestCheck]]:
+    """The released manifests of ``shots`` other than each one's current manifest (an earlier
+    version), each checked against the release record that pinned it."""
+    shot_ids = {shot.id for shot in shots}
+    seen = {(shot.id, shot.manifest_ref["path"]) for shot in shots if shot.manifest_ref is not None}
+    pairs: list[tuple[ManifestTarget | None, ManifestCheck]] = []
+    for pin in release_pins(project):
+        if pin.shot_id not in shot_ids or (pin.shot_id, pin.manifest_path) in seen:
+            continue  # the current manifest's pins are checked with the shot (record_problems)
+        seen.add((pin.shot_id, pin.manifest_path))
+        target = ManifestTarget(project.root, pin.manifest_path, pin.manifest_sha256, pin.shot_id, pin.version,
+                                project.id, pinned_by=pin.record_path)
+        pairs.append((target, ManifestCheck(pin.shot_id, pin.version, pin.manifest_path)))
+    return pairs
+
+
+def _unrecorded_pairs(project: Project) -> list[tuple[ManifestTarget | None, ManifestCheck]]:
+    """A ``no_shot_record`` problem for each shot folder without its shot.json."""
+    pairs: list[tuple[ManifestTarget | None, ManifestCheck]] = []
+    for name, problem in unrecorded_shot_problems(project):
+        check = ManifestCheck(name, None, None)
+        check.add(problem.kind, problem.path, problem.detail)
+        pairs.append((None, check))
+    return pairs
 
 
 def verify_shots(
@@ -360,9 +393,14 @@ def verify_shots(
     backend: HashBackend | None = None,
     resume: bool = False,
 ) -> VerifyReport:
-    """Verify the current manifest of each shot named, or of every shot that has one (None)."""
+    """Verify the current manifest of each shot named, or of every shot that has one (None),
+    and every earlier manifest of those shots that a release record pins. With None, a shot
+    folder without its shot.json is a ``no_shot_record`` problem."""
     shots = list_shots(project) if shot_ids is None else [load_shot(project, s) for s in unique_ids(shot_ids)]
     pairs, notes = shot_pairs(project, shots, skip_unmanifested=shot_ids is None)
+    pairs += _released_pairs(project, shots)
+    if shot_ids is None:
+        pairs += _unrecorded_pairs(project)
     report = verify_pairs(pairs, threads=threads, progress=progress, sizes_only=sizes_only, backend=backend,
                           resume=resume)
     report.notes += notes

@@ -1,0 +1,85 @@
+"""What the project's release records pin, and what that forbids.
+
+A release record (``releases/<RELEASE>/release.json``) is written once and
+names, for each shot, the manifest released and its SHA-256. Those pins
+outlive every mutable document: ``verify`` checks each released manifest
+against every record that names it (a manifest edited and re-pinned in
+shot.json is still caught), and a released shot is frozen: no reopen, fail,
+new version or manifest, whatever ``project.json`` says later (ADR-0004).
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from cinev4.contracts import load_document
+from cinev4.errors import TransitionRefused
+from cinev4.pipeline import layout
+from cinev4.pipeline.project import Project
+from cinev4.pipeline.report import Problem
+
+if TYPE_CHECKING:
+    from cinev4.pipeline.shots import Shot  # shots refuses transitions through this module
+
+__all__ = ["ReleasePin", "release_pins", "refuse_if_released", "record_problems"]
+
+
+@dataclass(frozen=True)
+class ReleasePin:
+    """One shot's manifest as one release record pins it."""
+
+    release_id: str
+    record_path: str  # contract path of the release record
+    shot_id: str
+    version: str
+    manifest_path: str
+    manifest_sha256: str
+
+
+def release_pins(project: Project, shot_id: str | None = None) -> list[ReleasePin]:
+    """Every pin of every release record under ``releases/`` (of ``shot_id`` only, when given),
+    in release order. A record that breaks its schema is a ContractError: nothing it pins could
+    be checked."""
+    folder = project.root / layout.RELEASES_DIR
+    if not folder.is_dir():
+        return []
+    pins: list[ReleasePin] = []
+    for name in sorted(entry.name for entry in os.scandir(folder) if entry.is_dir()):
+        record_path = layout.release_record(name)
+        record_file = project.root / layout.RELEASES_DIR / name / "release.json"
+        if not record_file.is_file():
+            continue  # a folder without its record is no release (a publish in progress, or never finished)
+        record = load_document(record_file, "release", record_path).data
+        for entry in record["shots"]:
+            if shot_id is None or entry["shot_id"] == shot_id:
+                pins.append(ReleasePin(record["release_id"], record_path, entry["shot_id"], entry["version"],
+                                       entry["manifest_path"], entry["manifest_sha256"]))
+    return pins
+
+
+def refuse_if_released(project: Project, shot_id: str, action: str) -> None:
+    """TransitionRefused (exit 2) when a release record names ``shot_id``: a shot that went
+    out is never changed again, whatever the policy says now."""
+    records = sorted({pin.record_path for pin in release_pins(project, shot_id)})
+    if records:
+        raise TransitionRefused(
+            f"shot {shot_id}: {action} refused: the shot was released ({', '.join(records)}) and a released "
+            f"shot is immutable whatever project.json says (ADR-0004); to rework it, create a new shot"
+        )
+
+
+def record_problems(shot: Shot, pins: Sequence[ReleasePin]) -> list[Problem]:
+    """What is wrong with the shot record itself, whatever its files say: a status not earned
+    in its history, or a manifest pin that contradicts a release record (re-pinned after release)."""
+    problems = [Problem("status_unearned", layout.shot_record(shot.id), reason) for reason in shot.status_problems()]
+    ref = shot.manifest_ref
+    for pin in pins:
+        if ref is not None and pin.shot_id == shot.id and pin.manifest_path == ref["path"] \
+                and pin.manifest_sha256 != ref["sha256"]:
+            problems.append(Problem(
+                "manifest_edited", ref["path"],
+                f"the manifest was re-pinned after release: {pin.record_path} pinned another sha256 "
+                f"than the shot record does now", expected=pin.manifest_sha256, actual=ref["sha256"]))
+    return problems
