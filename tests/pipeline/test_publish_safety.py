@@ -4,7 +4,10 @@ a crash between the two records, two publishes racing for one release id, a busy
 NFD names, and explicit manifest paths. Real files, real processes, real signals."""
 from __future__ import annotations
 
+import ctypes
+import hashlib
 import json
+import mmap
 import os
 import shutil
 import signal
@@ -17,6 +20,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from cinev4.pipeline.publish import CopyItem, Destination
 
 from .conftest import popen_cli, render, run_cli, sha256_of
 
@@ -129,6 +134,61 @@ def test_a_symlinked_file_in_dest_is_refused(done: Path, tmp_path: Path) -> None
         "symlink inside the destination; remove it or choose another --to)"]
     assert outside.read_bytes() == b"keep me"
     assert sorted(p.name for p in (dest / OUT).iterdir()) == ["sh010.1003.exr"]
+
+
+def test_a_temporary_a_live_publish_holds_is_left_alone_a_dead_ones_is_removed(done: Path, tmp_path: Path) -> None:
+    dest = tmp_path / "delivery"
+    folder = dest / "releases/R1"
+    folder.mkdir(parents=True)
+    live = folder / ".release.json.cinev4-publish-1-0000abcd.tmp"
+    dead = folder / ".release.json.cinev4-publish-2-0000dcba.tmp"
+    dead.write_bytes(b"half a record")
+    live.write_bytes(b"being written")
+    fd = os.open(live, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # as the publish writing it holds it
+        result = run_cli("release", "publish", "R1", "SH010", "--to", str(dest), cwd=done)
+    finally:
+        os.close(fd)
+    assert f"removed 1 temporary file(s) an interrupted publish left in {dest}" in result.stdout
+    assert sorted(p.name for p in folder.iterdir()) == [live.name, "release.json"]
+
+
+# --- 2. the copy is verified from the destination's storage -----------------------------------
+
+def resident_pages(path: Path) -> int:
+    """How many of the file's pages are in the page cache (mincore on a mapping that touches none)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
+    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    size = path.stat().st_size
+    pages = (size + mmap.PAGESIZE - 1) // mmap.PAGESIZE
+    with open(path, "rb") as handle:
+        address = libc.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, handle.fileno(), 0)
+        assert address not in (None, ctypes.c_void_p(-1).value), ctypes.get_errno()
+        try:
+            vector = ctypes.create_string_buffer(pages)
+            assert libc.mincore(address, size, vector) == 0, ctypes.get_errno()
+            return sum(byte & 1 for byte in vector.raw)
+        finally:
+            libc.munmap(address, size)
+
+
+@pytest.mark.skipif(not hasattr(os, "posix_fadvise"), reason="no posix_fadvise on this OS")
+def test_written_files_leave_no_pages_in_the_cache(tmp_path: Path) -> None:
+    project_root = tmp_path / "proj"
+    project_root.mkdir()
+    source = tmp_path / "frame.exr"
+    data = os.urandom(8 * 1024 * 1024)
+    source.write_bytes(data)
+    with Destination.open(tmp_path / "delivery", project_root) as dest:
+        dest.write(CopyItem("shots/S/frame.exr", source, len(data), hashlib.sha256(data).hexdigest()))
+    delivered = tmp_path / "delivery/shots/S/frame.exr"
+    assert resident_pages(delivered) == 0  # what reads it next reads the storage
+    assert delivered.read_bytes() == data
+    assert resident_pages(delivered) == len(data) // mmap.PAGESIZE  # the measure sees cached pages
 
 
 # --- 3. where DEST may be ----------------------------------------------------------------------

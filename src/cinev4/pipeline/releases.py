@@ -241,7 +241,6 @@ def _deliver(
     dest.sync()
     result.copied_files = len(dest.created_files)
     result.kept_files = len(plan.kept)
-    result.removed_temps = list(dest.removed_temps)
     dest.drop_cached([i.contract_path for i in items])
     targets = [
         ManifestTarget(dest.root, s.manifest_ref["path"], s.manifest_ref["sha256"], s.id, s.version, project.id)
@@ -260,6 +259,7 @@ def _deliver(
         except FileExistsError:
             raise _lost_race(release_id, dest.display(record_path), dest) from None
         dest.sync()
+    result.removed_temps = list(dest.removed_temps)
     return raw
 
 
