@@ -48,3 +48,5 @@ def test_verify_one_file_shot(benchmark, one_file_shot, bench_settings: bh.Setti
         case.add("sha256sum -c", bh.processes([[sha256sum, "--quiet", "-c", str(sums)]], files.root))
     case.measure(benchmark, target, bench_settings.startup_rounds)
     case.record(benchmark)
+    bh.check([bh.guard(case, target, "python -c 'import click'", bench_guards.VERIFY_STARTUP_VS_CLICK,
+                       "one-file verify vs a bare click import")])

@@ -67,6 +67,10 @@ def test_verify_frame_shot(benchmark, frame_shot, pool, bench_settings: bh.Setti
     checks = [n for n in case.times if n.startswith("sha256sum -c")]
     if checks:
         fastest = min(checks, key=case.best)
-        results.append(bh.guard(case, "cinev4 verify (CLI)", fastest, bench_guards.CLI_VS_SHA256SUM,
+        results.append(bh.guard(case, "cinev4 verify (CLI)", fastest, bench_guards.VERIFY_CLI_VS_SHA256SUM_C,
                                 "cinev4 verify vs sha256sum -c", engine_speed=True))
+        results.append(bh.guard(case, "cinev4 hash -c (CLI)", fastest, bench_guards.HASH_CHECK_VS_SHA256SUM_C,
+                                "cinev4 hash -c vs sha256sum -c", engine_speed=True))
+    else:
+        case.notes.append("no sha256sum here: the verify and hash -c CLI guards not checked")
     bh.check(results)
