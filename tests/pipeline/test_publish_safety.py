@@ -91,6 +91,22 @@ def test_a_different_file_in_dest_is_a_conflict_and_is_not_overwritten(done: Pat
     assert not (done / RECORD).exists()
 
 
+def test_a_copy_that_does_not_verify_is_removed_and_records_nothing(done: Path, tmp_path: Path) -> None:
+    dest = tmp_path / "delivery"
+    stray = dest / OUT / "notes.txt"  # not in the manifest: the delivered version folder cannot verify
+    stray.parent.mkdir(parents=True)
+    stray.write_text("left here by hand\n")
+    result = run_cli("release", "publish", "R1", "SH010", "--to", str(dest), "--json", cwd=done, expect=1)
+    problems = [(p["kind"], p["path"]) for m in result.json()["manifests"] for p in m["problems"]]
+    assert problems == [("extra", f"{OUT}/notes.txt")]
+    assert error_lines(result.stderr) == [
+        f"cinev4: error: release R1 not published: the copy at {dest} does not verify (1 problem(s) in 1 of 1 "
+        "manifest(s) (size and SHA-256)); the 6 file(s) this run copied were removed"]
+    assert sorted(str(p.relative_to(dest)) for p in dest.rglob("*")) == [
+        "shots", "shots/SH010", "shots/SH010/outputs", f"{OUT}", f"{OUT}/notes.txt"]
+    assert not (done / RECORD).exists()
+
+
 def test_identical_files_in_dest_are_kept_so_a_rerun_resumes(done: Path, tmp_path: Path) -> None:
     dest = tmp_path / "delivery"
     (dest / OUT).mkdir(parents=True)

@@ -121,7 +121,7 @@ def release_publish(
     try:
         result = publish_release(load(project_dir), release_id, list(shot_ids), destination=destination,
                                  threads=threads, progress=BarProgress.for_command("verifying", as_json),
-                                 wait_s=wait_s)
+                                 wait_s=wait_s, copy_progress=BarProgress.for_command("copying", as_json))
     except VerificationFailed as exc:
         report = getattr(exc.report, "report", exc.report)  # a GateReport wraps its VerifyReport
         raise _gate_failed(report, as_json, str(exc)) from None

@@ -168,12 +168,11 @@ def _copy_items(project: Project, gate: GateReport) -> list[CopyItem]:
 
 
 def _conflict_report(gate: GateReport, plan_conflicts: list[tuple[CopyItem, str]], dest: Destination) -> VerifyReport:
-    report = VerifyReport()
+    """A report of the conflicts alone: one check per shot that has any."""
     checks = [ManifestCheck(c.shot_id, c.version, c.manifest_path) for c in gate.report.checks]
     for item, why in plan_conflicts:
         checks[item.group].add("conflict", item.contract_path, f"{dest.display(item.contract_path)} {why}")
-    report.checks = checks
-    return report
+    return VerifyReport(checks=[c for c in checks if not c.ok])
 
 
 def _same_release(raw: bytes, record: dict[str, Any]) -> bool:
@@ -205,6 +204,7 @@ def _deliver(
     *,
     threads: int | None,
     progress: Progress | None,
+    copy_progress: Progress | None,
 ) -> bytes:
     """Copy the release into DEST, verify the copy from DEST's storage, write DEST's record;
     the record's bytes come back for the project's copy (from DEST's record when this
@@ -214,10 +214,10 @@ def _deliver(
     found = dest.read(record_path)
     if found is not None:
         if not _same_release(found, record):
-            report = _conflict_report(gate, [], dest)
-            report.checks.append(ManifestCheck(release_id, None, record_path))
-            report.checks[-1].add("conflict", record_path, f"{dest.display(record_path)} is the record of another "
-                                  f"release {release_id} already delivered there; not overwritten")
+            check = ManifestCheck(release_id, None, record_path)
+            check.add("conflict", record_path, f"{dest.display(record_path)} is the record of another "
+                      f"release {release_id} already delivered there; not overwritten")
+            report = VerifyReport(checks=[check])
             raise VerificationFailed(f"release {release_id} not published: {dest.display(record_path)} records "
                                      "another release of that id; nothing was written", report=report)
         raw = found  # finishing a delivery a stopped run made: the project gets the very same record
@@ -228,16 +228,27 @@ def _deliver(
         report = _conflict_report(gate, plan.conflicts, dest)
         raise VerificationFailed(f"release {release_id} not published: {len(plan.conflicts)} file(s) already in "
                                  f"{dest.root} differ (conflict); nothing was overwritten", report=report)
-    for item in plan.to_write:
-        try:
-            dest.write(item)
-        except FileExistsError:
-            # Appeared since the plan: another run. Kept if identical, else a conflict.
-            again = dest.plan([item], threads=threads)
-            if again.conflicts:
-                raise VerificationFailed(f"release {release_id} not published: {dest.display(item.contract_path)} "
-                                         "appeared meanwhile with other content (conflict); nothing was overwritten",
-                                         report=_conflict_report(gate, again.conflicts, dest)) from None
+    if copy_progress is not None:
+        copy_progress.start(sum(i.size for i in plan.to_write), len(plan.to_write))
+    copied_bytes = 0
+    try:
+        for done, item in enumerate(plan.to_write, 1):
+            try:
+                dest.write(item)
+            except FileExistsError:
+                # Appeared since the plan: another run. Kept if identical, else a conflict.
+                again = dest.plan([item], threads=threads)
+                if again.conflicts:
+                    raise VerificationFailed(
+                        f"release {release_id} not published: {dest.display(item.contract_path)} appeared "
+                        "meanwhile with other content (conflict); nothing was overwritten",
+                        report=_conflict_report(gate, again.conflicts, dest)) from None
+            copied_bytes += item.size
+            if copy_progress is not None:
+                copy_progress.update(copied_bytes, done)
+    finally:
+        if copy_progress is not None:
+            copy_progress.finish()
     dest.sync()
     result.copied_files = len(dest.created_files)
     result.kept_files = len(plan.kept)
@@ -279,11 +290,12 @@ def publish_release(
     threads: int | None = None,
     progress: Progress | None = None,
     wait_s: float = DEFAULT_WAIT_S,
+    copy_progress: Progress | None = None,
 ) -> PublishResult:
     """Gate, (copy, verify the copy from DEST's storage, write DEST's record,) then
     write the project's record once. The same call after a crash at any point
     completes the release; ``wait_s``: how long a shot busy in another process
-    is waited for."""
+    is waited for; ``copy_progress`` is told the bytes copied to DEST."""
     check_id(release_id, "release id")
     record_path = layout.release_record(release_id)
     record_real = project.path(record_path)
@@ -307,7 +319,8 @@ def publish_release(
         dest: Destination | None = None
         if dest_root is not None:
             dest = stack.enter_context(Destination.open(dest_root, project.root))
-            raw = _deliver(project, gate, release_id, record, dest, result, threads=threads, progress=progress)
+            raw = _deliver(project, gate, release_id, record, dest, result, threads=threads, progress=progress,
+                           copy_progress=copy_progress)
             result.record = json.loads(raw)
         record_real.parent.mkdir(parents=True, exist_ok=True)
         try:
