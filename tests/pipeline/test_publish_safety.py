@@ -324,6 +324,22 @@ def test_dest_record_first_then_the_rerun_finishes_the_project_record(done: Path
         f"cinev4: error: {RECORD} already exists: release R1 is already published (records are written once)"]
 
 
+def test_the_record_schema_checks_the_pinned_policy_and_accepts_older_records_without_it(done: Path) -> None:
+    from cinev4.contracts import validate
+    from cinev4.errors import ContractError
+
+    run_cli("release", "publish", "R1", "SH010", cwd=done)
+    record = json.loads((done / RECORD).read_text())
+    validate(record, "release", RECORD)
+    validate({k: v for k, v in record.items() if k != "policy"}, "release", RECORD)  # written before policy was
+    record["policy"]["hash_alg"] = "md5"
+    with pytest.raises(ContractError, match=r"\$\.policy\.hash_alg"):
+        validate(record, "release", RECORD)
+    del record["policy"]["hash_alg"]
+    with pytest.raises(ContractError, match="hash_alg"):
+        validate(record, "release", RECORD)
+
+
 def test_a_different_record_of_the_same_id_in_dest_is_a_conflict(done: Path, tmp_path: Path) -> None:
     dest = tmp_path / "delivery"
     (dest / "releases/R1").mkdir(parents=True)
