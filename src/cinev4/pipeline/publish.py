@@ -21,6 +21,10 @@ What publishing asks of this module, and how each is kept:
 - **Verify what the storage holds**: the written pages are dropped from the
   page cache (``posix_fadvise(DONTNEED)``) so the verification that follows
   reads the bytes back from the destination's storage.
+
+Where the OS has no folder descriptors (Windows) folders are reached by path,
+each name checked not to be a symlink or junction first, and a rename never
+replaces an existing file there anyway.
 """
 from __future__ import annotations
 
@@ -40,10 +44,10 @@ from cinev4.pipeline.hashing import hash_paths
 
 try:
     import fcntl
-except ImportError:  # pragma: no cover - Windows: no advisory locks, a temp is stale when unlocked
+except ImportError:  # pragma: no cover - Windows: an open file cannot be deleted, which keeps a live temp
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["CopyItem", "CopyPlan", "Destination", "check_destination", "is_publish_temp"]
+__all__ = ["CopyItem", "CopyPlan", "Destination", "check_destination", "drop_cached_pages", "is_publish_temp"]
 
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
