@@ -324,6 +324,20 @@ def test_dest_record_first_then_the_rerun_finishes_the_project_record(done: Path
         f"cinev4: error: {RECORD} already exists: release R1 is already published (records are written once)"]
 
 
+def test_a_project_record_that_cannot_be_written_is_completed_by_the_same_command(done: Path, tmp_path: Path) -> None:
+    dest = tmp_path / "delivery"
+    blocker = done / "releases/R1"
+    blocker.write_text("a file where the release folder goes\n")  # the project's record cannot be written
+    args = ("release", "publish", "R1", "SH010", "--to", str(dest))
+    failed = run_cli(*args, cwd=done, expect=2)
+    assert error_lines(failed.stderr) == [f"cinev4: error: {blocker}: File exists"]
+    assert (dest / RECORD).is_file() and not (done / RECORD).exists()  # DEST's record went first
+    blocker.unlink()
+    again = run_cli(*args, cwd=done)
+    assert f"note: {dest}/{RECORD} was already there: the delivery is completed" in again.stdout
+    assert (done / RECORD).read_bytes() == (dest / RECORD).read_bytes()
+
+
 def test_the_record_schema_checks_the_pinned_policy_and_accepts_older_records_without_it(done: Path) -> None:
     from cinev4.contracts import validate
     from cinev4.errors import ContractError
