@@ -99,6 +99,19 @@ def render(root: Path, shot: str = "SH010", version: str = "v0001", frames: int 
     return out
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _session_user_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The user cache folder (where verify --resume keeps its journal key) is the session's own,
+    for this process and every cinev4 it runs: tests never write into the real home."""
+    before = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("user-cache"))
+    yield
+    if before is None:
+        del os.environ["XDG_CACHE_HOME"]
+    else:
+        os.environ["XDG_CACHE_HOME"] = before
+
+
 @pytest.fixture
 def cli() -> Callable[..., Result]:
     return run_cli
