@@ -93,7 +93,9 @@ def test_released_shot_is_immutable_whatever_project_json_says(done: Path) -> No
             f"and a released shot is immutable whatever project.json says (ADR-0004); to rework it, "
             f"create a new shot"]
     result = run_cli("manifest", "SH010", cwd=done, expect=2)
-    assert "manifest refused: the shot was released (releases/R1/release.json)" in result.stderr
+    assert result.stderr.splitlines() == [
+        "cinev4: error: shot SH010: manifest refused: the shot was released (releases/R1/release.json) and a "
+        "released shot is immutable whatever project.json says (ADR-0004); to rework it, create a new shot"]
     assert (done / RECORD).read_bytes() == before
 
 
