@@ -207,6 +207,27 @@ def test_written_files_leave_no_pages_in_the_cache(tmp_path: Path) -> None:
     assert resident_pages(delivered) == len(data) // mmap.PAGESIZE  # the measure sees cached pages
 
 
+@pytest.mark.parametrize("kernel_call", [True, False], ids=["renameat2", "link"])
+def test_rename_noreplace_never_replaces(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kernel_call: bool) -> None:
+    from cinev4.contracts import atomic
+
+    if not kernel_call:
+        monkeypatch.setattr(atomic, "_renameat2", lambda: None)  # as on a libc without renameat2
+    elif atomic._renameat2() is None:
+        pytest.skip("this libc has no renameat2")
+    (tmp_path / "temp").write_bytes(b"new")
+    (tmp_path / "taken").write_bytes(b"old")
+    fd = os.open(tmp_path, os.O_RDONLY)
+    try:
+        with pytest.raises(FileExistsError):
+            atomic.rename_noreplace("temp", "taken", fd)
+        assert (tmp_path / "taken").read_bytes() == b"old"
+        atomic.rename_noreplace("temp", "free", fd)
+    finally:
+        os.close(fd)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["free", "taken"]
+
+
 # --- 3. where DEST may be ----------------------------------------------------------------------
 
 def _refused_inside(result_stderr: str, dest: Path, root: Path) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import errno
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from cinev4.errors import AlreadyExistsError
@@ -111,18 +112,20 @@ def replace_atomic(path: str | os.PathLike[str], data: bytes, mode: int = 0o644)
 
 
 _RENAME_NOREPLACE = 1  # linux/fs.h
-_renameat2_fn: object = None  # resolved once: the libc function, or False where there is none
+_renameat2_fn: Callable[..., int] | None = None
+_renameat2_looked_up = False
 
 
-def _renameat2() -> object:
-    global _renameat2_fn
-    if _renameat2_fn is None:
-        _renameat2_fn = False
+def _renameat2() -> Callable[..., int] | None:
+    """libc's renameat2 (glibc >= 2.28), looked up once; None where there is none."""
+    global _renameat2_fn, _renameat2_looked_up
+    if not _renameat2_looked_up:
+        _renameat2_looked_up = True
         if os.name == "posix":
             import ctypes
 
             try:
-                function = ctypes.CDLL(None, use_errno=True).renameat2  # glibc >= 2.28
+                function = ctypes.CDLL(None, use_errno=True).renameat2
             except (AttributeError, OSError):
                 pass
             else:
@@ -140,10 +143,10 @@ def rename_noreplace(temp_name: str, name: str, dir_fd: int) -> None:
     contain a ``/``: the folder descriptor fixes where both are.
     """
     function = _renameat2()
-    if function:
+    if function is not None:
         import ctypes
 
-        if function(dir_fd, os.fsencode(temp_name), dir_fd, os.fsencode(name), _RENAME_NOREPLACE) == 0:  # type: ignore[operator]
+        if function(dir_fd, os.fsencode(temp_name), dir_fd, os.fsencode(name), _RENAME_NOREPLACE) == 0:
             return
         err = ctypes.get_errno()
         if err not in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP):  # else: no support here

@@ -159,7 +159,8 @@ def _copy_items(project: Project, gate: GateReport) -> list[CopyItem]:
         if hash_bytes(raw) != shot.manifest_ref["sha256"]:
             raise VerificationFailed(f"{manifest_path} changed after the gate verified it; nothing was published")
         data = parse_document(raw, "manifest", manifest_path).data
-        on_disk = {nfc(f.path): f.real_path for f in scan_folder(project.root, layout.outputs_dir(shot.id, shot.version)).files}
+        outputs = scan_folder(project.root, layout.outputs_dir(shot.id, shot.version))
+        on_disk = {nfc(f.path): f.real_path for f in outputs.files}
         for artifact in data["artifacts"]:
             source = on_disk.get(nfc(artifact["path"])) or project.path(artifact["path"])
             items.append(CopyItem(artifact["path"], source, artifact["size"], artifact["sha256"], group))
@@ -312,7 +313,8 @@ def publish_release(
         _refuse_published(project, release_id)  # the run waited for may have been this release's
         gate = check_release(project, shot_ids, threads=threads, progress=progress)
         if not gate.ok:
-            raise VerificationFailed(f"release {release_id} not published: the gate failed: {gate.report.failure()}", report=gate)
+            raise VerificationFailed(f"release {release_id} not published: the gate failed: {gate.report.failure()}",
+                                     report=gate)
         record = _release_record(project, release_id, gate)
         result = PublishResult(release_id, record_path, record, gate, destination=dest_root)
         raw = canonical_bytes(record)
