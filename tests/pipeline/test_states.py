@@ -71,3 +71,41 @@ def test_policy_from_document() -> None:
     policy = Policy.from_document({"hash_alg": "sha256", "path_mode": "relative", "immutable_outputs": False,
                                    "done_requires_manifest": True})
     assert not policy.strict and policy.done_requires_manifest
+
+
+# --- a status earned in the history (unearned_status) ---------------------------------------------
+
+def _entry(frm: Status | None, to: Status, version: str = "v0001") -> dict[str, object]:
+    return {"utc": "2024-05-01T12:00:00Z", "from": frm.value if frm else None, "to": to.value, "reason": "r",
+            "version": version}
+
+
+EARNED = [_entry(None, S.IN_PROGRESS), _entry(S.IN_PROGRESS, S.QC), _entry(S.QC, S.DONE)]
+
+
+def test_every_status_the_machine_gives_is_earned() -> None:
+    from cinev4.pipeline.states import unearned_status
+
+    assert unearned_status(S.DONE, "v0001", EARNED) == []
+    assert unearned_status(S.QC, "v0001", EARNED[:2]) == []
+    assert unearned_status(S.IN_PROGRESS, "v0001", EARNED[:1]) == []
+    redo = [*EARNED, _entry(S.DONE, S.IN_PROGRESS), _entry(S.IN_PROGRESS, S.IN_PROGRESS, "v0002"),
+            _entry(S.IN_PROGRESS, S.QC, "v0002"), _entry(S.QC, S.DONE, "v0002")]
+    assert unearned_status(S.DONE, "v0002", redo) == []
+
+
+def test_done_by_hand_is_not_earned() -> None:
+    from cinev4.pipeline.states import unearned_status
+
+    assert unearned_status(S.DONE, "v0001", EARNED[:1]) == [
+        "the status is DONE but the history ends at IN_PROGRESS: the status was edited, not earned by a transition"]
+    done_elsewhere = "DONE is not earned: the history has no QC -> DONE transition of v0002 as its last entry " \
+                     "(only cinev4 shot done, through its gate, makes a shot DONE)"
+    assert unearned_status(S.DONE, "v0002", EARNED) == [done_elsewhere]  # DONE of another version
+    skipped_qc = [EARNED[0], _entry(S.IN_PROGRESS, S.DONE)]
+    assert unearned_status(S.DONE, "v0001", skipped_qc) == [done_elsewhere.replace("v0002", "v0001")]
+    broken = [EARNED[0], EARNED[2]]  # QC -> DONE appended after "created": not a chain
+    assert unearned_status(S.DONE, "v0001", broken) == [
+        "history entry 2 starts from QC but the one before it ends at IN_PROGRESS: the history was edited"]
+    assert unearned_status(S.IN_PROGRESS, "v0001", []) == [
+        "the status is IN_PROGRESS but the history ends at None: the status was edited, not earned by a transition"]

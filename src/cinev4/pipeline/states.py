@@ -134,8 +134,9 @@ def unearned_status(status: Status, version: str, history: Sequence[dict[str, An
                            f"ends at {previous}: the history was edited")
             break
         previous = entry["to"]
-    if previous != status.value:
-        reasons.append(f"the status is {status} but the history ends at {previous}: "
+    last_to = history[-1]["to"] if history else None
+    if last_to != status.value:
+        reasons.append(f"the status is {status} but the history ends at {last_to}: "
                        f"the status was edited, not earned by a transition")
     elif status is Status.DONE:
         last = history[-1]
