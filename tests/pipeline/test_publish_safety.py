@@ -23,7 +23,7 @@ import pytest
 
 from cinev4.pipeline.publish import CopyItem, Destination
 
-from .conftest import popen_cli, render, run_cli, sha256_of
+from .conftest import _make_writable, popen_cli, render, run_cli, sha256_of
 
 # Every finding here needs POSIX: flock, SIGSTOP/SIGKILL, symlinks without privileges, umask, mount.
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="POSIX locks, signals, symlinks and modes")
@@ -43,6 +43,25 @@ def make_done(root: Path, shot: str = "SH010", plate_bytes: int = 0, plates: int
     run_cli("shot", "qc", shot, cwd=root)
     run_cli("manifest", shot, cwd=root)
     run_cli("shot", "done", shot, cwd=root)
+
+
+@pytest.fixture(scope="module")
+def done_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One DONE project made through the CLI (as conftest's ``done``), copied for each test."""
+    base = tmp_path_factory.mktemp("template")
+    root = base / "proj"
+    run_cli("init", str(root), "--id", "FILM01", cwd=base)
+    make_done(root)
+    return root
+
+
+@pytest.fixture
+def done(done_template: Path, tmp_path: Path) -> Iterator[Path]:
+    """A fresh copy of the DONE project: SH010 with its manifest, in this test's own folder."""
+    root = tmp_path / "proj"
+    shutil.copytree(done_template, root, symlinks=True)
+    yield root
+    _make_writable(tmp_path)
 
 
 def temps_in(folder: Path) -> list[Path]:
@@ -417,16 +436,16 @@ def test_two_publishes_of_one_release_id_one_wins_the_loser_removes_its_copy(pro
 def test_a_busy_shot_is_waited_for_then_one_clear_line(done: Path, tmp_path: Path) -> None:
     with shot_locked(done, "SH010"):
         started = time.monotonic()
-        result = run_cli("release", "publish", "R1", "SH010", "--wait", "1", cwd=done, expect=2)
+        result = run_cli("release", "publish", "R1", "SH010", "--wait", "0.5", cwd=done, expect=2)
         waited = time.monotonic() - started
-    assert waited >= 1.0
+    assert waited >= 0.5
     assert error_lines(result.stderr) == [
         "cinev4: error: shot SH010 is busy: another cinev4 process is writing it "
-        "(waited 1 s; try again when it has finished)"]
+        "(waited 0.5 s; try again when it has finished)"]
     assert not (done / RECORD).exists()
     with shot_locked(done, "SH010"):
         proc = popen_cli("release", "publish", "R1", "SH010", "--to", str(tmp_path / "d"), cwd=done)
-        time.sleep(1.0)
+        time.sleep(0.5)
         assert proc.poll() is None  # still waiting (default --wait 30)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
