@@ -141,12 +141,13 @@ def test_rerun_adopts_a_complete_manifest_that_was_never_pinned(project: Path) -
     record = json.loads(shot_file.read_bytes())
     record["manifest_ref"], record["artifacts"] = None, []
     shot_file.write_text(json.dumps(record))
-    proof = project / "shots/SH010/manifests/v0001/.manifest.json.unpinned.tmp"
+    proof = project / "shots/SH010/.manifest-v0001.unpinned"
     os.link(project / MANIFEST, proof)
     (project / "shots/SH010/manifests/v0001/.manifest.json.abc123.tmp").write_bytes(b'{"half": ')
     adopted = run_cli("manifest", "SH010", "--json", cwd=project).json()
     assert adopted["adopted"] is True and adopted["manifest_sha256"] == first["manifest_sha256"]
-    assert sorted(p.name for p in proof.parent.iterdir()) == ["manifest.json"]
+    assert sorted(p.name for p in (project / "shots/SH010/manifests/v0001").iterdir()) == ["manifest.json"]
+    assert not proof.exists()
     run_cli("verify", "SH010", cwd=project)
     # an unpinned manifest that no longer matches the files is not adopted
     shot_file.write_text(json.dumps(record))

@@ -9,13 +9,13 @@ bytes) and records the artifacts there.
 It holds the shot's lock from start to end without waiting for it: of two
 runs on the same shot exactly one proceeds, the other fails at once (exit 2).
 
-It never adopts a manifest it did not write. The manifest is written as a
-temporary file, hard-linked to its final name, pinned in the shot record,
-and only then is the temporary name removed: while a manifest is unpinned,
-that second link (same inode) is the proof that a cinev4 run wrote it. A
-run killed before the pin therefore leaves no manifest, or a complete one
-with its proof, which the next run pins after verifying it against the
-files. Any other manifest found at the layout place and not pinned by the
+It never adopts a manifest it did not write. The manifest is first written
+as ``shots/<SHOT>/.manifest-<version>.unpinned``, hard-linked to its final
+name, pinned in the shot record, and only then is the first name removed:
+while a manifest is unpinned, that second link (the same inode) is the
+proof that a cinev4 run wrote it. A run killed before the pin therefore
+leaves no manifest, or a complete one with its proof, which the next run
+pins after verifying it against the files. Any other manifest found at the layout place and not pinned by the
 shot record (planted, copied in, written by hand) is a contract error
 (exit 2): it is left as it is, for a person to look at and move aside. A
 released shot is never re-manifested, whatever the policy (ADR-0004).
@@ -104,10 +104,9 @@ def build_manifest(
         can_manifest(shot.status, project.policy)
         manifest_path = shot.manifest_path
         manifest_real = project.path(manifest_path)
-        proof = _proof_link(manifest_real)
+        proof = folder / f".manifest-{shot.version}.unpinned"
         for stale in [*stale_temp_files(manifest_real), *stale_temp_files(folder / "shot.json")]:
-            if stale != proof:
-                stale.unlink()  # left by a killed writer; we hold the lock, so nobody else writes them
+            stale.unlink()  # left by a killed writer; we hold the lock, so nobody else writes them
         if os.path.lexists(manifest_real):
             return _existing_manifest(project, shot, proof, threads=threads, progress=progress, backend=backend)
         if os.path.lexists(proof):
@@ -122,12 +121,6 @@ def build_manifest(
         return result
 
 
-def _proof_link(manifest_real: os.PathLike[str] | str) -> Path:
-    """The second name a manifest has until it is pinned (``stale_temp_files`` finds it too)."""
-    manifest_real = Path(manifest_real)
-    return manifest_real.with_name(f".{manifest_real.name}.unpinned.tmp")
-
-
 def _write_with_proof(manifest_real: Path, proof: Path, raw: bytes) -> bool:
     """Write the manifest once, keeping ``proof`` as a second link to it until the pin;
     False where the file system has no hard links (no proof there: ``write_once`` alone)."""
@@ -139,6 +132,7 @@ def _write_with_proof(manifest_real: Path, proof: Path, raw: bytes) -> bool:
             if hasattr(os, "fchmod"):
                 os.fchmod(handle.fileno(), READ_ONLY)  # exactly 0444, whatever the umask
             os.fsync(handle.fileno())
+        fsync_dir(proof.parent)  # the proof must outlive a power cut as surely as the manifest
         try:
             os.link(proof, manifest_real)
         except FileExistsError:
