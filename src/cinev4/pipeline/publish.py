@@ -53,6 +53,8 @@ _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _NOFOLLOW | _CLOEXEC
+# Climbing to the parents needs no read permission where O_PATH exists (Linux).
+_CLIMB_FLAGS = getattr(os, "O_PATH", os.O_RDONLY) | getattr(os, "O_DIRECTORY", 0) | _CLOEXEC
 _REPARSE_POINT = 0x400  # FILE_ATTRIBUTE_REPARSE_POINT (Windows symlinks and junctions)
 # Folders reached by descriptor (POSIX); elsewhere (Windows) by checked paths.
 _AT = {os.open, os.stat, os.mkdir, os.unlink, os.rmdir} <= os.supports_dir_fd
@@ -167,13 +169,17 @@ def _ancestry(folder: Path) -> list[tuple[int, int]]:
 
     Where folders can be opened the climb goes through ``..`` from the folder
     actually reached: the physical parents, whatever symlink or bind mount led
-    there. Elsewhere (Windows) it climbs the fully resolved path.
+    there. Elsewhere (Windows), or above a folder this user may not open, it
+    climbs the fully resolved path.
     """
-    if not _AT:
-        real = Path(os.path.realpath(folder))
+    def resolved(start: Path) -> list[tuple[int, int]]:
+        real = Path(os.path.realpath(start))
         return [(st.st_dev, st.st_ino) for st in (os.stat(p) for p in (real, *real.parents))]
+
+    if not _AT:
+        return resolved(folder)
     chain: list[tuple[int, int]] = []
-    current = os.open(folder, _DIR_FLAGS & ~_NOFOLLOW)  # the path the user gave may pass through symlinks
+    current = os.open(folder, _CLIMB_FLAGS)  # the path the user gave may pass through symlinks
     try:
         while True:
             st = os.fstat(current)
@@ -181,7 +187,10 @@ def _ancestry(folder: Path) -> list[tuple[int, int]]:
             if chain and identity == chain[-1]:
                 return chain  # '/' is its own parent
             chain.append(identity)
-            parent = os.open("..", _DIR_FLAGS & ~_NOFOLLOW, dir_fd=current)
+            try:
+                parent = os.open("..", _CLIMB_FLAGS, dir_fd=current)
+            except PermissionError:
+                return chain + resolved(folder)[len(chain):]
             os.close(current)
             current = parent
     finally:
