@@ -179,3 +179,21 @@ def test_a_key_readable_by_others_is_no_secret(shot: Path, cache: dict[str, str]
         f"cinev4: warning: the journal key {key_file} is readable by others (mode 644), so it is no secret; "
         f"delete it (a new one is made): {REFUSED}"]
     assert result.json()["resume"]["journal_used"] is False and key_file.read_bytes() == key
+
+
+def test_fifo_at_the_journal_path_neither_blocks_nor_is_used(shot: Path, cache: dict[str, str]) -> None:
+    planted = journal_path(shot)
+    planted.parent.mkdir(mode=0o700)
+    os.mkfifo(planted)
+    result = run_cli("verify", "SH010", "--resume", cwd=shot, env=cache, timeout=30)
+    assert warnings_of(result.stderr) == [f"cinev4: warning: {JOURNAL_DIR}/{planted.name} is not a regular file: {REFUSED}"]
+    assert stat.S_ISFIFO(os.lstat(planted).st_mode)
+
+
+def test_own_journal_folder_made_before_is_made_private(shot: Path, cache: dict[str, str]) -> None:
+    folder = shot / JOURNAL_DIR
+    folder.mkdir()
+    os.chmod(folder, 0o755)
+    result = run_cli("verify", "SH010", "--resume", "--json", cwd=shot, env=cache)
+    assert result.stderr == "" and result.json()["resume"]["journal_used"] is True
+    assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
