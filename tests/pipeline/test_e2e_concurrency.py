@@ -141,7 +141,7 @@ def test_rerun_adopts_a_complete_manifest_that_was_never_pinned(project: Path) -
     record = json.loads(shot_file.read_bytes())
     record["manifest_ref"], record["artifacts"] = None, []
     shot_file.write_text(json.dumps(record))
-    proof = project / "shots/SH010/.manifest-v0001.unpinned"
+    proof = project / "shots/SH010/.manifest-v0001.unpinned.tmp"
     os.link(project / MANIFEST, proof)
     (project / "shots/SH010/manifests/v0001/.manifest.json.abc123.tmp").write_bytes(b'{"half": ')
     adopted = run_cli("manifest", "SH010", "--json", cwd=project).json()

@@ -10,7 +10,7 @@ It holds the shot's lock from start to end without waiting for it: of two
 runs on the same shot exactly one proceeds, the other fails at once (exit 2).
 
 It never adopts a manifest it did not write. The manifest is first written
-as ``shots/<SHOT>/.manifest-<version>.unpinned``, hard-linked to its final
+as ``shots/<SHOT>/.manifest-<version>.unpinned.tmp``, hard-linked to its final
 name, pinned in the shot record, and only then is the first name removed:
 while a manifest is unpinned, that second link (the same inode) is the
 proof that a cinev4 run wrote it. A run killed before the pin therefore
@@ -104,7 +104,7 @@ def build_manifest(
         can_manifest(shot.status, project.policy)
         manifest_path = shot.manifest_path
         manifest_real = project.path(manifest_path)
-        proof = folder / f".manifest-{shot.version}.unpinned"
+        proof = folder / f".manifest-{shot.version}.unpinned.tmp"
         for stale in [*stale_temp_files(manifest_real), *stale_temp_files(folder / "shot.json")]:
             stale.unlink()  # left by a killed writer; we hold the lock, so nobody else writes them
         if os.path.lexists(manifest_real):
