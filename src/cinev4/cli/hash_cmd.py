@@ -9,7 +9,7 @@ from typing import BinaryIO
 
 import click
 
-from cinev4 import Sha256, hash_files
+from cinev4 import FileDigest, FileTruncatedError, NotRegularFileError, Sha256, hash_files
 from cinev4.cli._common import BarProgress
 from cinev4.sumsfile import format_check_name, format_line, parse_line
 
@@ -26,14 +26,68 @@ def _warn(name: bytes | str, message: str) -> None:
     click.echo(f"cinev4: {shown}: {message}", err=True)
 
 
-def _hash_stdin(kernel: str | None) -> str:
+def _hash_stream(stream: BinaryIO, kernel: str | None) -> tuple[str, int]:
+    """Digest and length of everything ``stream`` gives until EOF."""
     hasher = Sha256(kernel=kernel)
-    stream: BinaryIO = sys.stdin.buffer
+    size = 0
     while True:
         chunk = stream.read(_STDIN_CHUNK)
         if not chunk:
-            return hasher.hexdigest()
+            return hasher.hexdigest(), size
         hasher.update(chunk)
+        size += len(chunk)
+
+
+def _hash_stdin(kernel: str | None) -> str:
+    return _hash_stream(sys.stdin.buffer, kernel)[0]
+
+
+# File systems whose files report a size that is not their content's (procfs:
+# 0; sysfs: 4096 whatever they hold). Their files are read to EOF, as
+# sha256sum does; the engine's windows trust the size.
+_PSEUDO_FILESYSTEMS = frozenset({
+    "proc", "sysfs", "debugfs", "tracefs", "securityfs", "configfs", "efivarfs", "pstore",
+    "cgroup", "cgroup2", "bpf", "fusectl",
+})
+
+
+def _on_pseudo_filesystem(name: bytes) -> bool:
+    """Whether ``name`` lives on a procfs-like file system (Linux mountinfo; False elsewhere)."""
+    try:
+        device = os.stat(name).st_dev
+        with open("/proc/self/mountinfo", "rb") as handle:
+            mounts = handle.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return False
+    wanted = f"{os.major(device)}:{os.minor(device)}"
+    for line in mounts:
+        fields, _, rest = line.partition(" - ")
+        parts = fields.split()
+        if len(parts) > 2 and parts[2] == wanted and rest.split()[:1] and rest.split()[0] in _PSEUDO_FILESYSTEMS:
+            return True
+    return False
+
+
+def _needs_stream_read(result: FileDigest) -> bool:
+    """The engine's answer cannot be trusted for what ``sha256sum`` would read:
+    a FIFO, device or process substitution (refused, not read), a file of size
+    0 that may still have content (/proc), or a pseudo file whose reported
+    size is larger than its content (/sys: "truncated")."""
+    if result.error is None:
+        return result.size == 0
+    if isinstance(result.error, NotRegularFileError):
+        return True
+    return isinstance(result.error, FileTruncatedError) and _on_pseudo_filesystem(os.fsencode(result.path))
+
+
+def _reread(result: FileDigest, kernel: str | None) -> FileDigest:
+    """Read the file to EOF on the engine's Sha256 (the pipeline keeps refusing such files as artifacts)."""
+    try:
+        with open(result.path, "rb", buffering=0) as stream:
+            digest, size = _hash_stream(stream, kernel)  # type: ignore[arg-type]
+    except OSError as exc:
+        return FileDigest(result.path, 0, None, exc)
+    return FileDigest(result.path, size, bytes.fromhex(digest), None)
 
 
 def _total_size(names: list[bytes]) -> int:
@@ -59,6 +113,7 @@ def _hash_named(names: list[bytes], threads: int | None, engine: dict, show_prog
             results = hash_files(files, threads, progress=bar.update, **engine)
         finally:
             bar.finish()
+    results = [_reread(r, engine.get("kernel")) if _needs_stream_read(r) else r for r in results]
     by_name: dict[bytes, object] = dict(zip(files, results))
     if STDIN_NAME.encode() in names:
         by_name[STDIN_NAME.encode()] = _hash_stdin(engine.get("kernel"))

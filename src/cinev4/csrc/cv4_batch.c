@@ -127,8 +127,18 @@ static void order_work(cv4_batch *b)
             break;
         for (i = first; i < end; i++) {
             struct stat st;
+            int found = stat(b->items[i].path, &st) == 0;
             b->by_size[i].index = (size_t)i;
-            b->by_size[i].size = stat(b->items[i].path, &st) == 0 ? (uint64_t)st.st_size : 0;
+            b->by_size[i].size = found ? (uint64_t)st.st_size : 0;
+#if defined(S_ISFIFO) && defined(S_ISSOCK)
+            /* Opening a FIFO, even to refuse it, lets a waiting writer in and
+             * loses what it writes when the open is closed: refuse it (and a
+             * socket) from its stat, never opened (next_item skips it). */
+            if (found && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
+                b->items[i].error = CV4_ERR_NOTREG;
+                b->items[i].kind = S_ISFIFO(st.st_mode) ? 'p' : 's';
+            }
+#endif
         }
         if (cv4_atomic_add(&b->stat_done, end - first) + (end - first) == b->count) {
             qsort(b->by_size, b->count, sizeof *b->by_size, larger_first);
@@ -149,8 +159,18 @@ static void order_work(cv4_batch *b)
 static cv4_item *next_item(void *arg)
 {
     cv4_batch *b = (cv4_batch *)arg;
-    uint64_t i = cv4_atomic_add(&b->next, 1);
-    return i < b->count ? &b->items[b->order[i]] : NULL;
+    for (;;) {
+        uint64_t i = cv4_atomic_add(&b->next, 1);
+        cv4_item *item;
+        if (i >= b->count)
+            return NULL;
+        item = &b->items[b->order[i]];
+        if (item->error != CV4_ERR_NOTREG)
+            return item;
+        /* Refused by order_work from its stat alone: done without an open. */
+        item->done = 1;
+        cv4_atomic_add(&b->files_done, 1);
+    }
 }
 
 static int run_lanes(cv4_batch *b)
