@@ -366,3 +366,336 @@ def test_write_once_and_replace_atomic(tmp_path: Path) -> None:
     (tmp_path / ".doc.json.def.tmp").write_bytes(b"")
     assert atomic.stale_temp_files(target) == [tmp_path / ".doc.json.abc.tmp", tmp_path / ".doc.json.def.tmp"]
     assert atomic.stale_temp_files(tmp_path / "nowhere" / "x") == []
+
+
+# --- where the bytes are hashed: threads, progress, sizes and backend reach it -------------------
+
+class _Recorder:
+    """A HashBackend over this machine's engine that records what it was asked, and can fake a result."""
+
+    def __init__(self, fake: dict[str, object] | None = None) -> None:
+        self.calls: list[tuple[list[str], list[int] | None, int | None, bool]] = []
+        self.fake = fake or {}
+
+    def hash_files(self, paths, sizes, *, threads, progress):  # type: ignore[no-untyped-def]
+        from cinev4.pipeline.hashing import LocalBackend
+
+        self.calls.append((list(paths), None if sizes is None else list(sizes), threads, progress is not None))
+        results = list(LocalBackend().hash_files(paths, sizes, threads=threads, progress=progress))
+        return [self.fake.get(os.path.basename(r.path), r) for r in results]
+
+
+class _Progress:
+    def __init__(self) -> None:
+        self.events: list[tuple] = []
+
+    def start(self, total_bytes: int, total_files: int) -> None:
+        self.events.append(("start", total_bytes, total_files))
+
+    def update(self, bytes_done: int, files_done: int) -> None:
+        pass
+
+    def finish(self) -> None:
+        self.events.append(("finish",))
+
+
+class _FakeDigest:
+    def __init__(self, path: str, size: int, sha256: str | None, error: OSError | None) -> None:
+        self.path, self.size, self.sha256, self.error = path, size, sha256, error
+
+
+def test_verify_passes_threads_progress_sizes_and_backend_on(shot) -> None:  # type: ignore[no-untyped-def]
+    backend, progress = _Recorder(), _Progress()
+    files = sorted([*FRAMES, f"{OUT}/preview.mp4", f"{OUT}/qc.json"])
+    total = sum(_size(shot, p) for p in files)
+    for run in (lambda **kw: verify_shots(shot, ["SH010"], **kw),
+                lambda **kw: verify_manifest_file(shot.root / MANIFEST, **kw),
+                lambda **kw: verify_targets([ManifestTarget(shot.root, MANIFEST, None, "SH010", "v0001")], **kw)):
+        backend.calls.clear()
+        progress.events.clear()
+        report = run(threads=3, progress=progress, backend=backend)
+        assert report.ok and report.files_hashed == 5
+        [(paths, sizes, threads, with_progress)] = backend.calls
+        assert sorted(os.path.relpath(p, os.path.realpath(shot.root)) for p in paths) == files
+        assert sizes == [os.stat(p).st_size for p in paths] and threads == 3 and with_progress
+        assert progress.events == [("start", total, 5), ("finish",)]
+
+
+def test_a_digest_error_or_size_change_after_the_stat_is_reported(shot) -> None:  # type: ignore[no-untyped-def]
+    name0, name1, name2 = (os.path.basename(p) for p in FRAMES)
+    real = os.path.realpath(shot.root / OUT)
+    backend = _Recorder({
+        name0: _FakeDigest(f"{real}/{name0}", 0, None, OSError(5, "Input/output error")),
+        name1: _FakeDigest(f"{real}/{name1}", 7, "0" * 64, None),
+        name2: _FakeDigest(f"{real}/{name2}", 0, None, OSError("lost the connection")),
+    })
+    report = verify_shots(shot, ["SH010"], backend=backend)
+    size1 = _size(shot, FRAMES[1])
+    assert _problems(report) == [
+        ("unreadable", FRAMES[0], "cannot be read (Input/output error)", None, None),
+        ("size_differs", FRAMES[1], f"size is 7 bytes (expected {size1})", size1, 7),
+        ("unreadable", FRAMES[2], "cannot be read (lost the connection)", None, None),
+    ]
+    assert report.files_hashed == 3 and report.exit_code == 1
+    assert report.bytes_hashed == 7 + _size(shot, f"{OUT}/preview.mp4") + _size(shot, f"{OUT}/qc.json")
+
+
+def test_a_probe_that_cannot_be_read_is_no_move(shot) -> None:  # type: ignore[no-untyped-def]
+    src = shot.root / FRAMES[1]
+    os.rename(src, shot.root / OUT / "renamed.exr")
+    real = os.path.realpath(shot.root / OUT)
+    backend = _Recorder({"renamed.exr": _FakeDigest(f"{real}/renamed.exr", 0, None, OSError(5, "EIO"))})
+    report = verify_shots(shot, ["SH010"], backend=backend)
+    assert [(k, p) for k, p, *_ in _problems(report)] == [("missing", FRAMES[1]), ("extra", f"{OUT}/renamed.exr")]
+    assert report.files_hashed == 4  # the probe is not an artifact hashed
+
+
+def test_resume_keeps_a_journal_and_reports_it(shot) -> None:  # type: ignore[no-untyped-def]
+    first = verify_shots(shot, ["SH010"], resume=True, threads=1)
+    assert first.ok and first.resume is not None and first.files_hashed == 5
+    plain = verify_shots(shot, ["SH010"], threads=1)
+    assert plain.resume is None
+    other = init_project(shot.root.parent / "other", "FILM02")
+    targets = [ManifestTarget(shot.root, MANIFEST, None, "SH010", "v0001"),
+               ManifestTarget(other.root, MANIFEST, None, "SH010", "v0001")]
+    with pytest.raises(ContractError, match="^--resume verifies manifests of one root at a time$"):
+        verify_targets(targets, resume=True)
+
+
+def test_missing_frames_of_the_declared_range(tmp_path: Path) -> None:
+    from cinev4.pipeline.frames import FrameRange
+
+    project = init_project(tmp_path / "proj", "FILM01")
+    create_shot(project, "SH010", frames=FrameRange(1001, 1006))
+    render(project.root)
+    build_manifest(project, "SH010", threads=1)
+    report = verify_shots(project, ["SH010"], threads=1)
+    [(kind, path, detail, expected, actual)] = _problems(report)
+    assert (kind, path, expected, actual) == ("missing_frames", f"{OUT}/sh010.####.exr", "1001-1006", [[1004, 1006]])
+    assert detail == "frames 1004-1006 missing: 3 of 6 (expected 1001-1006)"
+    assert report.exit_code == 1
+
+
+def test_a_version_folder_problem_is_unsafe(shot) -> None:  # type: ignore[no-untyped-def]
+    os.symlink(shot.root / OUT / "qc.json", shot.root / OUT / "sub")  # fine: inside
+    os.mkdir(shot.root.parent / "away")
+    os.symlink(shot.root.parent / "away", shot.root / OUT / "away")
+    report = verify_shots(shot, ["SH010"], threads=1)
+    assert _problems(report) == [
+        ("unsafe_path", f"{OUT}/away", "in the version folder: is a symlink that resolves outside the project root",
+         None, None),
+        ("extra", f"{OUT}/sub", "on disk in the version folder but not in the manifest", None,
+         _size(shot, f"{OUT}/qc.json")),
+    ]
+
+
+def test_an_artifact_symlinked_out_or_replaced_by_a_folder(shot) -> None:  # type: ignore[no-untyped-def]
+    frame0, frame1 = shot.root / FRAMES[0], shot.root / FRAMES[1]
+    outside = shot.root.parent / "outside.exr"
+    outside.write_bytes(frame0.read_bytes())
+    frame0.unlink()
+    os.symlink(outside, frame0)
+    frame1.unlink()
+    frame1.mkdir()
+    report = verify_targets([ManifestTarget(shot.root, MANIFEST, None, "SH010", "v0001")], sizes_only=True)
+    assert _problems(report) == [
+        ("unsafe_path", FRAMES[0], f"artifact: {FRAMES[0]!r} resolves outside the project root (through a symlink)",
+         None, None),
+        ("unreadable", FRAMES[1], "is not a regular file", None, None),
+        ("unsafe_path", FRAMES[0], "in the version folder: is a symlink that resolves outside the project root",
+         None, None),
+    ]
+
+
+def test_a_manifest_that_is_a_symlink_out_or_not_json(shot) -> None:  # type: ignore[no-untyped-def]
+    manifest = shot.root / MANIFEST
+    os.chmod(manifest, 0o644)
+    raw = manifest.read_bytes()
+    manifest.write_bytes(b"{not json")
+    report = verify_targets([ManifestTarget(shot.root, MANIFEST, None, "SH010", "v0001")])
+    [(kind, path, detail, *_)] = _problems(report)
+    assert (kind, path) == ("manifest_invalid", MANIFEST) and detail.startswith(f"{MANIFEST}: ")
+    outside = shot.root.parent / "manifest.json"
+    outside.write_bytes(raw)
+    manifest.unlink()
+    os.symlink(outside, manifest)
+    escaped = verify_targets([ManifestTarget(shot.root, MANIFEST, None, "SH010", "v0001")])
+    assert _problems(escaped) == [("unsafe_path", MANIFEST,
+                                   f"manifest: {MANIFEST!r} resolves outside the project root (through a symlink)",
+                                   None, None)]
+    assert escaped.checks[0].manifest_sha256 is None and escaped.checks[0].artifact_count == 0
+
+
+# --- manifests ---------------------------------------------------------------------------------
+
+def test_the_manifest_document_and_result(shot) -> None:  # type: ignore[no-untyped-def]
+    doc = json.loads((shot.root / MANIFEST).read_bytes())
+    assert sorted(doc) == ["artifacts", "created_utc", "hash_alg", "project_id", "schema", "shot_id", "version"]
+    assert (doc["schema"], doc["project_id"], doc["shot_id"], doc["version"], doc["hash_alg"]) == (
+        "cinev4/manifest@1", "FILM01", "SH010", "v0001", "sha256")
+    files = sorted([*FRAMES, f"{OUT}/preview.mp4", f"{OUT}/qc.json"])
+    assert [a["path"] for a in doc["artifacts"]] == files
+    for artifact in doc["artifacts"]:
+        data = (shot.root / artifact["path"]).read_bytes()
+        assert (artifact["size"], artifact["sha256"]) == (len(data), hashlib.sha256(data).hexdigest())
+    record = json.loads((shot.root / "shots/SH010/shot.json").read_bytes())
+    assert record["manifest_ref"] == {"path": MANIFEST,
+                                      "sha256": hashlib.sha256((shot.root / MANIFEST).read_bytes()).hexdigest()}
+    assert record["artifacts"] == doc["artifacts"]
+    assert sorted(p.name for p in (shot.root / MANIFEST).parent.iterdir()) == ["manifest.json"]
+
+
+def test_manifest_result_to_dict(tmp_path: Path) -> None:
+    project = init_project(tmp_path / "proj", "FILM01")
+    create_shot(project, "SH010")
+    out = render(project.root)
+    (out / "A.txt").write_bytes(b"a")
+    (out / "a.txt").write_bytes(b"b")
+    backend, progress = _Recorder(), _Progress()
+    result = build_manifest(project, "SH010", threads=2, progress=progress, backend=backend)
+    [(paths, sizes, threads, with_progress)] = backend.calls
+    assert len(paths) == 7 and sizes == [os.stat(p).st_size for p in paths] and threads == 2 and with_progress
+    assert progress.events == [("start", sum(sizes), 7), ("finish",)]
+    raw = (project.root / MANIFEST).read_bytes()
+    assert result.to_dict() == {
+        "warnings": [f"'{OUT}/A.txt', '{OUT}/a.txt' differ only by case: they clash on case-insensitive file "
+                     "systems (macOS, Windows)"],
+        "sequences": [{"pattern": f"{OUT}/sh010.####.exr", "display": f"{OUT}/sh010.[1001-1003].exr (3 files)",
+                       "first": 1001, "last": 1003, "count": 3, "ranges": [[1001, 1003]]}],
+        "shot_id": "SH010", "version": "v0001", "manifest_path": MANIFEST,
+        "manifest_sha256": hashlib.sha256(raw).hexdigest(), "artifact_count": 7,
+        "total_bytes": sum(sizes), "adopted": False,
+    }
+
+
+def test_manifest_refusals(tmp_path: Path) -> None:
+    from cinev4.errors import ShotNotFoundError, VerificationFailed
+
+    project = init_project(tmp_path / "proj", "FILM01")
+    with pytest.raises(ShotNotFoundError) as missing:
+        build_manifest(project, "SH404")
+    assert str(missing.value) == "no shot SH404 in project FILM01 (shots/SH404/shot.json does not exist)"
+    create_shot(project, "SH010")
+    with pytest.raises(ContractError) as empty:
+        build_manifest(project, "SH010")
+    assert str(empty.value) == (f"{OUT}/ is empty or missing: a manifest lists at least one artifact "
+                                "(the render writes its outputs there)")
+    out = render(project.root)
+    real = os.path.realpath(out)
+    backend = _Recorder({"sh010.1001.exr": _FakeDigest(f"{real}/sh010.1001.exr", 0, None, OSError(5, "EIO")),
+                         "sh010.1002.exr": _FakeDigest(f"{real}/sh010.1002.exr", 9, "0" * 64, None),
+                         "qc.json": _FakeDigest(f"{real}/qc.json", 0, None, OSError("gone"))})
+    with pytest.raises(VerificationFailed) as failed:
+        build_manifest(project, "SH010", backend=backend)
+    size = (out / "sh010.1002.exr").stat().st_size
+    assert str(failed.value) == (f"no manifest written for SH010 v0001: {OUT}/qc.json: cannot be read (gone); "
+                                 f"{OUT}/sh010.1001.exr: cannot be read (EIO); "
+                                 f"{OUT}/sh010.1002.exr: changed while the folder was scanned ({size} -> 9 bytes)")
+    assert not (project.root / MANIFEST).exists()
+    os.symlink(project.root / "shots", out / "up")
+    with pytest.raises(UnsafePathError) as unsafe:
+        build_manifest(project, "SH010")
+    assert unsafe.value.problems == [f"{OUT}/up is a symlinked folder (not followed: copy the files instead)"]
+    os.unlink(out / "up")
+    nfd = unicodedata.normalize("NFD", "é.txt")
+    (out / "é.txt").write_bytes(b"1")
+    (out / nfd).write_bytes(b"2")
+    with pytest.raises(UnsafePathError) as clash:
+        build_manifest(project, "SH010")
+    assert clash.value.problems == [f"{OUT}/: path '{OUT}/é.txt' is listed 2 times (expected once) after Unicode "
+                                    "(NFC) normalisation: rename one of the files"]
+
+
+def test_a_second_manifest_and_the_adoption_of_an_unpinned_one(shot) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(AlreadyExistsError) as again:
+        build_manifest(shot, "SH010")
+    assert str(again.value) == f"{MANIFEST} already exists: a manifest is written once and never replaced"
+    record_file = shot.root / "shots/SH010/shot.json"
+    record = json.loads(record_file.read_bytes())
+    pinned = record["manifest_ref"]
+    record["manifest_ref"], record["artifacts"] = None, []
+    record_file.write_text(json.dumps(record))
+    with pytest.raises(ContractError) as stranger:
+        build_manifest(shot, "SH010")
+    assert str(stranger.value) == (
+        f"{MANIFEST} exists but the shot record does not pin it and cinev4 did not write it: it is never adopted; "
+        "look at it, move it out of shots/SH010/manifests/, then run cinev4 manifest SH010 again")
+    proof = shot.root / "shots/SH010/.manifest-v0001.unpinned.tmp"  # the second link a cinev4 writer keeps
+    os.link(shot.root / MANIFEST, proof)
+    (shot.root / FRAMES[0]).write_bytes(b"changed")
+    with pytest.raises(AlreadyExistsError) as stale:
+        build_manifest(shot, "SH010")
+    assert str(stale.value).startswith(f"{MANIFEST} exists but is not pinned in the shot record and does not verify "
+                                       f"(size_differs {FRAMES[0]}: size is 7 bytes (expected ")
+    assert str(stale.value).endswith("it was left by an interrupted run on other files: move it aside, then run "
+                                     "cinev4 manifest SH010 again")
+    render(shot.root)
+    adopted = build_manifest(shot, "SH010", threads=1)
+    assert adopted.adopted is True and adopted.manifest_sha256 == pinned["sha256"]
+    assert json.loads(record_file.read_bytes())["manifest_ref"] == pinned
+    assert not proof.exists()
+    # the pin was written but the proof was left: the next run drops it, and refuses
+    os.link(shot.root / MANIFEST, proof)
+    with pytest.raises(AlreadyExistsError):
+        build_manifest(shot, "SH010")
+    assert not proof.exists()
+
+
+# --- documents ---------------------------------------------------------------------------------
+
+def test_read_document_bytes_refuses_what_is_no_document(tmp_path: Path) -> None:
+    from cinev4.contracts import read_document_bytes
+    from cinev4.contracts.documents import MAX_BYTES, load_document, read_json_file
+
+    good = tmp_path / "qc.json"
+    good.write_bytes(b'{"approved": true, "score": 0.5}')
+    assert read_document_bytes(good, "manifest") == good.read_bytes()
+    assert read_json_file(good, "manifest") == {"approved": True, "score": 0.5}
+    os.mkfifo(tmp_path / "fifo")
+    with pytest.raises(ContractError) as fifo:
+        read_document_bytes(tmp_path / "fifo", "manifest", "where")
+    assert fifo.value.problems == ["where: $: is a FIFO (expected a regular file)"]
+    with pytest.raises(ContractError) as folder:
+        read_document_bytes(tmp_path, "manifest")
+    assert folder.value.problems == [f"{tmp_path}: $: is a folder (expected a regular file)"]
+    os.symlink(good, tmp_path / "link")
+    with pytest.raises(ContractError) as link:
+        read_document_bytes(tmp_path / "link", "manifest")
+    assert link.value.problems == [f"{tmp_path / 'link'}: $: is a symbolic link (expected a regular file; documents "
+                                   "are read without following symlinks)"]
+    limit = MAX_BYTES["project"]
+    big = tmp_path / "big.json"
+    big.write_bytes(b" " * (limit + 1))
+    with pytest.raises(ContractError) as too_big:
+        read_document_bytes(big, "project", "project.json")
+    assert too_big.value.problems == [f"project.json: $: the file is {limit + 1} bytes (expected at most {limit} "
+                                      "bytes for a project document)"]
+    exact = tmp_path / "exact.json"
+    exact.write_bytes(b" " * limit)
+    assert len(read_document_bytes(exact, "project")) == limit
+    with pytest.raises(FileNotFoundError):
+        read_document_bytes(tmp_path / "nothere", "manifest")
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(b'{"a": 1, "a": 2}')
+    with pytest.raises(ContractError) as duplicate:
+        read_json_file(bad, "manifest", "qc.json")
+    assert all(line.startswith("qc.json: ") for line in duplicate.value.problems) and duplicate.value.problems
+    with pytest.raises(ContractError) as invalid:
+        load_document(good, "manifest")
+    assert all(line.startswith(f"{good}: ") for line in invalid.value.problems) and invalid.value.problems
+
+
+def test_rename_noreplace(tmp_path: Path) -> None:
+    fd = os.open(tmp_path, os.O_RDONLY)
+    try:
+        (tmp_path / "tmp1").write_bytes(b"one")
+        atomic.rename_noreplace("tmp1", "final", fd)
+        assert (tmp_path / "final").read_bytes() == b"one" and not (tmp_path / "tmp1").exists()
+        (tmp_path / "tmp2").write_bytes(b"two")
+        with pytest.raises(FileExistsError):
+            atomic.rename_noreplace("tmp2", "final", fd)
+        assert (tmp_path / "final").read_bytes() == b"one" and (tmp_path / "tmp2").read_bytes() == b"two"
+        with pytest.raises(FileNotFoundError):
+            atomic.rename_noreplace("nothere", "other", fd)
+    finally:
+        os.close(fd)
