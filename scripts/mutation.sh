@@ -19,7 +19,7 @@ if ! "$PY" -c "import mutmut" 2>/dev/null; then
     echo "mutation: mutmut is not installed for $PY (pip install -e '.[test,mutation]')" >&2
     exit 2
 fi
-if ! ls src/cinev4/_fasthash*.so src/cinev4/_fasthash*.pyd >/dev/null 2>&1; then
+if ! compgen -G "src/cinev4/_fasthash*.so" >/dev/null && ! compgen -G "src/cinev4/_fasthash*.pyd" >/dev/null; then
     echo "mutation: no compiled engine in src/cinev4 (build it in place first: make dev)" >&2
     exit 2
 fi
