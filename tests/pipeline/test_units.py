@@ -699,3 +699,87 @@ def test_rename_noreplace(tmp_path: Path) -> None:
             atomic.rename_noreplace("nothere", "other", fd)
     finally:
         os.close(fd)
+
+
+# --- the history as evidence -------------------------------------------------------------------
+
+def _step(frm: str | None, to: str, version: str = "v0001") -> dict:
+    return {"from": frm, "to": to, "version": version}
+
+
+def test_unearned_status() -> None:
+    from cinev4.pipeline.states import unearned_status
+
+    earned = [_step(None, "IN_PROGRESS"), _step("IN_PROGRESS", "QC"), _step("QC", "DONE")]
+    assert unearned_status(S.DONE, "v0001", earned) == []
+    assert unearned_status(S.QC, "v0001", earned[:2]) == []
+    assert unearned_status(S.IN_PROGRESS, "v0001", earned[:1]) == []
+    assert unearned_status(S.DONE, "v0001", [_step(None, "IN_PROGRESS"), _step("QC", "DONE")]) == [
+        "history entry 2 starts from QC but the one before it ends at IN_PROGRESS: the history was edited"]
+    assert unearned_status(S.DONE, "v0001", [_step("IN_PROGRESS", "DONE")]) == [
+        "history entry 1 starts from IN_PROGRESS but the one before it ends at None: the history was edited",
+        "DONE is not earned: the history has no QC -> DONE transition of v0001 as its last entry (only cinev4 shot "
+        "done, through its gate, makes a shot DONE)"]
+    assert unearned_status(S.DONE, "v0001", earned[:2]) == [
+        "the status is DONE but the history ends at QC: the status was edited, not earned by a transition"]
+    assert unearned_status(S.QC, "v0001", []) == [
+        "the status is QC but the history ends at None: the status was edited, not earned by a transition"]
+    assert unearned_status(S.DONE, "v0002", earned) == [
+        "DONE is not earned: the history has no QC -> DONE transition of v0002 as its last entry (only cinev4 shot "
+        "done, through its gate, makes a shot DONE)"]
+
+
+# --- verify_manifest_file: the pin from a shot record, a release record, or none ---------------
+
+def test_verify_manifest_file_project_root_must_be_its_root(shot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert verify_manifest_file(shot.root / MANIFEST, project_root=shot.root, threads=1).ok
+    with pytest.raises(ContractError) as other:
+        verify_manifest_file(shot.root / MANIFEST, project_root=tmp_path)
+    assert str(other.value) == (f"--project {tmp_path} is not the root of --manifest {shot.root / MANIFEST} "
+                                f"(its root is {shot.root}); give one or the other")
+    with pytest.raises(ContractError):
+        verify_manifest_file(shot.root / MANIFEST, project_root=tmp_path / "nothere")
+
+
+def test_verify_manifest_file_checks_the_pin_and_the_frames(tmp_path: Path) -> None:
+    from cinev4.pipeline.frames import FrameRange
+
+    project = init_project(tmp_path / "proj", "FILM01")
+    create_shot(project, "SH010", frames=FrameRange(1001, 1004))
+    render(project.root)
+    build_manifest(project, "SH010", threads=1)
+    manifest = project.root / MANIFEST
+    report = verify_manifest_file(manifest, threads=1)
+    assert [(k, p) for k, p, *_ in _problems(report)] == [("missing_frames", f"{OUT}/sh010.####.exr")]
+    assert report.checks[0].shot_id == "SH010" and report.checks[0].version == "v0001"
+    os.chmod(manifest, 0o644)
+    manifest.write_bytes(manifest.read_bytes() + b" ")
+    edited = verify_manifest_file(manifest, threads=1)
+    assert [k for k, *_ in _problems(edited)] == ["manifest_edited", "missing_frames"]
+    assert [(p.shot_id, p.version) for p in edited.checks] == [("SH010", "v0001")]
+
+
+def test_verify_manifest_file_of_another_shot_record(tmp_path: Path) -> None:
+    project = init_project(tmp_path / "proj", "FILM01")
+    create_shot(project, "SH010")
+    render(project.root)
+    build_manifest(project, "SH010", threads=1)
+    copy = tmp_path / "copy"
+    import shutil
+
+    shutil.copytree(project.root / "shots", copy / "shots")
+    (copy / "project.json").write_bytes((project.root / "project.json").read_bytes())
+    os.chmod(copy / "shots/SH010/shot.json", 0o644)
+    (copy / "shots/SH010/shot.json").unlink()
+    report = verify_manifest_file(copy / MANIFEST, threads=1)
+    assert report.ok and report.notes == [
+        f"{MANIFEST}: no shot record pins this manifest, so its own bytes were only checked for validity"]
+
+
+def test_a_shot_folder_without_its_record_is_reported(shot) -> None:  # type: ignore[no-untyped-def]
+    (shot.root / "shots" / "SH020").mkdir()
+    report = verify_shots(shot, threads=1)
+    assert [(c.shot_id, [(p.kind, p.path) for p in c.problems]) for c in report.checks] == [
+        ("SH010", []), ("SH020", [("no_shot_record", "shots/SH020/shot.json")])]
+    named = verify_shots(shot, ["SH010"], threads=1)
+    assert [c.shot_id for c in named.checks] == ["SH010"] and named.ok
