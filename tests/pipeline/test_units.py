@@ -783,3 +783,75 @@ def test_a_shot_folder_without_its_record_is_reported(shot) -> None:  # type: ig
         ("SH010", []), ("SH020", [("no_shot_record", "shots/SH020/shot.json")])]
     named = verify_shots(shot, ["SH010"], threads=1)
     assert [c.shot_id for c in named.checks] == ["SH010"] and named.ok
+
+
+# --- strict JSON -------------------------------------------------------------------------------
+
+def _json_problems(raw: bytes, **kwargs: object) -> list[str]:
+    from cinev4.contracts.jsonio import JsonProblem, parse_json
+
+    with pytest.raises(JsonProblem) as caught:
+        parse_json(raw, **kwargs)  # type: ignore[arg-type]
+    assert str(caught.value) == "; ".join(caught.value.problems)
+    return caught.value.problems
+
+
+def test_parse_json_accepts_strict_json() -> None:
+    from cinev4.contracts.jsonio import parse_json
+
+    assert parse_json(b'{"a": [1, -2, 9223372036854775807, -9223372036854775808], "b": {"c": null}}') == {
+        "a": [1, -2, 2**63 - 1, -(2**63)], "b": {"c": None}}
+    assert parse_json(b'{"x": 0.5, "y": true, "z": "\\u00e9"}') == {"x": 0.5, "y": True, "z": "é"}
+    assert parse_json(b"[1]" + b" " * 10, max_bytes=13) == [1]
+    from cinev4.contracts.jsonio import MAX_DEPTH
+
+    nested = parse_json(b"[" * MAX_DEPTH + b"]" * MAX_DEPTH)  # exactly the limit
+    for _ in range(MAX_DEPTH - 1):
+        [nested] = nested
+    assert nested == []
+    doc = parse_json(b'{"k": 6.0}')
+    assert doc == {"k": 6.0} and type(doc["k"]).__name__ == "_Fraction"
+
+
+def test_parse_json_refusals() -> None:
+    from cinev4.contracts.jsonio import MAX_DEPTH
+
+    assert _json_problems(b"[1] ", max_bytes=3) == ["document is 4 bytes (expected at most 3)"]
+    assert _json_problems(b'{"a":\n"\xff"}') == ["line 2, byte 7: not valid UTF-8 (expected UTF-8 text)"]
+    deep = b"[" * (MAX_DEPTH + 1) + b"]" * (MAX_DEPTH + 1)
+    assert _json_problems(deep) == [f"$: arrays and objects nest {MAX_DEPTH + 1} levels deep (expected at most {MAX_DEPTH})"]
+    assert _json_problems(b'["[[[[", {"a": 1}') == ["line 1 column 18: invalid JSON (Expecting ',' delimiter)"]
+    assert _json_problems(b"[NaN]") == ["invalid JSON (NaN is not valid JSON)"]
+    assert _json_problems(b"[-Infinity]") == ["invalid JSON (-Infinity is not valid JSON)"]
+    assert _json_problems(b"[1e999]") == ["invalid JSON (1e999 is out of range for a number)"]
+    assert _json_problems(b'{"a": 1, "b": {"c": 1, "c": 2, "d-e": 1, "d-e": 2}, "a": 3}') == [
+        '$.a: duplicate key "a"', '$.b.c: duplicate key "c"', '$.b["d-e"]: duplicate key "d-e"']
+    assert _json_problems(b'{"n": [1, 9223372036854775808, -9223372036854775809]}') == [
+        "$.n[1]: integer 9223372036854775808 is out of range (expected at most 2^63-1)",
+        "$.n[2]: integer -9223372036854775809 is out of range (expected at most 2^63-1)"]
+    fraction = ("is not an integer (written with a fraction or exponent; cinev4 documents hold whole "
+                "numbers only, e.g. 6)")
+    assert _json_problems(b'{"size": 6.0, "n": [1, 6e0], "ok": true}', integers_only=True) == [
+        f"$.size: 6.0 {fraction}", f"$.n[1]: 6.0 {fraction}"]
+
+
+def test_json_path_and_depth_and_canonical_bytes() -> None:
+    from cinev4.contracts.jsonio import canonical_bytes, json_path, max_depth
+
+    assert json_path(["artifacts", 3, "sha256"]) == "$.artifacts[3].sha256"
+    assert json_path([]) == "$"
+    assert json_path(["a b", "é", 0]) == '$["a b"].é[0]'
+    assert max_depth(b'{"a": ["[[[", {"b": []}], "c": "\\"]"}') == 4
+    assert max_depth(b"1") == 0
+    assert max_depth(b"[][][]") == 1
+    assert canonical_bytes({"b": 1, "a": ["é", {"d": None}]}) == (
+        '{\n  "a": [\n    "é",\n    {\n      "d": null\n    }\n  ],\n  "b": 1\n}\n').encode()
+    with pytest.raises(ValueError):
+        canonical_bytes({"x": float("nan")})
+
+
+def test_json_problem_holds_one_or_many() -> None:
+    from cinev4.contracts.jsonio import JsonProblem
+
+    assert JsonProblem("one").problems == ["one"] and str(JsonProblem("one")) == "one"
+    assert JsonProblem(["a", "b"]).problems == ["a", "b"] and str(JsonProblem(["a", "b"])) == "a; b"
