@@ -855,3 +855,106 @@ def test_json_problem_holds_one_or_many() -> None:
 
     assert JsonProblem("one").problems == ["one"] and str(JsonProblem("one")) == "one"
     assert JsonProblem(["a", "b"]).problems == ["a", "b"] and str(JsonProblem(["a", "b"])) == "a; b"
+
+
+def test_write_once_names_its_temporary_beside_the_target(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import re
+
+    sources: list[str] = []
+    real_link = os.link
+
+    def recording_link(src, dst, *args, **kwargs):  # type: ignore[no-untyped-def]
+        sources.append(os.fspath(src))
+        return real_link(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "link", recording_link)
+    atomic.write_once(tmp_path / "m.json", b"x")
+    [source] = sources
+    assert os.path.dirname(source) == str(tmp_path)
+    assert re.fullmatch(r"\.m\.json\.[^/]+\.tmp", os.path.basename(source)), source
+
+
+def test_write_once_without_hard_links(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    def no_links(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    target = tmp_path / "m.json"
+    atomic.write_once(target, b"complete", mode=0o640)
+    assert target.read_bytes() == b"complete" and stat.S_IMODE(target.stat().st_mode) == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json"]
+    with pytest.raises(AlreadyExistsError) as caught:
+        atomic.write_once(target, b"other")
+    assert str(caught.value) == f"{target} already exists (written once, never overwritten)"
+    assert target.read_bytes() == b"complete" and sorted(p.name for p in tmp_path.iterdir()) == ["m.json"]
+
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(os, "link", broken)
+    with pytest.raises(OSError) as io_error:
+        atomic.write_once(tmp_path / "n.json", b"x")
+    assert io_error.value.errno == errno.EIO
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json"]
+
+
+def test_a_failed_temporary_write_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def failing_fsync(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", failing_fsync)
+    for write in (atomic.write_once, atomic.replace_atomic):
+        with pytest.raises(OSError, match="No space left on device"):
+            write(tmp_path / "doc.json", b"data")
+        assert list(tmp_path.iterdir()) == []
+
+
+def test_schema_problems_are_described_with_what_is_expected() -> None:
+    from cinev4.contracts.schemas import schema_problems
+
+    doc = {"schema": "cinev4/manifest@1", "project_id": "FILM 01", "shot_id": "SH010", "version": "v0001",
+           "created_utc": "2026-01-01T00:00:00Z", "hash_alg": "sha256",
+           "artifacts": [{"path": "shots/SH010/outputs/v0001/a", "size": 1, "sha256": "x" * 300}]}
+    safe_id = ("a safe folder name: 1-64 characters, letters, digits, '_', '-' or '.', starting with a letter "
+               "or digit")
+    # A long message is cut at 240 characters (the pattern then no longer shows), its expectation still said.
+    assert schema_problems(doc, "manifest") == [
+        f'$.project_id: "FILM 01" is not valid (expected {safe_id})',
+        '$.artifacts[0].sha256: "' + "x" * 236 + "... (expected 64 lowercase hexadecimal characters)",
+    ]
+
+
+def test_resolve_inside_checks_the_text_first(tmp_path: Path) -> None:
+    with pytest.raises(UnsafePathError) as caught:
+        resolve_inside(tmp_path, "a/../b", "artifact")
+    assert caught.value.problems == ["artifact: 'a/../b' contains '..' (expected a path that stays inside the project root)"]
+    assert resolve_inside(tmp_path, "a/b/c") == Path(os.path.realpath(tmp_path)) / "a" / "b" / "c"
+
+
+def test_windows_device_names_and_case_clashes() -> None:
+    assert portability_warnings(["x/con .txt", "x/aux.tar.gz", "x/Prn", "x/nul.a.b", "x/conx", "x/LPT1.x. "]) == [
+        "'x/con .txt' is a reserved device name: it cannot be created on Windows",
+        "'x/aux.tar.gz' is a reserved device name: it cannot be created on Windows",
+        "'x/Prn' is a reserved device name: it cannot be created on Windows",
+        "'x/nul.a.b' is a reserved device name: it cannot be created on Windows",
+        "'x/LPT1.x. ' ends with a space or a dot: it cannot be created on Windows",
+    ]
+    assert portability_warnings(["É/a", "é/a"]) == [
+        "'É', 'é' differ only by case: they clash on case-insensitive file systems (macOS, Windows)",
+        "'É/a', 'é/a' differ only by case: they clash on case-insensitive file systems (macOS, Windows)"]
+
+
+def test_check_id_names_what_is_expected() -> None:
+    from cinev4.contracts.schemas import schema
+
+    expected = schema("common")["$defs"]["safe_id"]["description"]
+    with pytest.raises(ContractError) as caught:
+        check_id("a/b")
+    assert str(caught.value) == f"id 'a/b' is not a safe name (expected {expected})"
+
+
+def test_policy_reads_both_fields() -> None:
+    assert Policy.from_document({"immutable_outputs": True, "done_requires_manifest": False}) == Policy(True, False)
+    assert Policy.from_document({"immutable_outputs": False, "done_requires_manifest": True}) == Policy(False, True)
