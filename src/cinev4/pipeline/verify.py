@@ -132,6 +132,15 @@ def _load_manifest(target: ManifestTarget, check: ManifestCheck) -> dict | None:
         for problem in exc.problems:
             check.add("manifest_invalid", where, problem)
         return None
+    if "version" not in data:
+        # The seed's minimum has no "version": the manifest's place in the layout names it.
+        placed = layout.parse_manifest_location(where)
+        version = target.version or (placed[2] if placed is not None else None)
+        if version is None:
+            check.add("manifest_invalid", where, f"{where}: $: no \"version\", and the manifest is not at a layout "
+                      "place that names one (shots/<SHOT>/manifests/<version>/manifest.json)")
+            return None
+        data = {**data, "version": version}
     for what, expected in (("project_id", target.project_id), ("shot_id", target.shot_id), ("version", target.version)):
         if expected is not None and data[what] != expected:
             check.add("manifest_mismatch", where, f"$.{what} is {data[what]!r} (expected {expected!r})",
