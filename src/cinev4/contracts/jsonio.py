@@ -69,7 +69,8 @@ def json_path(parts: list[str | int] | tuple[str | int, ...]) -> str:
         elif part.isidentifier():
             out += f".{part}"
         else:
-            out += "[" + json.dumps(part, ensure_ascii=False) + "]"
+            # \u escapes for a key no UTF-8 output could print (a lone surrogate).
+            out += "[" + json.dumps(part, ensure_ascii=_is_unencodable(part)) + "]"
     return out
 
 
@@ -100,17 +101,37 @@ class _Fraction(float):
     Schema's "integer" admits it, cinev4's contracts do not."""
 
 
+# A \uD800-\uDFFF escape: the only way a JSON text can hold a lone surrogate,
+# which no UTF-8 consumer (the validator, a file name, the output) can take.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _is_unencodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def _refusals(doc: Any, integers_only: bool) -> list[str]:
-    """Every repeated key, out-of-range integer and (when ``integers_only``)
-    fraction-form number, with its JSON path; an iterative walk, since the
-    depth was bounded before parsing but the width is not."""
+    """Every repeated key, out-of-range integer, lone surrogate and (when
+    ``integers_only``) fraction-form number, with its JSON path; an iterative
+    walk, since the depth was bounded before parsing but the width is not."""
     found: list[str] = []
     stack: list[tuple[Any, tuple[str | int, ...]]] = [(doc, ())]
     while stack:
         node, path = stack.pop()
-        if isinstance(node, dict):
+        if isinstance(node, str):
+            if _is_unencodable(node):
+                found.append(f"{json_path(path)}: a \\u escape leaves a lone surrogate (expected Unicode text)")
+        elif isinstance(node, dict):
             for key in getattr(node, "duplicates", ()):
                 found.append(f"{json_path(path + (key,))}: duplicate key {json.dumps(key)}")
+            for key in node:
+                if _is_unencodable(key):
+                    shown = key.encode("utf-8", "backslashreplace").decode("ascii", "replace")
+                    found.append(f"{json_path(path)}: the key {shown!r} holds a lone surrogate (expected Unicode text)")
             stack.extend((value, path + (key,)) for key, value in reversed(node.items()))
         elif isinstance(node, list):
             stack.extend((value, path + (index,)) for index, value in reversed(list(enumerate(node))))
@@ -177,7 +198,7 @@ def parse_json(raw: bytes, *, integers_only: bool = False, max_bytes: int = MAX_
         raise JsonProblem(f"line {exc.lineno} column {exc.colno}: invalid JSON ({exc.msg})") from None
     except ValueError as exc:  # NaN, Infinity, 1e999
         raise JsonProblem(f"invalid JSON ({exc})") from None
-    if seen_duplicate[0] or seen_huge[0] or (integers_only and seen_fraction[0]):
+    if seen_duplicate[0] or seen_huge[0] or (integers_only and seen_fraction[0]) or _SURROGATE_ESCAPE.search(raw):
         problems = _refusals(doc, integers_only)
         if problems:
             raise JsonProblem(problems)
