@@ -84,7 +84,7 @@ def _reread(result: FileDigest, kernel: str | None) -> FileDigest:
     """Read the file to EOF on the engine's Sha256 (the pipeline keeps refusing such files as artifacts)."""
     try:
         with open(result.path, "rb", buffering=0) as stream:
-            digest, size = _hash_stream(stream, kernel)  # type: ignore[arg-type]
+            digest, size = _hash_stream(stream, kernel)
     except OSError as exc:
         return FileDigest(result.path, 0, None, exc)
     return FileDigest(result.path, size, bytes.fromhex(digest), None)
