@@ -958,3 +958,130 @@ def test_check_id_names_what_is_expected() -> None:
 def test_policy_reads_both_fields() -> None:
     assert Policy.from_document({"immutable_outputs": True, "done_requires_manifest": False}) == Policy(True, False)
     assert Policy.from_document({"immutable_outputs": False, "done_requires_manifest": True}) == Policy(False, True)
+
+
+def test_rename_noreplace_without_renameat2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    monkeypatch.setattr(atomic, "_renameat2", lambda: None)  # an older libc: hard links decide
+    fd = os.open(tmp_path, os.O_RDONLY)
+    try:
+        (tmp_path / "t1").write_bytes(b"one")
+        atomic.rename_noreplace("t1", "final", fd)
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["final"] and (tmp_path / "final").read_bytes() == b"one"
+        (tmp_path / "t2").write_bytes(b"two")
+        with pytest.raises(FileExistsError):
+            atomic.rename_noreplace("t2", "final", fd)
+        assert (tmp_path / "final").read_bytes() == b"one"
+        os.symlink("final", tmp_path / "link")
+        (tmp_path / "t3").write_bytes(b"three")
+        atomic.rename_noreplace("t3", "new", fd)
+        assert (tmp_path / "new").read_bytes() == b"three" and not (tmp_path / "t3").exists()
+
+        def no_links(*args, **kwargs):  # type: ignore[no-untyped-def]
+            raise OSError(errno.EPERM, "Operation not permitted")
+
+        monkeypatch.setattr(os, "link", no_links)  # no hard links either: reserve, then rename onto it
+        (tmp_path / "t4").write_bytes(b"four")
+        atomic.rename_noreplace("t4", "fourth", fd)
+        assert (tmp_path / "fourth").read_bytes() == b"four" and not (tmp_path / "t4").exists()
+        (tmp_path / "t5").write_bytes(b"five")
+        with pytest.raises(FileExistsError):
+            atomic.rename_noreplace("t5", "fourth", fd)
+        assert (tmp_path / "fourth").read_bytes() == b"four" and (tmp_path / "t5").read_bytes() == b"five"
+
+        def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+            raise OSError(errno.EIO, "Input/output error")
+
+        monkeypatch.setattr(os, "link", broken)
+        with pytest.raises(OSError) as io_error:
+            atomic.rename_noreplace("t5", "fifth", fd)
+        assert io_error.value.errno == errno.EIO and not (tmp_path / "fifth").exists()
+    finally:
+        os.close(fd)
+
+
+def test_rename_noreplace_reports_renameat2_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ctypes
+    import errno
+
+    def failing(*args: object) -> int:
+        ctypes.set_errno(errno.EACCES)
+        return -1
+
+    monkeypatch.setattr(atomic, "_renameat2", lambda: failing)
+    fd = os.open(tmp_path, os.O_RDONLY)
+    try:
+        (tmp_path / "t").write_bytes(b"x")
+        with pytest.raises(PermissionError) as caught:
+            atomic.rename_noreplace("t", "final", fd)
+        assert (caught.value.errno, caught.value.strerror, caught.value.filename) == (
+            errno.EACCES, os.strerror(errno.EACCES), "final")
+
+        def unsupported(*args: object) -> int:
+            ctypes.set_errno(errno.EINVAL)  # a file system without RENAME_NOREPLACE: hard links decide
+            return -1
+
+        monkeypatch.setattr(atomic, "_renameat2", lambda: unsupported)
+        atomic.rename_noreplace("t", "final", fd)
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["final"]
+    finally:
+        os.close(fd)
+
+
+# --- releases: the pin a delivered copy carries ------------------------------------------------
+
+@pytest.fixture
+def released(shot):  # type: ignore[no-untyped-def]
+    from cinev4.pipeline import mark_done, mark_qc, publish_release
+
+    mark_qc(shot, "SH010")
+    mark_done(shot, "SH010", threads=1)
+    publish_release(shot, "R1", ["SH010"], threads=1)
+    return shot
+
+
+def test_a_delivered_copy_is_checked_against_its_release_record(released, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    copy = tmp_path / "delivered"
+    shutil.copytree(released.root / "shots", copy / "shots")
+    shutil.copytree(released.root / "releases", copy / "releases")
+    for dirpath, _, filenames in os.walk(copy):
+        for name in filenames:
+            os.chmod(os.path.join(dirpath, name), 0o644)
+    for record in (copy / "shots").glob("*/shot.json"):
+        record.unlink()
+    report = verify_manifest_file(copy / MANIFEST, threads=1)
+    assert report.ok and report.notes == [f"{MANIFEST}: its own bytes were checked against the pin in "
+                                          "releases/R1/release.json"]
+    manifest = copy / MANIFEST
+    manifest.write_bytes(manifest.read_bytes() + b"\n")
+    edited = verify_manifest_file(manifest, threads=1)
+    assert [(k, p) for k, p, *_ in _problems(edited)] == [("manifest_edited", MANIFEST)]
+    other = copy / "shots/SH020/manifests/v0001/manifest.json"
+    other.parent.mkdir(parents=True)
+    other.write_bytes(b"{}")
+    unpinned = verify_manifest_file(other)
+    assert unpinned.notes == ["shots/SH020/manifests/v0001/manifest.json: no shot record pins this manifest, so its "
+                              "own bytes were only checked for validity"]
+
+
+def test_an_earlier_released_manifest_is_verified_with_the_shot(released) -> None:  # type: ignore[no-untyped-def]
+    record_file = released.root / "shots/SH010/shot.json"
+    os.chmod(record_file, 0o644)
+    record = json.loads(record_file.read_bytes())
+    release = json.loads((released.root / "releases/R1/release.json").read_bytes())
+    # as if the shot had moved on to v0002 (by hand: cinev4 refuses it): R1's v0001 manifest is still checked
+    record["version"], record["manifest_ref"] = "v0002", None
+    record_file.write_text(json.dumps(record))
+    manifest = released.root / MANIFEST
+    os.chmod(manifest, 0o644)
+    manifest.write_bytes(manifest.read_bytes() + b" ")
+    report = verify_shots(released, ["SH010"], sizes_only=True)
+    pinned = release["shots"][0]["manifest_sha256"]
+    checks = [(c.shot_id, c.version, c.manifest_path) for c in report.checks]
+    assert checks == [("SH010", "v0002", None), ("SH010", "v0001", MANIFEST)]
+    assert [(k, p, d, e) for k, p, d, e, _ in _problems(report) if k == "manifest_edited"] == [
+        ("manifest_edited", MANIFEST, "the manifest was modified after it was written (its sha256 differs from "
+         "the one releases/R1/release.json pins)", pinned)]
