@@ -1085,3 +1085,97 @@ def test_an_earlier_released_manifest_is_verified_with_the_shot(released) -> Non
     assert [(k, p, d, e) for k, p, d, e, _ in _problems(report) if k == "manifest_edited"] == [
         ("manifest_edited", MANIFEST, "the manifest was modified after it was written (its sha256 differs from "
          "the one releases/R1/release.json pins)", pinned)]
+
+
+# --- how files are opened: flags that make the reads and writes safe ---------------------------
+
+def _recording_open(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int, object]]:
+    calls: list[tuple[str, int, object]] = []
+    real_open = os.open
+
+    def recording(path, flags, mode=0o777, *args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append((os.path.basename(os.fsdecode(path)), flags, mode))
+        return real_open(path, flags, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", recording)
+    return calls
+
+
+def test_documents_are_opened_without_following_links_or_blocking(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from cinev4.contracts import read_document_bytes
+
+    (tmp_path / "doc.json").write_bytes(b"{}")
+    calls = _recording_open(monkeypatch)
+    assert read_document_bytes(tmp_path / "doc.json", "manifest") == b"{}"
+    [(name, flags, _)] = calls
+    wanted = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    assert name == "doc.json" and flags & wanted == wanted and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT) == 0
+
+
+def test_the_manifest_is_written_exclusively_and_read_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = init_project(tmp_path / "proj", "FILM01")
+    create_shot(project, "SH010")
+    render(project.root)
+    calls = _recording_open(monkeypatch)
+    build_manifest(project, "SH010", threads=1)
+    proof = [(flags, mode) for name, flags, mode in calls if name == ".manifest-v0001.unpinned.tmp"]
+    wanted = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+    assert len(proof) == 1 and proof[0][0] & wanted == wanted and proof[0][1] == 0o444
+    assert stat.S_IMODE((project.root / MANIFEST).stat().st_mode) == 0o444
+
+
+def test_build_manifest_clears_what_killed_writers_left(tmp_path: Path) -> None:
+    project = init_project(tmp_path / "proj", "FILM01")
+    create_shot(project, "SH010")
+    render(project.root)
+    shot_dir = project.root / "shots" / "SH010"
+    (shot_dir / "manifests" / "v0001").mkdir(parents=True)
+    left = [shot_dir / ".shot.json.abc.tmp", shot_dir / "manifests/v0001/.manifest.json.def.tmp",
+            shot_dir / ".manifest-v0001.unpinned.tmp"]
+    for path in left:
+        path.write_bytes(b'{"half": ')
+    keep = shot_dir / "notes.txt"
+    keep.write_bytes(b"mine")
+    build_manifest(project, "SH010", threads=1)
+    assert [p.exists() for p in left] == [False, False, False] and keep.read_bytes() == b"mine"
+    assert sorted(p.name for p in (shot_dir / "manifests/v0001").iterdir()) == ["manifest.json"]
+
+
+def test_resume_and_adoption_pass_threads_progress_and_backend_on(shot) -> None:  # type: ignore[no-untyped-def]
+    backend, progress = _Recorder(), _Progress()
+    report = verify_shots(shot, ["SH010"], resume=True, threads=2, progress=progress, backend=backend)
+    assert report.ok and report.resume is not None
+    assert [(len(p), s is not None, t, w) for p, s, t, w in backend.calls] == [(5, True, 2, True)]
+    assert [sorted(os.stat(x).st_size for x in p) == sorted(s) for p, s, _, _ in backend.calls] == [True]
+    assert progress.events[0] == ("start", report.bytes_hashed, 5) and progress.events[-1] == ("finish",)
+    record_file = shot.root / "shots/SH010/shot.json"
+    record = json.loads(record_file.read_bytes())
+    record["manifest_ref"], record["artifacts"] = None, []
+    record_file.write_text(json.dumps(record))
+    os.link(shot.root / MANIFEST, shot.root / "shots/SH010/.manifest-v0001.unpinned.tmp")
+    backend.calls.clear()
+    adopted = build_manifest(shot, "SH010", threads=3, progress=_Progress(), backend=backend)
+    assert adopted.adopted is True and [(len(p), t, w) for p, _, t, w in backend.calls] == [(5, 3, True)]
+
+
+def test_the_already_exists_message_of_a_loose_project(tmp_path: Path) -> None:
+    project = init_project(tmp_path / "proj", "FILM01", mutable_outputs=True)
+    create_shot(project, "SH010")
+    render(project.root)
+    build_manifest(project, "SH010", threads=1)
+    with pytest.raises(AlreadyExistsError) as caught:
+        build_manifest(project, "SH010")
+    assert str(caught.value) == (f"{MANIFEST} already exists: a manifest is written once and never replaced (to pin new "
+                                 "outputs: cinev4 shot reopen/new-version SH010, then cinev4 manifest SH010)")
+
+
+def test_a_released_shot_is_never_manifested_again(released) -> None:  # type: ignore[no-untyped-def]
+    from cinev4.errors import CinevError
+
+    with pytest.raises(CinevError) as caught:
+        build_manifest(released, "SH010")
+    assert "manifest refused: the shot was released (releases/R1/release.json)" in str(caught.value)
+    with pytest.raises(ContractError) as bad_id:
+        build_manifest(released, "../SH010")
+    assert str(bad_id.value).startswith("shot id '../SH010' is not a safe name (expected ")
