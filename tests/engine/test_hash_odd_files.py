@@ -111,3 +111,40 @@ def test_engine_refuses_a_fifo_without_opening_it(tmp_path: Path) -> None:
     with open(fifo, "rb") as reader:  # let the writer finish
         assert reader.read() == b"x"
     thread.join(10)
+
+
+def test_sparse_giant_sums_file_refused_before_reading(tmp_path: Path) -> None:
+    sums = tmp_path / "SUMS"
+    with open(sums, "wb") as handle:
+        handle.truncate(100 * 1024**3)
+    out = hash_cli("-c", str(sums), cwd=tmp_path)
+    assert out.returncode == 2
+    assert out.stderr == (f"cinev4: error: {sums}: the file is {100 * 1024**3} bytes (expected a sha256sum file "
+                          "of at most 268435456 bytes)\n").encode()
+
+
+@linux_only
+def test_endless_sums_stream_is_cut_at_the_limit() -> None:
+    out = hash_cli("-c", "/dev/zero")
+    assert out.returncode == 2
+    assert out.stderr == (b"cinev4: error: /dev/zero: more than 268435456 bytes (expected a sha256sum file "
+                          b"of at most 268435456 bytes)\n")
+
+
+@needs_fifo
+def test_sums_file_from_a_fifo(tmp_path: Path) -> None:
+    target = tmp_path / "f"
+    target.write_bytes(b"content")
+    fifo = tmp_path / "SUMS"
+    os.mkfifo(fifo)
+    line = f"{hashlib.sha256(b'content').hexdigest()}  f\n".encode()
+
+    def writer() -> None:
+        with open(fifo, "wb") as handle:
+            handle.write(line)
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    out = hash_cli("-c", "SUMS", cwd=tmp_path)
+    thread.join(10)
+    assert (out.returncode, out.stdout) == (0, b"f: OK\n"), out.stderr

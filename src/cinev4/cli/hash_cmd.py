@@ -10,7 +10,7 @@ from typing import BinaryIO
 import click
 
 from cinev4 import FileDigest, FileTruncatedError, NotRegularFileError, Sha256, hash_files
-from cinev4.cli._common import BarProgress
+from cinev4.cli._common import BarProgress, CommandError
 from cinev4.sumsfile import format_check_name, format_line, parse_line
 
 STDIN_NAME = "-"
@@ -154,12 +154,30 @@ def _print_sums(names: list[bytes], by_name: dict[bytes, object], as_json: bool)
     return 1 if failures else 0
 
 
+# A sums file lists one file per ~100 bytes: 256 MiB is millions of files. A
+# larger one (a sparse file, /dev/zero) is refused before it fills the memory.
+MAX_SUMS_BYTES = 256 * 1024 * 1024
+
+
+def _read_bounded(stream: BinaryIO, sums_file: str) -> bytes:
+    """Everything ``stream`` holds, up to MAX_SUMS_BYTES (a FIFO or stdin is read as sha256sum reads it)."""
+    data = stream.read(MAX_SUMS_BYTES + 1)
+    if len(data) > MAX_SUMS_BYTES:
+        raise CommandError([f"{sums_file}: more than {MAX_SUMS_BYTES} bytes (expected a sha256sum file of at most "
+                            f"{MAX_SUMS_BYTES} bytes)"])
+    return data
+
+
 def _read_sums(sums_file: str) -> bytes:
     if sums_file == STDIN_NAME:
-        return sys.stdin.buffer.read()
+        return _read_bounded(sys.stdin.buffer, sums_file)
     try:
         with open(sums_file, "rb") as handle:
-            return handle.read()
+            size = os.fstat(handle.fileno()).st_size  # checked before reading: a sparse giant is not read
+            if size > MAX_SUMS_BYTES:
+                raise CommandError([f"{sums_file}: the file is {size} bytes (expected a sha256sum file of at most "
+                                    f"{MAX_SUMS_BYTES} bytes)"])
+            return _read_bounded(handle, sums_file)
     except OSError as exc:
         raise click.ClickException(f"{sums_file}: {_describe(exc)}") from None
 
