@@ -7,6 +7,7 @@ Each assert is exact: kinds, paths, details, expected and actual values.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -56,7 +57,8 @@ def shot(tmp_path: Path):  # type: ignore[no-untyped-def]
     yield load_project(project.root, search=False)
     for dirpath, dirnames, filenames in os.walk(tmp_path):
         for name in filenames:
-            os.chmod(os.path.join(dirpath, name), 0o644)
+            if not os.path.islink(os.path.join(dirpath, name)):
+                os.chmod(os.path.join(dirpath, name), 0o644)
 
 
 def _size(project, path: str) -> int:  # type: ignore[no-untyped-def]
@@ -875,7 +877,6 @@ def test_write_once_names_its_temporary_beside_the_target(tmp_path: Path, monkey
 
 
 def test_write_once_without_hard_links(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import errno
 
     def no_links(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise OSError(errno.EPERM, "Operation not permitted")
@@ -961,7 +962,6 @@ def test_policy_reads_both_fields() -> None:
 
 
 def test_rename_noreplace_without_renameat2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import errno
 
     monkeypatch.setattr(atomic, "_renameat2", lambda: None)  # an older libc: hard links decide
     fd = os.open(tmp_path, os.O_RDONLY)
@@ -1003,7 +1003,6 @@ def test_rename_noreplace_without_renameat2(tmp_path: Path, monkeypatch: pytest.
 
 def test_rename_noreplace_reports_renameat2_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import ctypes
-    import errno
 
     def failing(*args: object) -> int:
         ctypes.set_errno(errno.EACCES)
@@ -1175,7 +1174,102 @@ def test_a_released_shot_is_never_manifested_again(released) -> None:  # type: i
 
     with pytest.raises(CinevError) as caught:
         build_manifest(released, "SH010")
-    assert "manifest refused: the shot was released (releases/R1/release.json)" in str(caught.value)
+    assert "manifest refused: v0001 of the shot was released (releases/R1/release.json)" in str(caught.value)
     with pytest.raises(ContractError) as bad_id:
         build_manifest(released, "../SH010")
     assert str(bad_id.value).startswith("shot id '../SH010' is not a safe name (expected ")
+
+
+def test_lone_surrogates_are_refused_in_keys_and_values() -> None:
+    from cinev4.contracts.jsonio import parse_json
+
+    assert _json_problems(b'{"a\\ud800": 1, "b": {"c\\udfff": 2}}') == [
+        "$: the key 'a\\\\ud800' holds a lone surrogate (expected Unicode text)",
+        "$.b: the key 'c\\\\udfff' holds a lone surrogate (expected Unicode text)"]
+    assert _json_problems(b'{"a": ["x\\udc80", "ok"], "b": "\\uD800"}') == [
+        "$.a[0]: a \\u escape leaves a lone surrogate (expected Unicode text)",
+        "$.b: a \\u escape leaves a lone surrogate (expected Unicode text)"]
+    assert parse_json(b'{"ok": "\\ud83d\\ude00", "n": 2}') == {"ok": "\U0001F600", "n": 2}
+
+
+# --- verify in process: the manifest itself unreadable, not a document, or without a version ----
+
+def test_a_manifest_that_is_unreadable_or_no_document(shot) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    target = ManifestTarget(shot.root, MANIFEST, None, "SH010", "v0001")
+    folder = (shot.root / MANIFEST).parent
+    raw = (shot.root / MANIFEST).read_bytes()
+    shutil.rmtree(folder)
+    folder.write_bytes(b"a file where the manifest's folder was")
+    report = verify_targets([target])
+    assert _problems(report) == [("unreadable", MANIFEST, "the manifest cannot be read (Not a directory)", None, None)]
+    assert report.exit_code == 1
+    folder.unlink()
+    folder.mkdir()
+    os.mkfifo(shot.root / MANIFEST)
+    fifo = verify_targets([target])
+    assert _problems(fifo) == [("manifest_invalid", MANIFEST, f"{MANIFEST}: $: is a FIFO (expected a regular file)",
+                                None, None)]
+    os.unlink(shot.root / MANIFEST)
+    (shot.root / MANIFEST).write_bytes(raw)
+    assert verify_targets([target], threads=1).ok
+
+
+def test_an_artifact_that_loops_is_unreadable(shot) -> None:  # type: ignore[no-untyped-def]
+    frame = shot.root / FRAMES[0]
+    frame.unlink()
+    os.symlink(frame.name, frame)
+    report = verify_targets([ManifestTarget(shot.root, MANIFEST, None, "SH010", "v0001")], sizes_only=True)
+    loop = os.strerror(errno.ELOOP)
+    assert _problems(report) == [
+        ("unreadable", FRAMES[0], f"cannot be read ({loop})", None, None),
+        ("unsafe_path", FRAMES[0], f"in the version folder: cannot be read ({loop})", None, None),
+    ]
+
+
+def test_a_manifest_without_a_version_takes_it_from_its_place(shot) -> None:  # type: ignore[no-untyped-def]
+    manifest = shot.root / MANIFEST
+    os.chmod(manifest, 0o644)
+    doc = json.loads(manifest.read_bytes())
+    del doc["version"]
+    manifest.write_bytes(json.dumps(doc).encode())
+    placed = verify_targets([ManifestTarget(shot.root, MANIFEST, None, "SH010", None)], threads=1)
+    assert placed.ok and placed.checks[0].version == "v0001" and placed.files_hashed == 5
+    elsewhere = "releases/R9/manifest.json"
+    (shot.root / "releases/R9").mkdir(parents=True)
+    (shot.root / elsewhere).write_bytes(json.dumps(doc).encode())
+    nowhere = verify_targets([ManifestTarget(shot.root, elsewhere, None, "SH010", None)])
+    assert _problems(nowhere) == [(
+        "manifest_invalid", elsewhere, f'{elsewhere}: $: no "version", and the manifest is not at a layout place that '
+        "names one (shots/<SHOT>/manifests/<version>/manifest.json)", None, None)]
+
+
+def test_an_unsafe_artifact_path_inside_the_version_prefix_is_never_touched(shot) -> None:  # type: ignore[no-untyped-def]
+    manifest = shot.root / MANIFEST
+    os.chmod(manifest, 0o644)
+    doc = json.loads(manifest.read_bytes())
+    assert doc["artifacts"][0]["path"] == f"{OUT}/preview.mp4"
+    doc["artifacts"][0]["path"] = f"{OUT}/x/../preview.mp4"
+    manifest.write_bytes(json.dumps(doc).encode())
+    report = verify_targets([ManifestTarget(shot.root, MANIFEST, None, "SH010", "v0001")], sizes_only=True)
+    assert _problems(report) == [
+        ("unsafe_path", MANIFEST, f"{MANIFEST}: $.artifacts[0].path: '{OUT}/x/../preview.mp4' contains '..' "
+         "(expected a path that stays inside the project root)", None, None),
+        ("extra", f"{OUT}/preview.mp4", "on disk in the version folder but not in the manifest", None,
+         _size(shot, f"{OUT}/preview.mp4")),
+    ]
+
+
+def test_a_status_not_earned_is_reported_by_verify(shot) -> None:  # type: ignore[no-untyped-def]
+    record_file = shot.root / "shots/SH010/shot.json"
+    record = json.loads(record_file.read_bytes())
+    record["status"] = "DONE"
+    record_file.write_text(json.dumps(record))
+    report = verify_shots(shot, ["SH010"], threads=1)
+    assert [(k, p, d) for k, p, d, _, _ in _problems(report)] == [
+        ("status_unearned", "shots/SH010/shot.json",
+         "the status is DONE but the history ends at IN_PROGRESS: the status was edited, not earned by a transition")]
+    assert report.checks[0].version == "v0001" and report.checks[0].manifest_path == MANIFEST
+    everything = verify_shots(shot, threads=1)
+    assert [k for k, *_ in _problems(everything)] == ["status_unearned"]
