@@ -135,9 +135,22 @@ def test_non_strict_project_reproduces_a_new_version(mutable_project: Path, tmp_
     run_cli("release", "publish", "R1", "SH010", cwd=root)
     record = json.loads((root / "releases/R1/release.json").read_text())
     assert record["shots"][0]["version"] == "v0002"
-    # a released shot is frozen, whatever the policy (ADR-0004)
-    refused = run_cli("shot", "fail", "SH010", "--reason", "lost the plate", cwd=root, expect=2)
-    assert "fail refused: the shot was released (releases/R1/release.json)" in refused.stderr
+    # released under the non-strict policy: the released version is never re-manifested, but the shot
+    # may go on in a new version, and the released v0002 stays pinned by R1 (ADR-0004)
+    refused = run_cli("manifest", "SH010", cwd=root, expect=2)
+    assert "manifest refused: v0002 of the shot was released (releases/R1/release.json)" in refused.stderr
+    run_cli("shot", "reopen", "SH010", "--reason", "client notes after delivery", cwd=root)
+    run_cli("shot", "new-version", "SH010", cwd=root)
+    render(root, version="v0003", seed=3)
+    run_cli("manifest", "SH010", cwd=root)
+    run_cli("verify", "--all", cwd=root)
+    released_file = root / "shots/SH010/outputs/v0002/preview.mp4"
+    released_file.chmod(0o644)
+    released_file.write_bytes(b"rewritten after delivery")
+    caught = run_cli("verify", "--all", "--json", cwd=root, expect=1).json()
+    assert [(p["kind"], p["path"]) for m in caught["manifests"] for p in m["problems"]] == [
+        ("size_differs", "shots/SH010/outputs/v0002/preview.mp4")]
+    # a strict project, though, never unfreezes a shot: see test_gate_trust
 
 
 def test_manifest_hook_output_is_machine_readable(project: Path) -> None:

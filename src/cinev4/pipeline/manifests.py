@@ -100,7 +100,7 @@ def build_manifest(
         raise ShotNotFoundError(f"no shot {shot_id} in project {project.id} ({layout.shot_record(shot_id)} does not exist)")
     with shot_lock(folder, shot_id, wait_s=0.0):
         shot = load_shot(project, shot_id)
-        refuse_if_released(project, shot_id, "manifest")
+        refuse_if_released(project, shot_id, "manifest", shot.version)
         can_manifest(shot.status, project.policy)
         manifest_path = shot.manifest_path
         manifest_real = project.path(manifest_path)
