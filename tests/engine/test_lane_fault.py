@@ -13,17 +13,21 @@ new end of file. Two places a fault can land are covered:
   count: every lane drains once the queue is empty): the other lanes' states
   must be left alone (they hold the progress of steps already taken).
 
-Removing the restore after a fault inside a step is NOT caught here, and
-cannot be with the shipped kernels: each loads the lane states into
-registers and stores them once, at the end of a call, so a fault inside a
-call leaves the states as they were (the restore guards a kernel that would
-store them block by block).
+Removing the restore after a fault inside a step cannot be caught through
+the shipped kernels: each loads the lane states into registers and stores
+them once, at the end of a call, so a fault inside a call leaves the states
+as they were. The C harness tests/c/test_lane_restore.c (run below) drives
+the scheduler with a kernel that stores them block by block, as a future
+kernel may; it fails when the restore is removed.
 """
 from __future__ import annotations
 
+import ctypes.util
 import hashlib
 import os
 import random
+import shutil
+import subprocess
 import threading
 from pathlib import Path
 
@@ -106,3 +110,14 @@ def test_truncation_while_a_lane_drains_spoils_no_other_lane(tmp_path: Path, mb_
                     for i, data in enumerate(rng.randbytes(rng.randrange(1, 3 << 20)) for _ in range(6))}
         results = _hash_with_a_truncation([victim, *contents], victim, mb_kernel)
         _check_the_others(results, contents, victim)
+
+
+RESTORE_HARNESS = Path(__file__).resolve().parent.parent / "c" / "run_lane_restore.sh"
+
+
+@pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler")
+@pytest.mark.skipif(ctypes.util.find_library("crypto") is None, reason="the harness links OpenSSL's libcrypto")
+def test_the_restore_after_a_fault_inside_a_step_c_harness() -> None:
+    out = subprocess.run(["sh", str(RESTORE_HARNESS)], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert out.stdout.splitlines() == [f"PASS lane {lane}: error 0, digest matches OpenSSL" for lane in (1, 2, 3)]
