@@ -15,7 +15,7 @@ import operator
 import os
 from collections.abc import Callable, Mapping
 
-__all__ = ["WINDOW_UNIT", "MAX_WINDOW", "debug_enabled", "environment_problems", "parse_count", "parse_window"]
+__all__ = ["WINDOW_UNIT", "MAX_WINDOW", "debug_enabled", "environment_problems", "parse_count", "parse_seconds", "parse_window"]
 
 WINDOW_UNIT = 64 * 1024
 MAX_WINDOW = 1024 * 1024 * 1024
@@ -60,6 +60,18 @@ def parse_count(text: str, low: int, high: int) -> int:
     return count
 
 
+def parse_seconds(text: str, low: float, high: float) -> float:
+    """A number of seconds (``10``, ``0.5``) from ``low`` to ``high``."""
+    stripped = text.strip()
+    try:
+        seconds = float(stripped) if stripped.replace(".", "", 1).isdigit() and stripped.isascii() else None
+    except ValueError:  # pragma: no cover - the digit check admits only floats
+        seconds = None
+    if seconds is None or not low <= seconds <= high:
+        raise ValueError(f"expected a number of seconds from {low:g} to {high:g}")
+    return seconds
+
+
 def _check_kernel(text: str) -> None:
     from cinev4._fasthash import available_kernels, multibuffer_kernels  # only when the variable is set
 
@@ -93,6 +105,8 @@ _CHECKS: dict[str, Callable[[str], object]] = {
     "CINEV4_JOURNAL_BATCH_FILES": lambda text: parse_count(text, 1, 2**31 - 1),
     "CINEV4_PROJECT": _check_project,
     "CINEV4_DEBUG": lambda text: _check_choice(_TRUE + _FALSE)(text.lower()),
+    "CINEV4_PROGRESS": lambda text: _check_choice(_TRUE + _FALSE)(text.lower()),
+    "CINEV4_PROGRESS_INTERVAL": lambda text: parse_seconds(text, 0.0, 86400.0),
 }
 
 

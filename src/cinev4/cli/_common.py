@@ -11,11 +11,13 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
 import click
+
+from cinev4.cli.progress import BarProgress, progress_for  # noqa: F401  (re-exported for the commands)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -71,7 +73,7 @@ def boundary(func: F) -> F:
         except (CinevError, OSError) as exc:
             error = to_command_error(exc)
             if kwargs.get("as_json") and not getattr(exc, "report", None):
-                emit_json({"ok": False, "exit_code": error.exit_code, "errors": error.lines})
+                emit_result({"errors": error.lines}, error.exit_code)
             raise error from None
 
     return wrapper  # type: ignore[return-value]
@@ -103,8 +105,28 @@ def load(project_dir: Path | None) -> Any:
     return load_project(project_dir)
 
 
+progress_option = click.option(
+    "--progress",
+    "show_progress",
+    is_flag=True,
+    help="Progress on stderr even off a terminal or with --json: one plain line every 10 s "
+    "(CINEV4_PROGRESS_INTERVAL) for logs. Env: CINEV4_PROGRESS=1 (0 turns it off everywhere).",
+)
+
+
+def envelope(fields: Mapping[str, Any], exit_code: int = 0) -> dict[str, Any]:
+    """Every ``--json`` document's shape: an object with ``ok`` (exit code 0) and
+    ``exit_code``, plus the command's own fields."""
+    return {**fields, "ok": exit_code == 0, "exit_code": exit_code}
+
+
 def emit_json(document: Any) -> None:
     click.echo(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False))
+
+
+def emit_result(fields: Mapping[str, Any], exit_code: int = 0) -> None:
+    """Print a command's ``--json`` report in the common envelope."""
+    emit_json(envelope(fields, exit_code))
 
 
 def human_bytes(count: int) -> str:
@@ -114,42 +136,6 @@ def human_bytes(count: int) -> str:
             return f"{count} B" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{count} B"  # pragma: no cover
-
-
-class BarProgress:
-    """A click progress bar on stderr, shown only on a terminal and never with --json."""
-
-    def __init__(self, label: str) -> None:
-        self._label = label
-        self._bar: Any = None
-        self._done = 0
-
-    @classmethod
-    def for_command(cls, label: str, as_json: bool) -> BarProgress | None:
-        if as_json or not sys.stderr.isatty():
-            return None
-        return cls(label)
-
-    def start(self, total_bytes: int, total_files: int) -> None:
-        self._done = 0
-        self._bar = click.progressbar(
-            length=max(total_bytes, 1),
-            label=f"{self._label} ({total_files} files, {human_bytes(total_bytes)})",
-            file=sys.stderr,
-            show_eta=True,
-            show_percent=True,
-        )
-        self._bar.__enter__()
-
-    def update(self, bytes_done: int, files_done: int) -> None:
-        if self._bar is not None and bytes_done > self._done:
-            self._bar.update(bytes_done - self._done)
-            self._done = bytes_done
-
-    def finish(self) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(None, None, None)
-            self._bar = None
 
 
 def warn(lines: Any) -> None:

@@ -6,12 +6,13 @@ from pathlib import Path
 import click
 
 from cinev4.cli._common import (
-    BarProgress,
     boundary,
     emit_json,
     human_bytes,
     json_option,
     load,
+    progress_for,
+    progress_option,
     project_option,
     threads_option,
     warn,
@@ -24,10 +25,11 @@ from cinev4.cli._distributed import distributed_options, hash_backend
 @project_option
 @threads_option
 @distributed_options
+@progress_option
 @json_option
 @boundary
 def manifest_command(shot_id: str, project_dir: Path | None, threads: int | None, scheduler: str | None,
-                     local_cluster: int | None, as_json: bool) -> None:
+                     local_cluster: int | None, show_progress: bool, as_json: bool) -> None:
     """Hash every file of SHOT's current version folder and write its manifest.
 
     The manifest (shots/SHOT/manifests/VERSION/manifest.json) is canonical
@@ -48,8 +50,8 @@ def manifest_command(shot_id: str, project_dir: Path | None, threads: int | None
 
     project = load(project_dir)
     with hash_backend(scheduler, local_cluster) as backend:
-        result = build_manifest(project, shot_id, threads=threads, progress=BarProgress.for_command("hashing", as_json),
-                                backend=backend)
+        result = build_manifest(project, shot_id, threads=threads, backend=backend,
+                                progress=progress_for("hashing", as_json, show_progress))
     from cinev4.pipeline.frames import collapsed_summary
 
     warn(result.warnings)

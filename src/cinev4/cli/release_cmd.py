@@ -6,7 +6,6 @@ from pathlib import Path
 import click
 
 from cinev4.cli._common import (
-    BarProgress,
     CommandError,
     boundary,
     emit_json,
@@ -14,6 +13,8 @@ from cinev4.cli._common import (
     json_option,
     load,
     print_report,
+    progress_for,
+    progress_option,
     project_option,
     threads_option,
 )
@@ -46,9 +47,11 @@ def _gate_failed(report: object, as_json: bool, message: str, payload: dict | No
 @click.argument("shot_ids", nargs=-1, required=True, metavar="SHOT...")
 @project_option
 @threads_option
+@progress_option
 @json_option
 @boundary
-def release_check(shot_ids: tuple[str, ...], project_dir: Path | None, threads: int | None, as_json: bool) -> None:
+def release_check(shot_ids: tuple[str, ...], project_dir: Path | None, threads: int | None, show_progress: bool,
+                  as_json: bool) -> None:
     """Run the release gate on the SHOTs alone (writes nothing).
 
     \b
@@ -58,7 +61,7 @@ def release_check(shot_ids: tuple[str, ...], project_dir: Path | None, threads: 
     from cinev4.pipeline.releases import check_release
 
     gate = check_release(load(project_dir), list(shot_ids), threads=threads,
-                         progress=BarProgress.for_command("verifying", as_json))
+                         progress=progress_for("verifying", as_json, show_progress))
     if not gate.ok:
         raise _gate_failed(gate.report, as_json, f"release gate failed: {gate.report.failure()}", gate.to_dict())
     if as_json:
@@ -90,6 +93,7 @@ def release_check(shot_ids: tuple[str, ...], project_dir: Path | None, threads: 
 )
 @project_option
 @threads_option
+@progress_option
 @json_option
 @boundary
 def release_publish(
@@ -99,6 +103,7 @@ def release_publish(
     wait_s: float,
     project_dir: Path | None,
     threads: int | None,
+    show_progress: bool,
     as_json: bool,
 ) -> None:
     """Pass the gate, then write releases/RELEASE/release.json once.
@@ -120,8 +125,8 @@ def release_publish(
 
     try:
         result = publish_release(load(project_dir), release_id, list(shot_ids), destination=destination,
-                                 threads=threads, progress=BarProgress.for_command("verifying", as_json),
-                                 wait_s=wait_s, copy_progress=BarProgress.for_command("copying", as_json))
+                                 threads=threads, progress=progress_for("verifying", as_json, show_progress),
+                                 wait_s=wait_s, copy_progress=progress_for("copying", as_json, show_progress))
     except VerificationFailed as exc:
         report = getattr(exc.report, "report", exc.report)  # a GateReport wraps its VerifyReport
         raise _gate_failed(report, as_json, str(exc)) from None

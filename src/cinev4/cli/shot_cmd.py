@@ -6,7 +6,17 @@ from typing import Any
 
 import click
 
-from cinev4.cli._common import BarProgress, boundary, emit_json, human_bytes, json_option, load, project_option, threads_option
+from cinev4.cli._common import (
+    boundary,
+    emit_json,
+    human_bytes,
+    json_option,
+    load,
+    progress_for,
+    progress_option,
+    project_option,
+    threads_option,
+)
 
 
 @click.group("shot")
@@ -173,9 +183,11 @@ def shot_qc(shot_id: str, reason: str, project_dir: Path | None, as_json: bool) 
 @click.option("--reason", default="QC passed", show_default=True, help="Recorded in the history.")
 @project_option
 @threads_option
+@progress_option
 @json_option
 @boundary
-def shot_done(shot_id: str, reason: str, project_dir: Path | None, threads: int | None, as_json: bool) -> None:
+def shot_done(shot_id: str, reason: str, project_dir: Path | None, threads: int | None, show_progress: bool,
+              as_json: bool) -> None:
     """QC -> DONE, through the gate: a parseable qc.json and a preview among the
     outputs and, when the policy requires it, a manifest of the current
     version that verifies (every artifact is hashed).
@@ -187,7 +199,7 @@ def shot_done(shot_id: str, reason: str, project_dir: Path | None, threads: int 
     from cinev4.pipeline.shots import mark_done
 
     shot = mark_done(load(project_dir), shot_id, threads=threads, reason=reason,
-                     progress=BarProgress.for_command("verifying", as_json))
+                     progress=progress_for("verifying", as_json, show_progress))
     _report(shot, f"{shot.id}: DONE ({shot.version})", as_json)
 
 

@@ -6,13 +6,14 @@ from pathlib import Path
 import click
 
 from cinev4.cli._common import (
-    BarProgress,
     CommandError,
     boundary,
     emit_json,
     json_option,
     load,
     print_report,
+    progress_for,
+    progress_option,
     project_option,
     threads_option,
     warn,
@@ -42,6 +43,7 @@ from cinev4.cli._distributed import distributed_options, hash_backend
 @project_option
 @threads_option
 @distributed_options
+@progress_option
 @json_option
 @boundary
 def verify_command(
@@ -54,6 +56,7 @@ def verify_command(
     threads: int | None,
     scheduler: str | None,
     local_cluster: int | None,
+    show_progress: bool,
     as_json: bool,
 ) -> None:
     """Verify manifests: their own bytes against the shot record's pin, their
@@ -79,7 +82,7 @@ def verify_command(
     chosen = sum(bool(x) for x in (shot_ids, all_shots, manifest_file))
     if chosen != 1:
         raise click.UsageError("name shots, or give --all, or --manifest PATH (exactly one of them)")
-    progress = BarProgress.for_command("verifying", as_json)
+    progress = progress_for("verifying", as_json, show_progress)
     with hash_backend(scheduler, local_cluster) as backend:
         if manifest_file is not None:
             # An explicit path wins: CINEV4_PROJECT never redirects --manifest (only an explicit
