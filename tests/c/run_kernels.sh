@@ -2,8 +2,8 @@
 # Build and run the single-stream SHA-256 kernel test (tests/c/test_kernels.c; not part of the package).
 #   tests/c/run_kernels.sh [--native-only | --qemu-only] [--quick]
 #
-# native: $CC (default cc) on this machine; covers portable + sha-ni (x86-64 with SHA-NI) or
-#         armv8-sha2 (AArch64 with the SHA-2 extension).
+# native: $CC (default cc) on this machine; covers portable + sha-ni and sha-ni-x2 (x86-64 with
+#         SHA-NI) or armv8-sha2 and armv8-sha2-x2 (AArch64 with the SHA-2 extension).
 # qemu:   cross-compiled with aarch64-linux-gnu-gcc (-static) and run under qemu-aarch64(-static),
 #         whose default CPU ("max") has the SHA-2 extension: covers armv8-sha2 on an x86-64 host,
 #         and the run fails unless that kernel was detected and tested.
@@ -32,7 +32,8 @@ for a in "$@"; do
 done
 
 flags="-O3 -std=c11 -Wall -Wextra -Wno-unused-parameter -Wno-unused-function -Werror -D_GNU_SOURCE"
-srcs="$here/test_kernels.c $csrc/sha256_common.c $csrc/sha256_portable.c $csrc/sha256_shani.c $csrc/sha256_armv8.c $csrc/cv4_cpu.c"
+srcs="$here/test_kernels.c $csrc/sha256_common.c $csrc/sha256_portable.c $csrc/sha256_shani.c $csrc/sha256_armv8.c
+      $csrc/sha256_shani_x2.c $csrc/sha256_armv8_x2.c $csrc/cv4_cpu.c"
 
 status=0
 if [ $native = 1 ]; then
@@ -61,7 +62,7 @@ if [ $qemu = 1 ]; then
     # shellcheck disable=SC2086
     $cross $flags -static -I"$csrc" $srcs -o "$tmp/aarch64"
     # shellcheck disable=SC2086
-    "$emu" "$tmp/aarch64" --require armv8-sha2 $args || status=1
+    "$emu" "$tmp/aarch64" --require armv8-sha2 --require armv8-sha2-x2 $args || status=1
   fi
 fi
 exit $status

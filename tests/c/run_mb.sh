@@ -10,7 +10,8 @@ out=${TMPDIR:-/tmp}/cv4_test_mb.$$
 CC=${CC:-cc}
 trap 'rm -f "$out"' EXIT
 $CC -O3 -std=c11 -Wall -Wextra -Wno-unused-parameter -Wno-unused-function -Werror \
-    -I"$csrc" "$here/test_mb.c" "$csrc/sha256_mb_avx2.c" "$csrc/sha256_mb_avx512.c" "$csrc/sha256_common.c" \
+    -I"$csrc" "$here/test_mb.c" "$csrc/sha256_mb_avx2.c" "$csrc/sha256_mb_avx512.c" "$csrc/sha256_shani_x2.c" \
+    "$csrc/sha256_common.c" \
     -o "$out" -lcrypto
 status=0
 "$out" "$@" || status=$?

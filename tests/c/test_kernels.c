@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "cv4_cpu.h"
+#include "cv4_mb.h"
 #include "cv4_sha256.h"
 
 #define MAX_MSG (1u << 20)
@@ -141,12 +142,142 @@ static void check_messages(const cv4_kernel *k, const cv4_kernel *ref, const uin
     }
 }
 
+/* ---- two-lane interleaved kernels (sha-ni-x2, armv8-sha2-x2) against the portable kernel */
+
+static void check_mb_blocks(const cv4_mb_kernel *k, const uint8_t *buf, int trials)
+{
+    int t, l, i;
+    for (t = 0; t < trials; t++) {
+        uint32_t want[2][8], got[2][8];
+        const uint8_t *ptrs[2];
+        size_t nblocks = 1 + rnd_below(64);
+        for (l = 0; l < 2; l++) {
+            ptrs[l] = buf + rnd_below(MAX_MSG / 2) + rnd_below(64); /* unaligned, own data */
+            for (i = 0; i < 8; i++)
+                want[l][i] = got[l][i] = (uint32_t)rnd();
+            cv4_sha256_compress_portable(want[l], ptrs[l], nblocks);
+        }
+        k->compress(got, ptrs, nblocks);
+        if (memcmp(want, got, sizeof want) != 0)
+            fail(k->name, "two-lane block compression (nblocks, trial)", nblocks, (size_t)t);
+    }
+}
+
+/* A message padded to whole blocks, as the lane scheduler's tail code does. */
+static uint8_t *pad_message(const uint8_t *msg, size_t len, size_t *nblocks)
+{
+    size_t n = (len + 9 + 63) / 64, i;
+    uint8_t *p = calloc(n, 64);
+    if (!p)
+        exit(2);
+    memcpy(p, msg, len);
+    p[len] = 0x80;
+    for (i = 0; i < 8; i++)
+        p[n * 64 - 1 - i] = (uint8_t)(((uint64_t)len * 8) >> (8 * i));
+    *nblocks = n;
+    return p;
+}
+
+/* Messages of lengths lens[] run two at a time through the lanes: a lane
+ * refills as soon as its message ends, calls never exceed `chunk` blocks, and
+ * an idle lane reads a dummy block. Each digest is checked against the portable
+ * kernel on the same padded message. */
+static void run_mb_messages(const cv4_mb_kernel *k, const uint8_t *const *msgs, const size_t *lens, size_t count,
+                            size_t chunk, const char *what)
+{
+    static const uint8_t idle[256 * 64]; /* the largest call below */
+    uint8_t *padded[2] = {NULL, NULL};
+    size_t left[2] = {0, 0}, index[2] = {0, 0}, next = 0;
+    const uint8_t *ptrs[2];
+    uint32_t st[2][8];
+    int l;
+    for (;;) {
+        size_t n = chunk;
+        int busy = 0;
+        for (l = 0; l < 2; l++) {
+            if (padded[l] && left[l] == 0) { /* finished: compare with the portable kernel */
+                uint32_t ref[8];
+                size_t nb;
+                uint8_t *p = pad_message(msgs[index[l]], lens[index[l]], &nb);
+                memcpy(ref, cv4_sha256_h0, sizeof ref);
+                cv4_sha256_compress_portable(ref, p, nb);
+                if (memcmp(ref, st[l], sizeof ref) != 0)
+                    fail(k->name, what, lens[index[l]], (size_t)l);
+                free(p);
+                free(padded[l]);
+                padded[l] = NULL;
+            }
+            if (!padded[l] && next < count) {
+                size_t nb;
+                index[l] = next++;
+                padded[l] = pad_message(msgs[index[l]], lens[index[l]], &nb);
+                left[l] = nb;
+                ptrs[l] = padded[l];
+                memcpy(st[l], cv4_sha256_h0, sizeof st[l]);
+            }
+            if (padded[l]) {
+                busy++;
+                if (left[l] < n)
+                    n = left[l];
+            }
+        }
+        if (!busy)
+            return;
+        {
+            const uint8_t *call[2];
+            for (l = 0; l < 2; l++)
+                call[l] = padded[l] ? ptrs[l] : idle;
+            k->compress(st, call, n);
+        }
+        for (l = 0; l < 2; l++)
+            if (padded[l]) {
+                ptrs[l] += n * 64;
+                left[l] -= n;
+            }
+    }
+}
+
+static void check_mb(const cv4_mb_kernel *k, const uint8_t *buf, int quick)
+{
+    static const char *fips[] = {"", "abc", "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"};
+    const uint8_t *msgs[1024];
+    size_t lens[1024], i;
+    uint8_t *million = malloc(1000000);
+    if (!million)
+        exit(2);
+    memset(million, 'a', 1000000);
+    /* FIPS vectors side by side (the portable kernel is itself checked against them) */
+    for (i = 0; i < 3; i++) {
+        msgs[i] = (const uint8_t *)fips[i];
+        lens[i] = strlen(fips[i]);
+    }
+    msgs[3] = million;
+    lens[3] = 1000000;
+    run_mb_messages(k, msgs, lens, 4, 64, "FIPS vector (length, lane)");
+    free(million);
+    check_mb_blocks(k, buf, quick ? 200 : 2000);
+    /* every length 0..300, pairs of different lengths, small and larger calls */
+    for (i = 0; i <= 300; i++) {
+        msgs[i] = buf + i % 64;
+        lens[i] = (i * 7) % 301;
+    }
+    run_mb_messages(k, msgs, lens, 301, 1, "lengths 0..300, 1 block per call (length, lane)");
+    run_mb_messages(k, msgs, lens, 301, 64, "lengths 0..300, 64 blocks per call (length, lane)");
+    /* an odd count (one lane idle at the end), random lengths up to 1 MiB */
+    for (i = 0; i < (quick ? 7u : 31u); i++) {
+        lens[i] = rnd_below(MAX_MSG / 2);
+        msgs[i] = buf + rnd_below(MAX_MSG / 2);
+    }
+    run_mb_messages(k, msgs, lens, quick ? 7 : 31, 256, "random lengths (length, lane)");
+}
+
 int main(int argc, char **argv)
 {
     const cv4_cpu_features *cpu = cv4_cpu();
     const cv4_kernel portable = {"portable", cv4_sha256_compress_portable};
     cv4_kernel kernels[4];
-    size_t nk = 0, i;
+    const cv4_mb_kernel *mbs[2];
+    size_t nk = 0, nmb = 0, i;
     int quick = 0, a;
     uint8_t *buf = malloc(MAX_MSG + 64);
 
@@ -168,6 +299,11 @@ int main(int argc, char **argv)
         kernels[nk++].compress = cv4_sha256_compress_armv8;
     }
 #endif
+    /* the two-lane kernels, under the conditions cv4_kernels.c offers them */
+    if (cv4_mb_shani_x2.compress && cpu->sha && cpu->sse41 && cpu->ssse3)
+        mbs[nmb++] = &cv4_mb_shani_x2;
+    if (cv4_mb_armv8_x2.compress && cpu->arm_sha2)
+        mbs[nmb++] = &cv4_mb_armv8_x2;
 
     for (a = 1; a < argc; a++) {
         if (strcmp(argv[a], "--quick") == 0) {
@@ -177,6 +313,8 @@ int main(int argc, char **argv)
             int found = 0;
             for (i = 0; i < nk; i++)
                 found |= strcmp(kernels[i].name, want) == 0;
+            for (i = 0; i < nmb; i++)
+                found |= strcmp(mbs[i]->name, want) == 0;
             if (!found)
                 fail(want, "required kernel not available (CPU features, compiled)",
                      (size_t)cv4_shani_compiled(), (size_t)cv4_armv8_sha2_compiled());
@@ -196,11 +334,16 @@ int main(int argc, char **argv)
         }
         printf("kernel %-10s %s\n", kernels[i].name, failures == before ? "ok" : "FAILED");
     }
+    for (i = 0; i < nmb; i++) {
+        int before = failures;
+        check_mb(mbs[i], buf, quick);
+        printf("kernel %-10s %s\n", mbs[i]->name, failures == before ? "ok" : "FAILED");
+    }
     free(buf);
     if (failures) {
         printf("FAIL: %d mismatches\n", failures);
         return 1;
     }
-    printf("OK: %zu kernel(s) tested\n", nk);
+    printf("OK: %zu kernel(s) tested\n", nk + nmb);
     return 0;
 }

@@ -1,5 +1,5 @@
 /* Standalone correctness test and micro-benchmark of the multi-buffer SHA-256 kernels
- * (src/cinev4/csrc/sha256_mb_avx2.c, sha256_mb_avx512.c).  Not part of the package.
+ * (src/cinev4/csrc/sha256_mb_avx2.c, sha256_mb_avx512.c, sha256_shani_x2.c).  Not part of the package.
  *
  *   tests/c/run_mb.sh            build, test, bench (also runs `openssl speed`)
  *   ./test_mb [--quick] [--no-bench] [--bench-only] [--reps N]
@@ -368,7 +368,7 @@ static void bench(const cv4_mb_kernel **ks, int nk, int reps)
     uint8_t *data = xmalloc(total);
     double ghz = core_ghz(), tsc = tsc_ghz();
     double *v = xmalloc(sizeof(double) * (size_t)reps);
-    double ssl_mem, ssl_cache, mem[3], cache[3];
+    double ssl_mem, ssl_cache, mem[4], cache[4];
     int i, r;
     fill(data, total);
     printf("\nbench: core clock %.2f GHz (dependent-add chain), TSC %.2f GHz; medians of %d runs\n", ghz, tsc, reps);
@@ -443,9 +443,9 @@ static void bench(const cv4_mb_kernel **ks, int nk, int reps)
 
 int main(int argc, char **argv)
 {
-    const cv4_mb_kernel *all[3] = {&cv4_mb_avx2_x8, &cv4_mb_avx512_x16, &cv4_mb_avx512vl_x8};
-    const char *feat[3] = {"avx2", "avx512", "avx512"};
-    const cv4_mb_kernel *run[3];
+    const cv4_mb_kernel *all[4] = {&cv4_mb_avx2_x8, &cv4_mb_avx512_x16, &cv4_mb_avx512vl_x8, &cv4_mb_shani_x2};
+    const char *feat[4] = {"avx2", "avx512", "avx512", "sha"};
+    const cv4_mb_kernel *run[4];
     int nrun = 0, i, quick = 0, dobench = 1, dotest = 1, reps = 7, fails = 0;
     for (i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick")) quick = 1;
@@ -456,7 +456,7 @@ int main(int argc, char **argv)
     }
     if (reps < 1) reps = 1;
     printf("cpu: avx2=%d avx512(f,bw,vl)=%d sha-ni=%d\n", cpu_has("avx2"), cpu_has("avx512"), cpu_has("sha"));
-    for (i = 0; i < 3; i++) {
+    for (i = 0; i < 4; i++) {
         if (!all[i]->compress) { printf("%-11s not compiled for this target\n", all[i]->name); continue; }
         if (!cpu_has(feat[i])) { printf("%-11s skipped: CPU lacks %s\n", all[i]->name, feat[i]); continue; }
         run[nrun++] = all[i];

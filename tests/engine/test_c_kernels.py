@@ -1,5 +1,6 @@
 """The single-stream kernels' own C harness (tests/c/run_kernels.sh): every kernel the CPU
-offers against the portable kernel, natively, and armv8-sha2 cross-compiled under qemu.
+offers against the portable kernel, natively, and armv8-sha2 cross-compiled under qemu; the
+two-lane interleaved kernels (sha-ni-x2, armv8-sha2-x2) likewise.
 
 The qemu part needs aarch64-linux-gnu-gcc and qemu-aarch64(-static), which the project does
 not install (a clean CI machine skips it): apt-get install gcc-aarch64-linux-gnu qemu-user-static."""
@@ -32,6 +33,9 @@ def test_kernels_native() -> None:
     for name in ("sha-ni", "armv8-sha2"):
         if name in cinev4.available_kernels():
             assert f"kernel {name}" in stdout, stdout
+    for name in ("sha-ni-x2", "armv8-sha2-x2"):
+        if name in cinev4.multibuffer_kernels():
+            assert f"kernel {name:<10} ok" in stdout, stdout
 
 
 @pytest.mark.skipif(shutil.which("aarch64-linux-gnu-gcc") is None,
@@ -41,3 +45,4 @@ def test_kernels_native() -> None:
 def test_kernels_aarch64_under_qemu() -> None:
     stdout = run("--qemu-only")
     assert "kernel armv8-sha2 ok" in stdout, stdout
+    assert "kernel armv8-sha2-x2 ok" in stdout, stdout

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import random
 import threading
@@ -41,6 +42,17 @@ def check(results: list[cinev4.FileDigest], contents: list[bytes | None]) -> Non
             assert result.error is None, result
             assert result.size == len(data)
             assert result.sha256 == hashlib.sha256(data).hexdigest(), (result.path, len(data))
+
+
+VECTORS = json.loads((Path(__file__).parent.parent / "data" / "nist_sha256.json").read_text())["vectors"]
+
+
+def test_nist_vectors_side_by_side_in_the_lanes(tmp_path: Path, mb_kernel: str, lane_min: str) -> None:
+    """Every published vector as a file, all in flight together: each lane its own message."""
+    contents = [bytes.fromhex(v["message_hex"]) * v["repeat"] for v in VECTORS]
+    paths = [write_file(tmp_path / f"v{i}", c) for i, c in enumerate(contents)]
+    results = cinev4.hash_files(paths, 1, kernel=mb_kernel)
+    assert [r.sha256 for r in results] == [v["sha256"] for v in VECTORS]
 
 
 def test_every_length_0_to_300(tmp_path: Path, mb_kernel: str, lane_min: str, io_mode: str) -> None:

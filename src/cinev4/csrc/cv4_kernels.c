@@ -39,7 +39,7 @@ static void offer(const char *name, cv4_compress_fn fn)
 
 #define MAX_LANES 16
 
-static const cv4_mb_kernel *mb_table[4];
+static const cv4_mb_kernel *mb_table[6];
 static size_t mb_table_len;
 
 /* Every lane its own data and starting state, checked against the portable kernel. */
@@ -104,6 +104,12 @@ void cv4_kernels_init(void)
     }
     if (cpu->avx2)
         offer_mb(&cv4_mb_avx2_x8);
+    if (cpu->sha && cpu->sse41 && cpu->ssse3)
+        offer_mb(&cv4_mb_shani_x2);
+#endif
+#if defined(__aarch64__) || defined(_M_ARM64)
+    if (cpu->arm_sha2)
+        offer_mb(&cv4_mb_armv8_x2);
 #endif
     initialised = 1;
 }

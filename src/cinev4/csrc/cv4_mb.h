@@ -1,4 +1,5 @@
-/* cv4_mb.h - multi-buffer SHA-256 block compression kernels (AVX2 x8, AVX-512 x16).
+/* cv4_mb.h - multi-buffer SHA-256 block compression kernels (AVX2 x8, AVX-512 x16,
+ * two interleaved SHA-NI or ARMv8 SHA-2 streams).
  *
  * The kernels only compress whole 64-byte blocks; padding, lane refill and the choice of
  * kernel (cpuid + xgetbv) belong to the caller.  Every lane compresses the same number of
@@ -28,6 +29,11 @@ extern const cv4_mb_kernel cv4_mb_avx512_x16; /* name "avx512-x16", lanes 16 */
 /* Same CPU requirement as avx512-x16 (AVX-512 F+BW+VL, OS saves ZMM state): 8 lanes in ymm
    with VPRORD/VPTERNLOGD.  Faster than avx512-x16 whenever 8 or fewer lanes are busy. */
 extern const cv4_mb_kernel cv4_mb_avx512vl_x8; /* name "avx512vl-x8", lanes 8 */
+/* Two independent streams interleaved on the SHA instructions, for CPUs where one
+   stream leaves the SHA unit idle between dependent rounds.  sha-ni-x2 needs what
+   sha-ni needs (SHA, SSE4.1, SSSE3); armv8-sha2-x2 what armv8-sha2 needs. */
+extern const cv4_mb_kernel cv4_mb_shani_x2;   /* name "sha-ni-x2",     lanes 2 */
+extern const cv4_mb_kernel cv4_mb_armv8_x2;   /* name "armv8-sha2-x2", lanes 2 */
 
 #ifdef __cplusplus
 }
