@@ -19,6 +19,7 @@ _LAZY_COMMANDS: dict[str, str] = {
     "status": "cinev4.cli.status_cmd:status_command",
     "shot": "cinev4.cli.shot_cmd:shot_group",
     "manifest": "cinev4.cli.manifest_cmd:manifest_command",
+    "stage": "cinev4.cli.stage_cmd:stage_command",
     "verify": "cinev4.cli.verify_cmd:verify_command",
     "release": "cinev4.cli.release_cmd:release_group",
     "bench": "cinev4.cli.bench_cmd:bench_command",

@@ -41,6 +41,7 @@ MAX_BYTES: dict[str, int] = {
     "release": 64 * _MiB,
     "project": 1 * _MiB,
     "qc": 16 * _MiB,
+    "stage": 64 * _MiB,  # a staging record: the files one render task wrote (~300 bytes each)
 }
 
 _KIND_OF_MODE = {

@@ -19,14 +19,14 @@ from cinev4.contracts.jsonio import json_path
 if TYPE_CHECKING:
     from typing import Literal
 
-    DocumentKind = Literal["project", "shot", "artifact", "manifest", "release"]
+    DocumentKind = Literal["project", "shot", "artifact", "manifest", "release", "stage"]
 else:
     DocumentKind = str
 
 __all__ = ["DocumentKind", "SCHEMA_BASE", "schema", "schema_problems", "validate", "is_valid_ref"]
 
 SCHEMA_BASE = "https://cinev4.invalid/schemas/"
-_SCHEMA_FILES = ("common", "artifact", "project", "shot", "manifest", "release")
+_SCHEMA_FILES = ("common", "artifact", "project", "shot", "manifest", "release", "stage")
 _MAX_MESSAGE = 240
 
 

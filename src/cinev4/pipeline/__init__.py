@@ -39,6 +39,7 @@ _EXPORTS = {
     "new_version": "shots",
     "publish_release": "releases",
     "reopen": "shots",
+    "stage": "staging",
     "verify_manifest_file": "verify",
     "verify_shots": "verify",
 }
@@ -60,6 +61,7 @@ if TYPE_CHECKING:
         new_version,
         reopen,
     )
+    from cinev4.pipeline.staging import stage
     from cinev4.pipeline.states import Action, Policy, Status
     from cinev4.pipeline.verify import verify_manifest_file, verify_shots
 
@@ -102,6 +104,7 @@ __all__ = [
     "new_version",
     "publish_release",
     "reopen",
+    "stage",
     "verify_manifest_file",
     "verify_shots",
 ]

@@ -4,7 +4,9 @@
     shots/<SHOT>/shot.json
     shots/<SHOT>/outputs/<version>/...
     shots/<SHOT>/manifests/<version>/manifest.json
+    shots/<SHOT>/staging/<version>/<record>.json     digests staged by render hooks, until the seal
     releases/<RELEASE>/release.json
+    .cinev4-stage.key                                the project's staging secret (group-readable)
 
 Every other module builds paths through these functions; ids are checked
 as safe folder names (cinev4.contracts.rules.check_id) before they get here.
@@ -22,6 +24,8 @@ __all__ = [
     "shot_record",
     "outputs_dir",
     "manifest_file",
+    "staging_dir",
+    "STAGE_KEY_FILE",
     "release_record",
     "next_version",
     "parse_manifest_location",
@@ -47,6 +51,17 @@ def outputs_dir(shot_id: str, version: str) -> str:
 
 def manifest_file(shot_id: str, version: str) -> str:
     return f"{SHOTS_DIR}/{shot_id}/manifests/{version}/manifest.json"
+
+
+def staging_dir(shot_id: str, version: str) -> str:
+    """Where render hooks stage digests of a version: beside its outputs, never under them,
+    so a scan, the extras check and a release never see a staging record."""
+    return f"{SHOTS_DIR}/{shot_id}/staging/{version}"
+
+
+# Not under .cinev4/: that folder is private to the user running verify --resume (0700),
+# while this key must be readable by every render node of the pipeline's group.
+STAGE_KEY_FILE = ".cinev4-stage.key"
 
 
 def release_record(release_id: str) -> str:

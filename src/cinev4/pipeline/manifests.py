@@ -31,6 +31,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,12 +42,13 @@ from cinev4.contracts.rules import check_id, duplicate_problems, manifest_proble
 from cinev4.errors import AlreadyExistsError, ContractError, ShotNotFoundError, UnsafePathError, VerificationFailed
 from cinev4.pipeline import layout
 from cinev4.pipeline.clock import utc_now
-from cinev4.pipeline.hashing import HashBackend, Progress, hash_paths
+from cinev4.pipeline.hashing import Digest, HashBackend, Progress, hash_paths
 from cinev4.pipeline.locks import shot_lock
 from cinev4.pipeline.media import media_type_for, role_for
 from cinev4.pipeline.project import Project
 from cinev4.pipeline.released import refuse_if_released
-from cinev4.pipeline.scan import scan_folder
+from cinev4.pipeline.scan import ScannedFile, scan_folder
+from cinev4.pipeline.staging import StagingUse, digests_with_staging, seal_staging
 from cinev4.pipeline.shots import Shot, load_shot, save_shot
 from cinev4.pipeline.states import can_manifest
 
@@ -68,6 +70,8 @@ class ManifestResult:
     adopted: bool = False  # True: a manifest an interrupted cinev4 run wrote (and linked) was verified and pinned
     artifact_paths: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()  # names that break on other platforms (case clashes, Windows)
+    staged_files: int = 0  # digests taken from render hooks' staging records (cinev4 stage)
+    hashed_files: int = 0  # files hashed by this run
 
     def to_dict(self) -> dict[str, Any]:
         from cinev4.pipeline.frames import FrameSequence, collapse
@@ -82,6 +86,8 @@ class ManifestResult:
             "artifact_count": self.artifact_count,
             "total_bytes": self.total_bytes,
             "adopted": self.adopted,
+            "staged_files": self.staged_files,
+            "hashed_files": self.hashed_files,
         }
 
 
@@ -108,17 +114,20 @@ def build_manifest(
         for stale in [*stale_temp_files(manifest_real), *stale_temp_files(folder / "shot.json")]:
             stale.unlink()  # left by a killed writer; we hold the lock, so nobody else writes them
         if os.path.lexists(manifest_real):
-            return _existing_manifest(project, shot, proof, threads=threads, progress=progress, backend=backend)
+            return seal_staging(project, _existing_manifest(project, shot, proof, threads=threads,
+                                                            progress=progress, backend=backend), None)
         if os.path.lexists(proof):
             proof.unlink()  # a killed run's, from before its link: no manifest came of it
-        data = _manifest_document(project, shot, threads=threads, progress=progress, backend=backend)
+        staging = StagingUse()
+        data = _manifest_document(project, shot, threads=threads, progress=progress, backend=backend,
+                                  staging=staging)
         raw = canonical_bytes(data)
         os.makedirs(manifest_real.parent, exist_ok=True)
         linked = _write_with_proof(manifest_real, proof, raw)
         result = _pin(project, shot, data, raw, adopted=False)
         if linked:
             _drop_proof(proof)
-        return result
+        return seal_staging(project, result, staging)
 
 
 def _write_with_proof(manifest_real: Path, proof: Path, raw: bytes) -> bool:
@@ -170,15 +179,20 @@ def _is_proof_of(proof: Path, manifest_real: Path) -> bool:
 
 
 def _manifest_document(project: Project, shot: Shot, *, threads: int | None, progress: Progress | None,
-                       backend: HashBackend | None = None) -> dict[str, Any]:
+                       backend: HashBackend | None = None, staging: StagingUse | None = None) -> dict[str, Any]:
     scan = scan_folder(project.root, shot.outputs_dir)
     if scan.problems:
         raise UnsafePathError([f"{path} {why}" for path, why in scan.problems])
     if not scan.files:
         raise ContractError(f"{shot.outputs_dir}/ is empty or missing: a manifest lists at least one artifact "
                             f"(the render writes its outputs there)")
-    digests = hash_paths([f.real_path for f in scan.files], total_bytes=sum(f.size for f in scan.files),
-                         threads=threads, progress=progress, sizes=[f.size for f in scan.files], backend=backend)
+
+    def hash_scanned(files: list[ScannedFile]) -> Sequence[Digest]:
+        return hash_paths([f.real_path for f in files], total_bytes=sum(f.size for f in files),
+                          threads=threads, progress=progress, sizes=[f.size for f in files], backend=backend)
+
+    # Files still exactly as a render hook staged them keep its digest (cinev4 stage); the rest are hashed.
+    digests = digests_with_staging(project, shot, scan.files, hash_scanned, staging or StagingUse())
     failures = []
     artifacts = []
     for scanned, digest in zip(scan.files, digests):

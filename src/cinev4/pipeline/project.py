@@ -74,7 +74,7 @@ def init_project(
     name: str | None = None,
     mutable_outputs: bool = False,
 ) -> Project:
-    """Create project.json (once) and the shots/ and releases/ folders in ``directory``."""
+    """Create project.json (once), the shots/ and releases/ folders and the stage key in ``directory``."""
     check_id(project_id, "project id")
     folder = Path(directory).absolute()
     if (folder / layout.PROJECT_FILE).exists():
@@ -100,6 +100,9 @@ def init_project(
         write_once(folder / layout.PROJECT_FILE, canonical_bytes(data), mode=0o644)
     except AlreadyExistsError:
         raise AlreadyExistsError(f"{folder / layout.PROJECT_FILE} already exists (a project is initialised once)") from None
+    from cinev4.pipeline.staging import create_stage_key
+
+    create_stage_key(folder)  # render hooks key their staging records with it (0640: the group reads it)
     return Project(root=folder, data=data)
 
 
