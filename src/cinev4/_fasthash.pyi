@@ -25,6 +25,7 @@ class EngineInfo(TypedDict):
     io_modes: list[str]
     window_bytes: int
     threads: int
+    anchor: str  # openat2, openat-walk (POSIX without openat2, or CINEV4_ANCHOR) or path (Windows)
 
 @disjoint_base
 class FileDigest:
@@ -73,6 +74,40 @@ def hash_file(
 ) -> FileDigest: ...
 def hash_files(
     paths: Iterable[_Path],
+    threads: int | None = None,
+    *,
+    kernel: str | None = None,
+    io: _IOMode | None = None,
+    window: _Window | None = None,
+    progress: Callable[[int, int], object] | None = None,
+    progress_interval: float = 0.1,
+) -> list[FileDigest]: ...
+
+# --- Anchored file layer: files opened beneath one root, no symlink followed ---
+
+ANCHOR_CHOICES: tuple[str, ...]
+
+def anchor_mode() -> str: ...
+def scan_tree(
+    root: _Path, folder: _Path
+) -> tuple[str, list[tuple[bytes, int]], list[tuple[bytes, str, int]]]: ...
+def check_files(
+    root: _Path,
+    paths: Iterable[_Path],
+    sizes: Iterable[int],
+    digests: Iterable[str] | None = None,
+    threads: int | None = None,
+    *,
+    kernel: str | None = None,
+    io: _IOMode | None = None,
+    window: _Window | None = None,
+    progress: Callable[[int, int], object] | None = None,
+    progress_interval: float = 0.1,
+) -> tuple[list[tuple[int, str, int, str | None, OSError | None]], int, int]: ...
+def hash_files_under(
+    root: _Path,
+    paths: Iterable[_Path],
+    sizes: Iterable[int] | None = None,
     threads: int | None = None,
     *,
     kernel: str | None = None,

@@ -235,6 +235,7 @@ def engine_info():
         "io_modes": list(IO_MODES),
         "window_bytes": cfg.window,
         "threads": default_threads(),
+        "anchor": anchor_mode(),
     }
 
 
@@ -439,3 +440,319 @@ cdef class Sha256:
 
     def hexdigest(self):
         return self.digest().hex()
+
+
+# --- Anchored file layer: files opened beneath one root, no symlink followed (README "File layer") ---
+
+from libc.string cimport memcmp
+
+import errno as _errno
+
+cdef extern from "cv4_anchor.h" nogil:
+    ctypedef struct cv4_anchor:
+        int mode
+    enum:
+        CV4_ANCHOR_OPENAT2
+        CV4_ANCHOR_WALK
+        CV4_ANCHOR_PATH
+    int cv4_anchor_best_mode()
+    const char *cv4_anchor_mode_name(int mode)
+    int cv4_anchor_open(cv4_anchor *a, const char *root, int mode)
+    void cv4_anchor_close(cv4_anchor *a)
+
+cdef extern from "cv4_scan.h" nogil:
+    ctypedef struct cv4_scan_entry:
+        size_t name_at
+        uint64_t size
+        char type
+        int error
+    ctypedef struct cv4_scan_result:
+        char *names
+        cv4_scan_entry *entries
+        size_t count
+    int cv4_scan(const cv4_anchor *a, const char *folder, cv4_scan_result *out)
+    void cv4_scan_free(cv4_scan_result *r)
+
+cdef extern from "cv4_check.h" nogil:
+    enum:
+        CV4_CHECK_SIZE
+        CV4_CHECK_OPEN_ONLY
+        CV4_ERR_SYMLINK
+        CV4_ERR_SIZE
+        CV4_ERR_UNHASHED
+    void cv4_item_set_check(cv4_item *item, uint64_t expected_size, int check)
+    void cv4_config_set_anchor(cv4_batch_config *cfg, const cv4_anchor *a)
+
+
+ANCHOR_CHOICES = ("auto", "openat2", "openat-walk")
+_SCAN_TYPES = {"l": "symlink", "p": "FIFO", "s": "socket", "c": "character device", "b": "block device",
+               "?": "special file", "d": "unlistable", "e": "unreadable"}
+_ENOENT = _errno.ENOENT
+_EISDIR = _errno.EISDIR
+_ENOTDIR = _errno.ENOTDIR
+
+
+cdef int _anchor_mode() except -1:
+    """CINEV4_ANCHOR: ``auto`` (openat2 where the kernel has it), ``openat2``
+    (an error where it has not), ``openat-walk`` (the fallback walk, forced)."""
+    choice = os.environ.get("CINEV4_ANCHOR") or "auto"
+    best = cv4_anchor_best_mode()
+    if choice not in ANCHOR_CHOICES:
+        raise ValueError(f"CINEV4_ANCHOR={choice!r}: expected one of: {', '.join(ANCHOR_CHOICES)}")
+    if best == CV4_ANCHOR_PATH or choice == "auto":
+        return best  # Windows has one mode
+    if choice == "openat-walk":
+        return CV4_ANCHOR_WALK
+    if best != CV4_ANCHOR_OPENAT2:
+        raise ValueError("CINEV4_ANCHOR=openat2: this kernel does not offer openat2 (Linux 5.6 or later)")
+    return best
+
+
+def anchor_mode():
+    """How files are opened beneath a root here: ``openat2``, ``openat-walk`` or ``path`` (Windows)."""
+    return cv4_anchor_mode_name(_anchor_mode()).decode()
+
+
+cdef int _open_anchor(cv4_anchor *anchor, object root) except -1:
+    cdef bytes raw = os.fsencode(root)
+    cdef int mode = _anchor_mode()
+    cdef int rc
+    cdef const char *c_root = raw
+    if b"\0" in raw:
+        raise ValueError(f"embedded null byte in path {root!r}")
+    with nogil:
+        rc = cv4_anchor_open(anchor, c_root, mode)
+    if rc != 0:
+        raise OSError(rc, os.strerror(rc), os.fsdecode(raw))
+    return 0
+
+
+def scan_tree(root, folder):
+    """Every entry below ``folder`` (a relative path under the folder ``root``),
+    walked from anchored folder handles, no symlink followed.
+
+    Returns ``(status, files, others)``: status ``"ok"``, ``"missing"``,
+    ``"not_folder"`` or ``"symlink"`` (the folder itself, or a folder above it
+    below the root, is a symlink: nothing is listed); ``files`` a list of
+    ``(path, size)`` of the regular files, ``others`` a list of ``(path, what,
+    errno)`` of every other entry (``what``: symlink, FIFO, socket, character
+    device, block device, special file, or unlistable / unreadable with the
+    errno). Paths are bytes relative to ``root``, in no particular order.
+    """
+    cdef cv4_anchor anchor
+    cdef cv4_scan_result result
+    cdef bytes where = os.fsencode(folder)
+    cdef int rc
+    cdef size_t i
+    cdef cv4_scan_entry *entry
+    cdef const char *c_where = where
+    if b"\0" in where:
+        raise ValueError(f"embedded null byte in path {folder!r}")
+    _open_anchor(&anchor, root)
+    with nogil:
+        rc = cv4_scan(&anchor, c_where, &result)
+        cv4_anchor_close(&anchor)
+    if rc == _ENOENT:
+        return "missing", [], []
+    if rc == CV4_ERR_SYMLINK:
+        return "symlink", [], []
+    if rc == _ENOTDIR:
+        return "not_folder", [], []
+    if rc == CV4_ERR_NOMEM:
+        raise MemoryError(f"out of memory while listing {folder!r}")
+    if rc != 0:
+        raise OSError(rc, os.strerror(rc), os.fsdecode(where))
+    files = []
+    others = []
+    try:
+        for i in range(result.count):
+            entry = &result.entries[i]
+            name = <bytes>(result.names + entry.name_at)
+            if entry.type == b"f":
+                files.append((name, entry.size))
+            else:
+                others.append((name, _SCAN_TYPES[chr(entry.type)], entry.error))
+    finally:
+        cv4_scan_free(&result)
+    return "ok", files, others
+
+
+cdef int _run_anchored(object root, cv4_item *items, Py_ssize_t count, object threads, object kernel, object io,
+                       object window, object progress, double progress_interval) except -1:
+    """Runs one batch of ``items`` (paths relative to ``root``) to the end, opened beneath the root."""
+    cdef cv4_anchor anchor
+    cdef cv4_batch_config cfg
+    cdef cv4_batch *batch
+    cdef int rc, finished
+    cdef uint64_t bytes_done, files_done
+    cdef unsigned slice_ms = <unsigned>max(1.0, min(progress_interval, 1.0) * 1000.0)
+    memset(&cfg, 0, sizeof(cfg))
+    _lane_plan(kernel, &cfg)
+    cfg.io = _io_config(io, window)
+    if isinstance(threads, bool) or isinstance(threads, float):
+        raise TypeError(f"threads must be an int or None, not {type(threads).__name__}")
+    cfg.threads = default_threads() if threads is None else operator.index(threads)
+    if cfg.threads < 1:
+        raise ValueError(f"threads must be at least 1, not {cfg.threads}")
+    _open_anchor(&anchor, root)
+    cv4_config_set_anchor(&cfg, &anchor)
+    batch = cv4_batch_new(items, count, &cfg)
+    if batch == NULL:
+        cv4_anchor_close(&anchor)
+        raise MemoryError()
+    cv4_fault_guard_install()
+    try:
+        with nogil:
+            rc = cv4_batch_start(batch)
+        if rc != 0:
+            raise OSError(rc, "could not start hashing threads: " + os.strerror(rc))
+        while True:
+            with nogil:
+                finished = cv4_batch_wait(batch, slice_ms)
+            if finished:
+                break
+            PyErr_CheckSignals()
+            if progress is not None:
+                cv4_batch_progress(batch, &bytes_done, &files_done)
+                progress(bytes_done, files_done)
+    except BaseException:
+        cv4_batch_cancel(batch)
+        with nogil:
+            cv4_batch_free(batch)
+            cv4_anchor_close(&anchor)
+        raise
+    with nogil:
+        cv4_batch_free(batch)
+        cv4_anchor_close(&anchor)
+    return 0
+
+
+cdef list _encode_relative(object paths):
+    if isinstance(paths, (str, bytes, bytearray, memoryview, os.PathLike)):
+        raise TypeError(f"paths must be an iterable of paths, not a single {type(paths).__name__}")
+    encoded = []
+    for path in paths:
+        raw = os.fsencode(path)
+        if b"\0" in raw:
+            raise ValueError(f"embedded null byte in path {path!r}")
+        encoded.append(raw)
+    return encoded
+
+
+def check_files(root, paths, sizes, digests=None, threads=None, *, kernel=None, io=None, window=None,
+                progress=None, double progress_interval=0.1):
+    """One pass over a table of files beneath ``root``: open each (no symlink
+    followed), check its size, hash it and compare its SHA-256, all in native
+    threads; only the problems come back.
+
+    ``paths`` are relative to ``root``; ``sizes`` the expected sizes;
+    ``digests`` the expected SHA-256s (hex), or None to check presence and
+    sizes only (nothing is read). Returns ``(problems, files_hashed,
+    bytes_hashed)``, each problem a tuple ``(index, kind, size, sha256, error)``
+    with kind one of ``missing``, ``symlink``, ``not_regular`` (error: a
+    NotRegularFileError, or IsADirectoryError), ``size_differs`` (size: the
+    size found), ``hash_differs`` (sha256: the digest found), ``unreadable``
+    (error: the OSError), in index order.
+    """
+    cdef list encoded = _encode_relative(paths)
+    cdef list expected_sizes = list(sizes)
+    cdef Py_ssize_t count = len(encoded), i
+    cdef cv4_item *items
+    cdef int check = CV4_CHECK_SIZE | (CV4_CHECK_OPEN_ONLY if digests is None else 0)
+    cdef bytes wanted = b""
+    cdef const char *want
+    cdef int code
+    if len(expected_sizes) != count:
+        raise ValueError(f"{count} paths but {len(expected_sizes)} sizes")
+    if digests is not None:
+        wanted = b"".join([bytes.fromhex(d) for d in digests])
+        if len(wanted) != 32 * count:
+            raise ValueError(f"{count} paths but {len(wanted) // 32} digests")
+    if count == 0:
+        return [], 0, 0
+    items = <cv4_item *>calloc(count, sizeof(cv4_item))
+    if items == NULL:
+        raise MemoryError()
+    problems = []
+    files_hashed = 0
+    bytes_hashed = 0
+    try:
+        for i in range(count):
+            items[i].path = PyBytes_AS_STRING(encoded[i])
+            cv4_item_set_check(&items[i], <uint64_t>expected_sizes[i], check)
+        _run_anchored(root, items, count, threads, kernel, io, window, progress, progress_interval)
+        want = wanted
+        for i in range(count):
+            code = items[i].error
+            if code == CV4_ERR_UNHASHED:
+                continue
+            if code == 0:
+                files_hashed += 1
+                bytes_hashed += items[i].size
+                if memcmp(items[i].digest, want + 32 * i, 32) != 0:
+                    problems.append((i, "hash_differs", items[i].size,
+                                     PyBytes_FromStringAndSize(<char *>items[i].digest, 32).hex(), None))
+                continue
+            path = os.fsdecode(encoded[i])
+            if code == _ENOENT:
+                problems.append((i, "missing", 0, None, None))
+            elif code == CV4_ERR_SYMLINK:
+                problems.append((i, "symlink", 0, None, None))
+            elif code == CV4_ERR_SIZE:
+                problems.append((i, "size_differs", items[i].size, None, None))
+            elif code == CV4_ERR_NOTREG or code == _EISDIR:
+                problems.append((i, "not_regular", 0, None, _error_for(code, items[i].kind, path)))
+            else:
+                problems.append((i, "unreadable", items[i].size, None, _error_for(code, items[i].kind, path)))
+    finally:
+        free(items)
+    if progress is not None:
+        progress(bytes_hashed, count)
+    return problems, files_hashed, bytes_hashed
+
+
+def hash_files_under(root, paths, sizes=None, threads=None, *, kernel=None, io=None, window=None,
+                     progress=None, double progress_interval=0.1):
+    """``hash_files`` for paths relative to ``root``, each opened beneath it
+    (no symlink followed: a symlink on the way is an OSError with errno ELOOP).
+    With ``sizes``, a file whose size is not the one given is not hashed: its
+    result has that size and a FileChangedError. Results in input order, each
+    path as given."""
+    cdef list originals = list(paths)
+    cdef list encoded = _encode_relative(originals)
+    cdef Py_ssize_t count = len(encoded), i
+    cdef cv4_item *items
+    cdef list expected = list(sizes) if sizes is not None else None
+    cdef int code
+    if expected is not None and len(expected) != count:
+        raise ValueError(f"{count} paths but {len(expected)} sizes")
+    if count == 0:
+        return []
+    items = <cv4_item *>calloc(count, sizeof(cv4_item))
+    if items == NULL:
+        raise MemoryError()
+    try:
+        for i in range(count):
+            items[i].path = PyBytes_AS_STRING(encoded[i])
+            if expected is not None:
+                cv4_item_set_check(&items[i], <uint64_t>expected[i], CV4_CHECK_SIZE)
+        _run_anchored(root, items, count, threads, kernel, io, window, progress, progress_interval)
+        results = []
+        for i in range(count):
+            code = items[i].error
+            if code == 0:
+                results.append(FileDigest(originals[i], items[i].size,
+                                          PyBytes_FromStringAndSize(<char *>items[i].digest, 32), None))
+                continue
+            if code == CV4_ERR_SYMLINK:
+                error = OSError(_errno.ELOOP, "a symlink on the way (not followed below the root)", originals[i])
+            elif code == CV4_ERR_SIZE:
+                error = FileChangedError(originals[i])
+            else:
+                error = _error_for(code, items[i].kind, originals[i])
+            results.append(FileDigest(originals[i], items[i].size, None, error))
+    finally:
+        free(items)
+    if progress is not None:
+        progress(sum(r.size for r in results if r.error is None), count)
+    return results

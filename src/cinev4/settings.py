@@ -101,6 +101,7 @@ _CHECKS: dict[str, Callable[[str], object]] = {
     "CINEV4_WINDOW": parse_window,
     "CINEV4_IO": _check_choice(_IO_CHOICES),
     "CINEV4_KERNEL": _check_kernel,
+    "CINEV4_ANCHOR": _check_choice(("auto", "openat2", "openat-walk")),
     "CINEV4_LANE_MIN": lambda text: parse_count(text, 1, 1024),
     "CINEV4_JOURNAL_BATCH_FILES": lambda text: parse_count(text, 1, 2**31 - 1),
     "CINEV4_PROJECT": _check_project,

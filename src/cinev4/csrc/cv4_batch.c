@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cv4_anchor.h"
 #include "cv4_batch.h"
 #include "cv4_lanes.h"
 
@@ -59,6 +60,18 @@ static int hash_open_source(cv4_file_state *st, const cv4_kernel *kernel, volati
     }
 }
 
+int cv4_item_admit(cv4_item *item, cv4_source *src)
+{
+    int code = 0;
+    if ((item->check & CV4_CHECK_SIZE) && src->size != item->expected_size)
+        code = CV4_ERR_SIZE;
+    else if (item->check & CV4_CHECK_OPEN_ONLY)
+        code = CV4_ERR_UNHASHED;
+    if (code)
+        cv4_source_close(src, 0);
+    return code;
+}
+
 int cv4_hash_path(const char *path, const cv4_kernel *kernel, const cv4_io_config *io, uint8_t *buffer,
                   volatile uint64_t *bytes_done, volatile uint64_t *cancel, cv4_item *out)
 {
@@ -78,6 +91,10 @@ int cv4_hash_path(const char *path, const cv4_kernel *kernel, const cv4_io_confi
         return out->error = err;
     }
     out->size = st->source.size;
+    if ((err = cv4_item_admit(out, &st->source)) != 0) {
+        free(st);
+        return out->error = err;
+    }
     cv4_sha256_init(&st->sha, kernel);
 #ifdef CV4_HAVE_MMAP
     if (sigsetjmp(jump, 0)) {
@@ -127,7 +144,16 @@ static void order_work(cv4_batch *b)
             break;
         for (i = first; i < end; i++) {
             struct stat st;
-            int found = stat(b->items[i].path, &st) == 0;
+            int found;
+            if (b->cfg.io.anchor) {
+                /* Anchored paths are relative to a folder handle, not to the
+                 * working folder: the caller's sizes order them (the anchored
+                 * open refuses a FIFO from its own fstatat, never opening it). */
+                b->by_size[i].index = (size_t)i;
+                b->by_size[i].size = b->items[i].expected_size;
+                continue;
+            }
+            found = stat(b->items[i].path, &st) == 0;
             b->by_size[i].index = (size_t)i;
             b->by_size[i].size = found ? (uint64_t)st.st_size : 0;
 #if defined(S_ISFIFO) && defined(S_ISSOCK)
@@ -211,6 +237,7 @@ static CV4_THREAD_FN worker_main(void *arg)
     /* Without memory for the lanes (-1, no work taken) the single-stream loop takes over. */
     if (!b->cfg.lanes || run_lanes(b) != 0)
         run_single(b);
+    cv4_anchor_thread_release();
     cv4_mutex_lock(&b->lock);
     if (--b->running == 0)
         cv4_cond_broadcast(&b->finished);

@@ -21,7 +21,16 @@ typedef struct {
     char kind;                  /* for CV4_ERR_NOTREG */
     int done;
     uint8_t digest[CV4_SHA256_DIGEST];
+    /* Checked batches (a manifest's table): what to check once the file is
+     * open, before any byte is read. */
+    uint64_t expected_size;     /* also the ordering hint where no stat is made (anchored) */
+    int check;                  /* CV4_CHECK_* bits */
 } cv4_item;
+
+enum {
+    CV4_CHECK_SIZE = 1,      /* a size other than expected_size: CV4_ERR_SIZE, not hashed */
+    CV4_CHECK_OPEN_ONLY = 2, /* open and size only: CV4_ERR_UNHASHED when fine */
+};
 
 typedef struct cv4_batch cv4_batch;
 
@@ -42,6 +51,10 @@ void cv4_batch_cancel(cv4_batch *b);
 void cv4_batch_progress(cv4_batch *b, uint64_t *bytes_done, uint64_t *files_done);
 /* Joins the threads (after wait returned 1, or after cancel) and frees. */
 void cv4_batch_free(cv4_batch *b);
+
+/* After a successful open: 0 to hash the file, else the item's result code
+ * (the source is then closed). */
+int cv4_item_admit(cv4_item *item, cv4_source *src);
 
 /* Hash one file on the calling thread (used by the batch workers). */
 int cv4_hash_path(const char *path, const cv4_kernel *kernel, const cv4_io_config *io, uint8_t *buffer,

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "cv4_anchor.h"
 #include "cv4_io.h"
 
 #if !defined(_WIN32)
@@ -86,13 +87,21 @@ int cv4_source_open(cv4_source *src, const char *path, const cv4_io_config *cfg,
     struct stat st;
     int fd;
     memset(src, 0, sizeof *src);
-    /* O_NONBLOCK: opening a FIFO without a writer must not hang; it has no
-     * effect on regular files. */
-    do {
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    } while (fd < 0 && errno == EINTR);
-    if (fd < 0)
-        return errno;
+    if (cfg->anchor) {
+        intptr_t handle;
+        int err = cv4_anchor_open_file(cfg->anchor, path, &handle, &src->kind);
+        if (err)
+            return err;
+        fd = (int)handle;
+    } else {
+        /* O_NONBLOCK: opening a FIFO without a writer must not hang; it has no
+         * effect on regular files. */
+        do {
+            fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        } while (fd < 0 && errno == EINTR);
+        if (fd < 0)
+            return errno;
+    }
     if (fstat(fd, &st) != 0) {
         int err = errno;
         close(fd);
@@ -267,13 +276,20 @@ int cv4_source_open(cv4_source *src, const char *path, const cv4_io_config *cfg,
     BY_HANDLE_FILE_INFORMATION info;
     int err;
     memset(src, 0, sizeof *src);
-    if ((err = utf8_to_wide(path, &wide)) != 0)
-        return err;
-    h = CreateFileW(wide, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
-                    OPEN_EXISTING, FILE_FLAG_SEQUENTIAL_SCAN | FILE_FLAG_BACKUP_SEMANTICS, NULL);
-    free(wide);
-    if (h == INVALID_HANDLE_VALUE)
-        return win_errno(GetLastError());
+    if (cfg->anchor) {
+        intptr_t handle;
+        if ((err = cv4_anchor_open_file(cfg->anchor, path, &handle, &src->kind)) != 0)
+            return err;
+        h = (HANDLE)handle;
+    } else {
+        if ((err = utf8_to_wide(path, &wide)) != 0)
+            return err;
+        h = CreateFileW(wide, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                        OPEN_EXISTING, FILE_FLAG_SEQUENTIAL_SCAN | FILE_FLAG_BACKUP_SEMANTICS, NULL);
+        free(wide);
+        if (h == INVALID_HANDLE_VALUE)
+            return win_errno(GetLastError());
+    }
     if (!GetFileInformationByHandle(h, &info)) {
         err = win_errno(GetLastError());
         CloseHandle(h);

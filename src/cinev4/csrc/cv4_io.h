@@ -14,6 +14,9 @@ enum {
     CV4_ERR_NOTREG = -3,    /* FIFO, socket, device */
     CV4_ERR_CANCELLED = -4, /* the batch was stopped first */
     CV4_ERR_NOMEM = -5,
+    CV4_ERR_SYMLINK = -6,   /* anchored: a component of the path is a symlink (never followed) */
+    CV4_ERR_SIZE = -7,      /* checked: the size at open is not the expected one (not hashed) */
+    CV4_ERR_UNHASHED = -8,  /* checked with open_only: opened and sized, not hashed (no failure) */
 };
 
 typedef enum { CV4_IO_MMAP = 0, CV4_IO_READ = 1 } cv4_io_mode;
@@ -24,6 +27,7 @@ typedef enum { CV4_IO_MMAP = 0, CV4_IO_READ = 1 } cv4_io_mode;
 typedef struct {
     cv4_io_mode mode;
     size_t window;       /* bytes per window; a multiple of 64 KiB */
+    const struct cv4_anchor *anchor; /* non-NULL: paths are relative to it (cv4_anchor.h) */
 } cv4_io_config;
 
 typedef struct {
@@ -41,8 +45,8 @@ typedef struct {
     uint8_t *buffer;     /* read mode: borrowed from the caller */
 } cv4_source;
 
-/* Opens path (file-system encoding; UTF-8 on Windows) and validates it is a
- * regular file. Returns 0 or an error code; on error nothing stays open. */
+/* Opens path (file-system encoding; UTF-8 on Windows; relative to cfg->anchor
+ * when set, no symlink followed) and validates it is a regular file. Returns 0 or an error code; on error nothing stays open. */
 int cv4_source_open(cv4_source *src, const char *path, const cv4_io_config *cfg, uint8_t *read_buffer);
 /* Next window of at most cfg->window bytes: *len == 0 at the end of the file.
  * The previous window is released first. */

@@ -86,6 +86,8 @@ static void lane_fill(lane_set *ls, int l)
         err = cv4_source_open(&ln->source, item->path, &ls->io, ln->buffer);
         item->size = ln->source.size;
         item->kind = ln->source.kind;
+        if (!err)
+            err = cv4_item_admit(item, &ln->source);
         if (err) {
             item_done(ls, item, err);
             continue;

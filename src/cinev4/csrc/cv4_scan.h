@@ -1,0 +1,36 @@
+/* The native scan of a version folder: one iterative walk from anchored
+ * folder handles (cv4_anchor.h), no recursion and one folder open at a time
+ * (a tree 1,000 folders deep costs no more descriptors than a flat one), one
+ * fstatat(AT_SYMLINK_NOFOLLOW) per entry. No symlink is followed: a symlink
+ * is an entry of its own, like a FIFO, socket or device. */
+#ifndef CV4_SCAN_H
+#define CV4_SCAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cv4_anchor.h"
+
+typedef struct {
+    size_t name_at; /* offset in names of the path (relative to the root, NUL-terminated) */
+    uint64_t size;  /* regular files */
+    char type;      /* 'f' regular file, 'l' symlink, 'p' FIFO, 's' socket, 'c'/'b' device,
+                       '?' other, 'd' a folder that could not be listed, 'e' an entry that could not be stat'ed */
+    int error;      /* 'd' and 'e': errno (or CV4_ERR_*) */
+} cv4_scan_entry;
+
+typedef struct {
+    char *names;
+    size_t names_len, names_cap;
+    cv4_scan_entry *entries;
+    size_t count, cap;
+} cv4_scan_result;
+
+/* Every entry below `folder` (relative to the anchor's root) that is not a
+ * listed folder. 0, or the error opening `folder` itself (ENOENT, ENOTDIR,
+ * CV4_ERR_SYMLINK, ENOSYS where there is no native scan). Entries are in
+ * walk order (the caller sorts). */
+int cv4_scan(const cv4_anchor *a, const char *folder, cv4_scan_result *out);
+void cv4_scan_free(cv4_scan_result *r);
+
+#endif
