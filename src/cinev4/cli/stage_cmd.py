@@ -68,7 +68,8 @@ def stage_command(shot_id: str, paths: tuple[str, ...], files_from: str | None, 
     if as_json:
         emit_result(result.to_dict(), exit_code)
     elif result.record_path is not None:
-        click.echo(f"{result.shot_id} {result.version}: staged {len(result.files)} files "
+        count = len(result.files)
+        click.echo(f"{result.shot_id} {result.version}: staged {count} file{'' if count == 1 else 's'} "
                    f"({human_bytes(result.total_bytes)}) in {result.record_path}")
     if not result.ok:
         raise CommandError([*result.failures, f"{len(result.failures)} file(s) not staged"], exit_code)
