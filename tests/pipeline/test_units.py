@@ -479,15 +479,15 @@ def test_missing_frames_of_the_declared_range(tmp_path: Path) -> None:
 
 
 def test_a_version_folder_problem_is_unsafe(shot) -> None:  # type: ignore[no-untyped-def]
-    os.symlink(shot.root / OUT / "qc.json", shot.root / OUT / "sub")  # fine: inside
+    os.symlink(shot.root / OUT / "qc.json", shot.root / OUT / "sub")  # inside, but no symlink is followed
     os.mkdir(shot.root.parent / "away")
     os.symlink(shot.root.parent / "away", shot.root / OUT / "away")
     report = verify_shots(shot, ["SH010"], threads=1)
     assert _problems(report) == [
         ("unsafe_path", f"{OUT}/away", "in the version folder: is a symlink that resolves outside the project root",
          None, None),
-        ("extra", f"{OUT}/sub", "on disk in the version folder but not in the manifest", None,
-         _size(shot, f"{OUT}/qc.json")),
+        ("unsafe_path", f"{OUT}/sub", "in the version folder: is a symlink (not followed: no symlink is followed "
+         "below the project root; copy the file instead)", None, None),
     ]
 
 
