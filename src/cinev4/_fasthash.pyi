@@ -83,6 +83,27 @@ def hash_files(
     progress_interval: float = 0.1,
 ) -> list[FileDigest]: ...
 
+# --- Results in input order, as they complete (cinev4 hash streams its lines) ---
+
+@disjoint_base
+class OrderedResults:
+    """Iterator over a running batch: lists of FileDigest, in input order, as they complete."""
+
+    def __iter__(self) -> OrderedResults: ...
+    def __next__(self) -> list[FileDigest]: ...
+    def close(self) -> None: ...
+
+def hash_files_ordered(
+    paths: Iterable[_Path],
+    threads: int | None = None,
+    *,
+    kernel: str | None = None,
+    io: _IOMode | None = None,
+    window: _Window | None = None,
+    progress: Callable[[int, int], object] | None = None,
+    interval: float = 0.05,
+) -> OrderedResults: ...
+
 # --- Anchored file layer: files opened beneath one root, no symlink followed ---
 
 ANCHOR_CHOICES: tuple[str, ...]

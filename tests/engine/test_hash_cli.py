@@ -117,7 +117,7 @@ def test_json_report(tree: Path) -> None:
     [
         (["--kernel", "bogus", "plain.exr"], {}, "unknown or unavailable kernel 'bogus'", 2),
         (["plain.exr"], {"CINEV4_WINDOW": "12345"}, "window must be a multiple of 64 KiB", 2),
-        (["--threads", "0", "plain.exr"], {}, "Invalid value for '--threads'", 2),
+        (["--threads", "0", "plain.exr"], {}, "cinev4: invalid number of threads: '0' (at least 1)", 2),
         # a missing sums file is a failed check, as for sha256sum -c: exit 1
         (["-c", "nothere"], {}, "nothere: No such file or directory", 1),
     ],

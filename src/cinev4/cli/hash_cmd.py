@@ -1,46 +1,148 @@
-"""``cinev4 hash``: sha256sum-compatible output and ``-c`` check mode, on the
-parallel engine."""
+"""``cinev4 hash``: GNU ``sha256sum`` on the parallel engine: the same options,
+the same output bytes, the same diagnostics and exit statuses (usage errors
+exit 2, as everywhere in cinev4), plus ``--files-from``, ``-r`` and ``--json``.
+
+Lines are written in input order as the files complete: the engine takes the
+files in input order and hands back each completed run of results; they are
+formatted in one go and flushed, so an interrupted run leaves every finished
+line printed. ``-`` is standard input, read at its turn; FIFOs, process
+substitutions, devices and procfs/sysfs files are read to EOF as
+``sha256sum`` reads them.
+"""
 from __future__ import annotations
 
+import errno
 import json
 import os
+import signal
 import sys
-from typing import BinaryIO
+from collections.abc import Iterable, Iterator
+from typing import Any, Callable
 
 import click
 
-from cinev4 import FileDigest, FileTruncatedError, NotRegularFileError, Sha256, hash_files
-from cinev4.cli._common import BarProgress, CommandError
-from cinev4.sumsfile import format_check_name, format_line, parse_line
+from cinev4 import FileDigest, FileTruncatedError, NotRegularFileError, Sha256
+from cinev4._fasthash import hash_files_ordered
+from cinev4.cli.hash_options import HashOptions, HashUsageError, check_combinations, parse_hash_args
+from cinev4.cli.quoting import quote_name
+from cinev4.sumsfile import SumsEntry, SumsParser, format_check_name, format_line, format_lines
 
-STDIN_NAME = "-"
+PROGRAM = "cinev4"
+STDIN_NAME = b"-"
 _STDIN_CHUNK = 1 << 20
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+HELP = """\
+Usage: cinev4 hash [OPTION]... [FILE]...
+Print or check SHA-256 checksums, exactly as GNU sha256sum does, on cinev4's
+parallel engine. With no FILE, or when FILE is -, read standard input.
+
+  -b, --binary          read in binary mode (output: HASH *FILE)
+  -c, --check           read checksums from the FILEs and check them
+      --tag             create a BSD-style checksum (SHA256 (FILE) = HASH)
+  -t, --text            read in text mode (default)
+  -z, --zero            end each output line with NUL, not newline,
+                          and disable file name escaping
+      --files-from=F    also hash the files named in F, one per line
+                          (NUL-separated with -z; - for standard input)
+  -r, --recursive       hash every file below each FILE that is a folder,
+                          in sorted order; symbolic links are not followed
+  -L, --follow          with -r: follow symbolic links
+      --threads=N       hashing threads (default: every usable CPU)
+      --kernel=NAME     force a SHA-256 kernel (see `cinev4 --version`)
+      --io=MODE         how files are read: auto, mmap or read
+      --json            a machine-readable report on stdout
+
+The following five options are useful only when verifying checksums:
+      --ignore-missing  don't fail or report status for missing files
+      --quiet           don't print OK for each successfully verified file
+      --status          don't output anything, status code shows success
+      --strict          exit non-zero for improperly formatted checksum lines
+  -w, --warn            warn about improperly formatted checksum lines
+
+  -h, --help            display this help and exit
+      --version         output version information and exit
+
+Exit status: 0 every file hashed (and matched); 1 a file unreadable or not
+matching, or a write error; 2 bad usage (GNU sha256sum exits 1 there).
+
+Examples:
+  cinev4 hash shots/SH010/outputs/v0001/*.exr > SHA256SUMS
+  cinev4 hash --check --quiet SHA256SUMS
+  find renders -name '*.exr' -print0 | cinev4 hash -z --files-from=- | ...
+"""
 
 
-def _describe(error: OSError) -> str:
-    return error.strerror or str(error)
+# --- Output --------------------------------------------------------------------
 
 
-def _warn(name: bytes | str, message: str) -> None:
-    shown = os.fsdecode(name) if isinstance(name, bytes) else name
-    click.echo(f"cinev4: {shown}: {message}", err=True)
+class _WriteFailed(Exception):
+    """stdout could not take our lines (``> /dev/full``): one line, exit 1."""
 
 
-def _hash_stream(stream: BinaryIO, kernel: str | None) -> tuple[str, int]:
-    """Digest and length of everything ``stream`` gives until EOF."""
-    hasher = Sha256(kernel=kernel)
-    size = 0
-    while True:
-        chunk = stream.read(_STDIN_CHUNK)
-        if not chunk:
-            return hasher.hexdigest(), size
-        hasher.update(chunk)
-        size += len(chunk)
+class _Output:
+    """The one buffered writer on stdout; flushed whenever the next result is
+    not ready yet, so every finished line is out before we wait.
+
+    Each write(2) holds whole lines and at most PIPE_BUF bytes where it can,
+    so two commands writing to one pipe (``xargs -P2``) never split a line."""
+
+    _PIPE_BUF = 4096
+    _FLUSH_AT = 1 << 16
+
+    def __init__(self, line_end: bytes = b"\n") -> None:
+        self._pending = bytearray()
+        self._line_end = line_end
+
+    def write(self, data: bytes) -> None:
+        self._pending += data
+        if len(self._pending) >= self._FLUSH_AT:
+            self.flush()
+
+    def flush(self) -> None:
+        data = bytes(self._pending)
+        self._pending.clear()
+        start, end = 0, len(data)
+        while start < end:
+            stop = start + self._PIPE_BUF
+            if stop >= end:
+                stop = end
+            else:
+                cut = data.rfind(self._line_end, start, stop)
+                if cut >= start:
+                    stop = cut + 1
+                else:  # one line longer than PIPE_BUF: written whole
+                    cut = data.find(self._line_end, stop)
+                    stop = end if cut < 0 else cut + 1
+            self._write_all(data[start:stop])
+            start = stop
+
+    @staticmethod
+    def _write_all(piece: bytes) -> None:
+        view = memoryview(piece)
+        try:
+            while view:
+                view = view[os.write(1, view):]
+        except OSError as exc:
+            raise _WriteFailed(exc) from None
 
 
-def _hash_stdin(kernel: str | None) -> str:
-    return _hash_stream(sys.stdin.buffer, kernel)[0]
+def _diagnose(message: bytes) -> None:
+    """One line on stderr after the program name, as GNU's ``error()`` writes it."""
+    stream = sys.stderr.buffer
+    stream.write(PROGRAM.encode() + b": " + message + b"\n")
+    stream.flush()
 
+
+def _describe(error: BaseException) -> str:
+    return getattr(error, "strerror", None) or str(error)
+
+
+def _file_error(name: bytes, error: BaseException) -> None:
+    _diagnose(quote_name(name) + b": " + _describe(error).encode())
+
+
+# --- Results in input order --------------------------------------------------------
 
 # File systems whose files report a size that is not their content's (procfs:
 # 0; sysfs: 4096 whatever they hold). Their files are read to EOF, as
@@ -80,199 +182,393 @@ def _needs_stream_read(result: FileDigest) -> bool:
     return isinstance(result.error, FileTruncatedError) and _on_pseudo_filesystem(os.fsencode(result.path))
 
 
-def _reread(result: FileDigest, kernel: str | None) -> FileDigest:
-    """Read the file to EOF on the engine's Sha256 (the pipeline keeps refusing such files as artifacts)."""
+def _digest_stream(fd: int, name: bytes, kernel: str | None) -> FileDigest:
+    """Everything ``fd`` gives until EOF, on the engine's Sha256."""
+    hasher = Sha256(kernel=kernel)
+    size = 0
     try:
-        with open(result.path, "rb", buffering=0) as stream:
-            digest, size = _hash_stream(stream, kernel)
+        while True:
+            chunk = os.read(fd, _STDIN_CHUNK)
+            if not chunk:
+                break
+            hasher.update(chunk)
+            size += len(chunk)
     except OSError as exc:
-        return FileDigest(result.path, 0, None, exc)
-    return FileDigest(result.path, size, bytes.fromhex(digest), None)
+        return FileDigest(name, 0, None, exc)
+    return FileDigest(name, size, hasher.digest(), None)
 
 
-def _total_size(names: list[bytes]) -> int:
-    total = 0
-    for name in names:
+def _read_stdin(kernel: str | None) -> FileDigest:
+    # Read from where it stands each time: a second "-" finds the pipe at
+    # EOF and gives the empty digest, as sha256sum does.
+    return _digest_stream(0, STDIN_NAME, kernel)
+
+
+def _reread(result: FileDigest, kernel: str | None) -> FileDigest:
+    """Read the file to EOF (the pipeline keeps refusing such files as artifacts)."""
+    name = result.path
+    try:
+        fd = os.open(name, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    except OSError as exc:
+        return FileDigest(name, 0, None, exc)
+    try:
+        return _digest_stream(fd, name, kernel)  # type: ignore[arg-type]
+    finally:
+        os.close(fd)
+
+
+class _Engine:
+    """How the engine is asked (threads, kernel, io) and what to call before waiting."""
+
+    def __init__(self, options: HashOptions, before_wait: Callable[[], None]) -> None:
+        self.threads = options.threads
+        self.kernel = options.kernel
+        self.io = options.io
+        self.before_wait = before_wait
+        self.progress: Any = None
+        if not options.as_json and not sys.stdout.isatty():
+            # A bar only where it does not mix with the lines themselves.
+            from cinev4.cli.progress import progress_for
+
+            self.progress = progress_for("hashing", as_json=options.as_json)
+
+    def chunks(self, names: list[bytes]) -> Iterator[list[FileDigest]]:
+        """Results for ``names``, in their order, in runs of completed files."""
+        files = names
+        runs_before_stdin: list[int] = []  # how many files come before each "-"
+        if STDIN_NAME in names:
+            files = [name for name in names if name != STDIN_NAME]
+            run = 0
+            for name in names:
+                if name == STDIN_NAME:
+                    runs_before_stdin.append(run)
+                    run = 0
+                else:
+                    run += 1
+        batch = self._start(files)
+        pending: list[FileDigest] = []
         try:
-            total += os.stat(name).st_size
-        except OSError:
-            pass
-    return total
-
-
-def _hash_named(names: list[bytes], threads: int | None, engine: dict, show_progress: bool) -> dict[bytes, object]:
-    """Digest every distinct file name once; stdin is read in the calling thread."""
-    files = list(dict.fromkeys(n for n in names if n != STDIN_NAME.encode()))
-    bar = BarProgress.for_command("hashing", as_json=not show_progress)
-    if bar is None:
-        results = hash_files(files, threads, **engine)
-    else:
-        # The total is only needed for a bar: no stat per file unless one is drawn.
-        bar.start(_total_size(files), len(files))
-        try:
-            results = hash_files(files, threads, progress=bar.update, **engine)
+            for count in runs_before_stdin:
+                yield from self._file_run(batch, count, pending)
+                self.before_wait()
+                yield [_read_stdin(self.kernel)]
+            yield from self._file_run(batch, len(files) - sum(runs_before_stdin), pending)
         finally:
-            bar.finish()
-    results = [_reread(r, engine.get("kernel")) if _needs_stream_read(r) else r for r in results]
-    by_name: dict[bytes, object] = dict(zip(files, results))
-    if STDIN_NAME.encode() in names:
-        by_name[STDIN_NAME.encode()] = _hash_stdin(engine.get("kernel"))
-    return by_name
+            if batch is not None:
+                batch.close()
+            if self.progress is not None:
+                self.progress.finish()
+
+    def _start(self, files: list[bytes]) -> Any:
+        if not files:
+            return None
+        if self.progress is not None:
+            total = 0
+            for name in files:  # a stat per file only when a bar is drawn
+                try:
+                    total += os.stat(name).st_size
+                except OSError:
+                    pass
+            self.progress.start(total, len(files))
+        return hash_files_ordered(files, self.threads, kernel=self.kernel, io=self.io,
+                                  progress=None if self.progress is None else self.progress.update)
+
+    def _file_run(self, batch: Any, wanted: int, pending: list[FileDigest]) -> Iterator[list[FileDigest]]:
+        """The next ``wanted`` results of the batch; ``pending`` keeps what came
+        in the same run beyond them."""
+        while wanted:
+            if not pending:
+                self.before_wait()
+                pending.extend(next(batch))
+            run = pending[:wanted]
+            del pending[:wanted]
+            wanted -= len(run)
+            yield [_reread(r, self.kernel) if _needs_stream_read(r) else r for r in run]
 
 
-def _print_sums(names: list[bytes], by_name: dict[bytes, object], as_json: bool) -> int:
-    failures = 0
-    report = []
-    lines = []
-    for name in names:
-        result = by_name[name]
-        if isinstance(result, str):  # stdin
-            sha256, size, error = result, None, None
-        else:
-            sha256, size, error = result.sha256, result.size, result.error  # type: ignore[attr-defined]
-        if error is not None:
-            failures += 1
-            if not as_json:
-                _warn(name, _describe(error))
-        if as_json:
-            report.append(
-                {
-                    "path": os.fsdecode(name),
-                    "size": size if error is None else None,
-                    "sha256": sha256,
-                    "error": None if error is None else {"errno": error.errno, "message": _describe(error)},
-                }
-            )
-        elif error is None:
-            lines.append(format_line(sha256, name))
-    if as_json:
-        json.dump({"files": report, "failed": failures}, sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    else:
-        sys.stdout.buffer.write(b"".join(lines))
-    sys.stdout.flush()
-    return 1 if failures else 0
+# --- Printing sums ---------------------------------------------------------------
 
+
+def _print_sums(names: list[bytes], engine: _Engine, out: _Output, options: HashOptions) -> int:
+    failed = False
+    binary, tag, zero = bool(options.binary), options.tag, options.zero
+    for run in engine.chunks(names):
+        if all(r.error is None for r in run):
+            out.write(format_lines([(r.path, r.sha256.encode()) for r in run], binary=binary, tag=tag, zero=zero))
+            continue
+        for r in run:
+            if r.error is None:
+                out.write(format_line(r.sha256, r.path, binary=binary, tag=tag, zero=zero))  # type: ignore[arg-type]
+            else:
+                failed = True
+                out.flush()
+                _file_error(r.path, r.error)  # type: ignore[arg-type]
+    out.flush()
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _sums_report(names: list[bytes], engine: _Engine) -> tuple[dict[str, Any], int]:
+    files = []
+    failed = 0
+    for run in engine.chunks(names):
+        for r in run:
+            entry: dict[str, Any] = {"path": os.fsdecode(r.path), "size": None, "sha256": None, "error": None}
+            if r.error is None:
+                entry["size"], entry["sha256"] = r.size, r.sha256
+            else:
+                failed += 1
+                entry["error"] = {"errno": getattr(r.error, "errno", None), "message": _describe(r.error)}
+            files.append(entry)
+    return {"files": files, "failed": failed}, EXIT_FAILED if failed else EXIT_OK
+
+
+# --- Checking sums ----------------------------------------------------------------
 
 # A sums file lists one file per ~100 bytes: 256 MiB is millions of files. A
 # larger one (a sparse file, /dev/zero) is refused before it fills the memory.
 MAX_SUMS_BYTES = 256 * 1024 * 1024
 
 
-def _read_bounded(stream: BinaryIO, sums_file: str) -> bytes:
-    """Everything ``stream`` holds, up to MAX_SUMS_BYTES (a FIFO or stdin is read as sha256sum reads it)."""
-    data = stream.read(MAX_SUMS_BYTES + 1)
-    if len(data) > MAX_SUMS_BYTES:
-        raise CommandError([f"{sums_file}: more than {MAX_SUMS_BYTES} bytes (expected a sha256sum file of at most "
-                            f"{MAX_SUMS_BYTES} bytes)"])
-    return data
+class _SumsTooLarge(Exception):
+    """A sums file over MAX_SUMS_BYTES: a contract error, exit 2."""
 
 
-def _read_sums(sums_file: str) -> bytes:
-    if sums_file == STDIN_NAME:
-        return _read_bounded(sys.stdin.buffer, sums_file)
+def _read_bounded(fd: int, shown: str) -> bytes:
+    parts = []
+    size = 0
+    while True:
+        chunk = os.read(fd, _STDIN_CHUNK)
+        if not chunk:
+            return b"".join(parts)
+        size += len(chunk)
+        if size > MAX_SUMS_BYTES:
+            raise _SumsTooLarge(f"{shown}: more than {MAX_SUMS_BYTES} bytes (expected a sha256sum file of at most "
+                                f"{MAX_SUMS_BYTES} bytes)")
+        parts.append(chunk)
+
+
+def _read_sums(sums_name: bytes) -> bytes | None:
+    """The sums file's bytes; None (with the error line written) when it cannot be read."""
+    shown = os.fsdecode(sums_name)
+    if sums_name == STDIN_NAME:
+        try:
+            return _read_bounded(0, shown)
+        except OSError:
+            _diagnose(quote_name(b"standard input") + b": read error")
+            return None
     try:
-        with open(sums_file, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size  # checked before reading: a sparse giant is not read
-            if size > MAX_SUMS_BYTES:
-                raise CommandError([f"{sums_file}: the file is {size} bytes (expected a sha256sum file of at most "
-                                    f"{MAX_SUMS_BYTES} bytes)"])
-            return _read_bounded(handle, sums_file)
+        fd = os.open(sums_name, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     except OSError as exc:
-        raise click.ClickException(f"{sums_file}: {_describe(exc)}") from None
+        _file_error(sums_name, exc)
+        return None
+    try:
+        size = os.fstat(fd).st_size  # checked before reading: a sparse giant is not read
+        if size > MAX_SUMS_BYTES:
+            raise _SumsTooLarge(f"{shown}: the file is {size} bytes (expected a sha256sum file of at most "
+                                f"{MAX_SUMS_BYTES} bytes)")
+        return _read_bounded(fd, shown)
+    except OSError:  # a folder opens, then fails to read, as for sha256sum
+        _diagnose(quote_name(sums_name) + b": read error")
+        return None
+    finally:
+        os.close(fd)
 
 
-def _check(sums_file: str, threads: int | None, engine: dict, quiet: bool, status: bool, as_json: bool) -> int:
-    entries = []
-    malformed = 0
-    for line in _read_sums(sums_file).split(b"\n"):
-        if not line:
-            continue
-        entry = parse_line(line)
+class _CheckTally:
+    def __init__(self) -> None:
+        self.misformatted = 0
+        self.unreadable = 0
+        self.mismatched = 0
+        self.matched = False
+        self.properly_formatted = False
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    return (one if count == 1 else many).format(count)
+
+
+def _check_one(sums_name: bytes, parser: SumsParser, engine: _Engine, out: _Output, options: HashOptions,
+               report: list[dict[str, Any]] | None, tally: _CheckTally) -> bool:
+    """Check the files one sums file lists, counting in ``tally``; True when
+    it passes (GNU's rules)."""
+    data = _read_sums(sums_name)
+    if data is None:
+        return False
+    from_stdin = sums_name == STDIN_NAME
+    shown = quote_name(b"standard input" if from_stdin else sums_name)
+    lines: list[tuple[int, SumsEntry | None]] = []
+    for number, line in parser.lines(data):
+        entry = parser.parse(line)
+        if entry is not None and from_stdin and entry.name == STDIN_NAME:
+            entry = None  # stdin cannot be both the list and a listed file
+        lines.append((number, entry))
+    speak = not options.status and report is None
+    results = (r for run in engine.chunks([e.name for _, e in lines if e is not None]) for r in run)
+    for number, entry in lines:
         if entry is None:
-            malformed += 1
-        else:
-            entries.append(entry)
-    if not entries:
-        _warn(sums_file, "no properly formatted checksum lines found")
-        return 1
-    by_name = _hash_named([e.name for e in entries], threads, engine, not (as_json or status))
-    out = sys.stdout.buffer
-    mismatched = unreadable = 0
-    report = []
-    for entry in entries:
-        result = by_name[entry.name]
-        actual = result if isinstance(result, str) else result.sha256  # type: ignore[attr-defined]
-        error = None if isinstance(result, str) else result.error  # type: ignore[attr-defined]
-        if error is not None:
-            unreadable += 1
+            tally.misformatted += 1
+            if options.warn and report is None:
+                out.flush()
+                _diagnose(shown + f": {number}: improperly formatted SHA256 checksum line".encode())
+            continue
+        tally.properly_formatted = True
+        result = next(results)
+        if result.error is not None:
+            if options.ignore_missing and getattr(result.error, "errno", None) == errno.ENOENT:
+                continue
+            tally.unreadable += 1
             verdict = "FAILED open or read"
-            if not status and not as_json:
-                _warn(entry.name, _describe(error))
-        elif actual != entry.sha256:
-            mismatched += 1
+            if speak:
+                out.flush()
+                _file_error(entry.name, result.error)
+        elif result.sha256 != entry.sha256:
+            tally.mismatched += 1
             verdict = "FAILED"
         else:
+            tally.matched = True
             verdict = "OK"
-        if as_json:
-            report.append({"path": os.fsdecode(entry.name), "expected": entry.sha256, "actual": actual,
-                           "result": verdict, "error": None if error is None else _describe(error)})
-        elif not status and not (quiet and verdict == "OK"):
+        if report is not None:
+            report.append({"path": os.fsdecode(entry.name), "expected": entry.sha256,
+                           "actual": result.sha256, "result": verdict,
+                           "error": None if result.error is None else _describe(result.error)})
+        elif speak and not (options.quiet and verdict == "OK"):
             out.write(format_check_name(entry.name) + b": " + verdict.encode() + b"\n")
     out.flush()
-    if as_json:
-        json.dump({"files": report, "mismatched": mismatched, "unreadable": unreadable,
-                   "improperly_formatted": malformed}, sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    elif not status:
-        if malformed:
-            plural = "line is" if malformed == 1 else "lines are"
-            click.echo(f"cinev4: WARNING: {malformed} {plural} improperly formatted", err=True)
-        if unreadable:
-            plural = "file" if unreadable == 1 else "files"
-            click.echo(f"cinev4: WARNING: {unreadable} listed {plural} could not be read", err=True)
-        if mismatched:
-            plural = "checksum" if mismatched == 1 else "checksums"
-            click.echo(f"cinev4: WARNING: {mismatched} computed {plural} did NOT match", err=True)
-    return 1 if (mismatched or unreadable) else 0
+    if not tally.properly_formatted:
+        if report is None:
+            _diagnose(shown + b": no properly formatted checksum lines found")
+    elif speak:
+        if tally.misformatted:
+            _diagnose(_plural(tally.misformatted, "WARNING: {} line is improperly formatted",
+                              "WARNING: {} lines are improperly formatted").encode())
+        if tally.unreadable:
+            _diagnose(_plural(tally.unreadable, "WARNING: {} listed file could not be read",
+                              "WARNING: {} listed files could not be read").encode())
+        if tally.mismatched:
+            _diagnose(_plural(tally.mismatched, "WARNING: {} computed checksum did NOT match",
+                              "WARNING: {} computed checksums did NOT match").encode())
+        if options.ignore_missing and not tally.matched:
+            _diagnose(shown + b": no file was verified")
+    return (tally.properly_formatted and tally.matched and not tally.mismatched and not tally.unreadable
+            and not (options.strict and tally.misformatted))
 
 
-@click.command("hash")
-# Plain strings: the engine reports every unreadable path itself, so click's
-# Path checks would only add a stat and an access call per file.
-@click.argument("paths", nargs=-1)
-@click.option("-c", "--check", "sums_file", metavar="SUMS", help="Check the files listed in a sha256sum file.")
-@click.option("--threads", type=click.IntRange(min=1), help="Worker threads (default: every usable CPU).")
-@click.option("--kernel", help="Force a SHA-256 kernel (see `cinev4 --version`).")
-@click.option("--io", "io_mode", type=click.Choice(["auto", "mmap", "read"]), help="How files are read.")
-@click.option("--quiet", is_flag=True, help="With -c: do not print OK lines.")
-@click.option("--status", is_flag=True, help="With -c: print nothing; the exit code tells.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable report on stdout.")
-def hash_command(paths: tuple[str, ...], sums_file: str | None, threads: int | None, kernel: str | None,
-                 io_mode: str | None, quiet: bool, status: bool, as_json: bool) -> None:
-    """Print SHA-256 sums exactly as GNU sha256sum does, or check them with -c.
+def _check(sums_names: list[bytes], engine: _Engine, out: _Output, options: HashOptions,
+           report: list[dict[str, Any]] | None) -> tuple[int, dict[str, int]]:
+    """The exit status and the run's totals (summed over the sums files)."""
+    parser = SumsParser()  # one for the whole run: GNU's line-form memory spans the files
+    passed = True
+    totals = {"improperly_formatted": 0, "unreadable": 0, "mismatched": 0}
+    for sums_name in sums_names:
+        tally = _CheckTally()
+        passed = _check_one(sums_name, parser, engine, out, options, report, tally) and passed
+        totals["improperly_formatted"] += tally.misformatted
+        totals["unreadable"] += tally.unreadable
+        totals["mismatched"] += tally.mismatched
+    return (EXIT_OK if passed else EXIT_FAILED), totals
 
-    \b
-    Examples:
-      cinev4 hash shots/SH010/outputs/v0001/*.exr > SHA256SUMS
-      cinev4 hash -c SHA256SUMS --quiet
-      cinev4 hash --threads 8 --json big.mov
 
-    Exit status: 0 all files hashed (and matched); 1 any file unreadable or
-    mismatched; 2 bad usage.
-    """
-    engine = {"kernel": kernel, "io": io_mode}
+# --- The command ---------------------------------------------------------------------
+
+
+def _usage_error(message: str) -> int:
+    sys.stderr.write(f"{PROGRAM}: {message}\nTry '{PROGRAM} hash --help' for more information.\n")
+    sys.stderr.flush()
+    return EXIT_USAGE
+
+
+def _print_version() -> int:
+    from cinev4.cli import _print_version as print_cli_version
+
+    ctx = click.get_current_context()
     try:
-        if sums_file is not None:
-            if paths:
-                raise click.UsageError("give either -c SUMS or PATHs, not both")
-            code = _check(sums_file, threads, engine, quiet, status, as_json)
-        else:
-            if quiet or status:
-                raise click.UsageError("--quiet and --status only apply with -c")
-            names = [os.fsencode(p) for p in (paths or (STDIN_NAME,))]
-            by_name = _hash_named(names, threads, engine, not as_json)
-            code = _print_sums(names, by_name, as_json)
+        print_cli_version(ctx, None, True)  # type: ignore[arg-type]
+    except click.exceptions.Exit:
+        pass
+    return EXIT_OK
+
+
+def _emit_json(fields: dict[str, Any], code: int) -> None:
+    from cinev4.cli._common import envelope
+
+    document = envelope(fields, code)
+    text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:  # a name that is not UTF-8: \udcXX escapes keep the JSON valid
+        data = json.dumps(document, indent=2, sort_keys=True).encode("ascii")
+    sys.stdout.buffer.write(data + b"\n")
+    sys.stdout.buffer.flush()
+
+
+def run_hash(argv: list[str]) -> int:
+    """The whole command on raw arguments; returns the exit status."""
+    try:
+        options = parse_hash_args(argv)
+        if options.show_help:
+            sys.stdout.write(HELP)
+            return EXIT_OK
+        if options.show_version:
+            return _print_version()
+        check_combinations(options)
+    except HashUsageError as exc:
+        return _usage_error(str(exc))
+    if hasattr(signal, "SIGPIPE"):
+        # A closed pipe (`| head -1`) ends the command quietly, as it ends sha256sum.
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    out = _Output(b"\0" if options.zero and not options.check else b"\n")
+    try:
+        engine = _Engine(options, out.flush)
+        names = options.operands or [STDIN_NAME]
+        if options.check:
+            report: list[dict[str, Any]] | None = [] if options.as_json else None
+            code, totals = _check(names, engine, out, options, report)
+            if report is not None:
+                _emit_json({"files": report, **totals}, code)
+            return code
+        if options.as_json:
+            fields, code = _sums_report(names, engine)
+            _emit_json(fields, code)
+            return code
+        return _print_sums(names, engine, out, options)
+    except _WriteFailed as failure:
+        _diagnose(f"write error: {_describe(failure.args[0])}".encode())
+        _silence_stdout()
+        return EXIT_FAILED
+    except _SumsTooLarge as exc:
+        _diagnose(f"error: {exc}".encode())
+        return EXIT_USAGE
+    except BrokenPipeError:  # where SIGPIPE does not exist
+        _silence_stdout()
+        return EXIT_FAILED
     except ValueError as exc:  # bad --kernel / CINEV4_* settings
-        raise click.UsageError(str(exc)) from None
-    sys.exit(code)
+        return _usage_error(" ".join(str(exc).split()))
+
+
+def _silence_stdout() -> None:
+    """Nothing more reaches the failed stdout (the interpreter's last flush included)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except OSError:
+        pass
+
+
+class _RawArgsCommand(click.Command):
+    """A click command that leaves its arguments alone: ``run_hash`` reads them
+    as getopt_long does (``--`` kept, options after FILEs)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.params["argv"] = list(args)
+        ctx.args = []
+        return []
+
+    def get_help(self, ctx: click.Context) -> str:
+        return HELP.rstrip("\n")
+
+
+@click.command("hash", cls=_RawArgsCommand, add_help_option=False)
+def hash_command(argv: list[str]) -> int:
+    """Print or check SHA-256 sums exactly as GNU sha256sum does, on the parallel engine."""
+    return run_hash(argv)

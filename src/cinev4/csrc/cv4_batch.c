@@ -167,7 +167,8 @@ static void order_work(cv4_batch *b)
 #endif
         }
         if (cv4_atomic_add(&b->stat_done, end - first) + (end - first) == b->count) {
-            qsort(b->by_size, b->count, sizeof *b->by_size, larger_first);
+            if (!b->cfg.keep_order)
+                qsort(b->by_size, b->count, sizeof *b->by_size, larger_first);
             for (i = 0; i < b->count; i++)
                 b->order[i] = b->by_size[i].index;
             cv4_mutex_lock(&b->lock);
@@ -194,7 +195,7 @@ static cv4_item *next_item(void *arg)
         if (item->error != CV4_ERR_NOTREG)
             return item;
         /* Refused by order_work from its stat alone: done without an open. */
-        item->done = 1;
+        cv4_item_finish(item);
         cv4_atomic_add(&b->files_done, 1);
     }
 }
@@ -224,7 +225,7 @@ static void run_single(cv4_batch *b)
             item->error = CV4_ERR_CANCELLED;
         else
             cv4_hash_path(item->path, b->cfg.kernel, &b->cfg.io, buffer, &b->bytes_done, &b->cancel, item);
-        item->done = 1;
+        cv4_item_finish(item);
         cv4_atomic_add(&b->files_done, 1);
     }
     free(buffer);

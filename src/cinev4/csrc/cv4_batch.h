@@ -19,13 +19,28 @@ typedef struct {
     uint64_t size;              /* size hashed (size at open) */
     int error;                  /* 0, errno, or CV4_ERR_* */
     char kind;                  /* for CV4_ERR_NOTREG */
-    int done;
+    int done;                   /* set last, with release order: see cv4_item_finish */
     uint8_t digest[CV4_SHA256_DIGEST];
     /* Checked batches (a manifest's table): what to check once the file is
      * open, before any byte is read. */
     uint64_t expected_size;     /* also the ordering hint where no stat is made (anchored) */
     int check;                  /* CV4_CHECK_* bits */
 } cv4_item;
+
+/* A reader on another thread (results streamed in input order) that sees
+ * done == 1 also sees the item's digest, size and error. */
+#if defined(_MSC_VER)
+static __inline void cv4_item_finish(cv4_item *item) { _WriteBarrier(); *(volatile int *)&item->done = 1; }
+static __inline int cv4_item_is_done(const cv4_item *item)
+{
+    int done = *(volatile const int *)&item->done;
+    _ReadBarrier();
+    return done;
+}
+#else
+static inline void cv4_item_finish(cv4_item *item) { __atomic_store_n(&item->done, 1, __ATOMIC_RELEASE); }
+static inline int cv4_item_is_done(const cv4_item *item) { return __atomic_load_n(&item->done, __ATOMIC_ACQUIRE); }
+#endif
 
 enum {
     CV4_CHECK_SIZE = 1,      /* a size other than expected_size: CV4_ERR_SIZE, not hashed */
@@ -40,6 +55,7 @@ typedef struct {
     int min_busy_lanes;           /* see cv4_lane_policy */
     cv4_io_config io;
     int threads;
+    int keep_order;               /* 1: files taken in input order (output streamed in order); 0: largest first */
 } cv4_batch_config;
 
 cv4_batch *cv4_batch_new(cv4_item *items, size_t count, const cv4_batch_config *cfg);

@@ -55,7 +55,7 @@ static const uint8_t idle_blocks[MAX_CALL_BLOCKS * CV4_SHA256_BLOCK];
 static void item_done(lane_set *ls, cv4_item *item, int err)
 {
     item->error = err;
-    item->done = 1;
+    cv4_item_finish(item);
     cv4_atomic_add(ls->counters->files_done, 1);
 }
 

@@ -1,0 +1,172 @@
+"""``cinev4 hash``'s arguments, read as GNU ``sha256sum`` reads its own
+(getopt_long): options anywhere among the FILEs unless ``POSIXLY_CORRECT`` is
+set, ``--`` ends them, ``-`` is a FILE (stdin), short flags combine
+(``-bc``), a long option may be shortened to any unique prefix
+(``--stat``), ``--opt=VALUE`` or ``--opt VALUE``. The same errors as GNU,
+word for word; cinev4 exits 2 on them where GNU exits 1.
+
+Names stay bytes (``os.fsencode``), encoded once for the whole command line.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+
+
+class HashUsageError(Exception):
+    """A command line ``sha256sum`` would refuse; the message is GNU's."""
+
+
+@dataclass
+class HashOptions:
+    check: bool = False
+    binary: bool | None = None  # -b True, -t False, neither None
+    tag: bool = False
+    zero: bool = False
+    warn: bool = False
+    strict: bool = False
+    ignore_missing: bool = False
+    quiet: bool = False
+    status: bool = False
+    files_from: list[str] = field(default_factory=list)
+    recursive: bool = False
+    follow: bool = False
+    threads: int | None = None
+    kernel: str | None = None
+    io: str | None = None
+    as_json: bool = False
+    show_help: bool = False
+    show_version: bool = False
+    operands: list[bytes] = field(default_factory=list)
+
+
+# long name -> (short letter or None, takes a value)
+_LONG: dict[str, tuple[str | None, bool]] = {  # GNU's order first (it orders "ambiguous" messages)
+    "binary": ("b", False),
+    "check": ("c", False),
+    "ignore-missing": (None, False),
+    "quiet": (None, False),
+    "status": (None, False),
+    "text": ("t", False),
+    "warn": ("w", False),
+    "strict": (None, False),
+    "tag": (None, False),
+    "zero": ("z", False),
+    "help": ("h", False),
+    "version": (None, False),
+    "files-from": (None, True),
+    "recursive": ("r", False),
+    "follow": ("L", False),
+    "threads": (None, True),
+    "kernel": (None, True),
+    "io": (None, True),
+    "json": (None, False),
+}
+_SHORT = {short: name for name, (short, _) in _LONG.items() if short}
+_IO_MODES = ("auto", "mmap", "read")
+
+
+def _set(options: HashOptions, name: str, value: str | None) -> None:
+    if name in ("status", "warn", "quiet"):
+        # As in GNU: the last of --status, --warn, --quiet wins.
+        options.status, options.warn, options.quiet = name == "status", name == "warn", name == "quiet"
+    elif name in ("binary", "text"):
+        options.binary = name == "binary"
+    elif name == "files-from":
+        options.files_from.append(value or "")
+    elif name == "threads":
+        try:
+            threads = int(value or "")
+        except ValueError:
+            raise HashUsageError(f"invalid number of threads: '{value}'") from None
+        if threads < 1:
+            raise HashUsageError(f"invalid number of threads: '{value}' (at least 1)")
+        options.threads = threads
+    elif name == "kernel":
+        options.kernel = value
+    elif name == "io":
+        if value not in _IO_MODES:
+            raise HashUsageError(f"invalid argument '{value}' for '--io' (valid: {', '.join(_IO_MODES)})")
+        options.io = value
+    else:
+        attribute = {"help": "show_help", "version": "show_version", "json": "as_json",
+                     "ignore-missing": "ignore_missing", "check": "check"}.get(name, name)
+        setattr(options, attribute, True)
+
+
+def _long_option(text: str) -> tuple[str, str | None]:
+    """The full name for ``--text`` (or a unique prefix), and an ``=VALUE``."""
+    spelled, equals, value = text.partition("=")
+    if spelled in _LONG:
+        return spelled, value if equals else None
+    matches = [name for name in _LONG if name.startswith(spelled)]
+    if len(matches) == 1:
+        return matches[0], value if equals else None
+    if not matches:
+        raise HashUsageError(f"unrecognized option '--{text}'")
+    raise HashUsageError(f"option '--{spelled}' is ambiguous; possibilities: "
+                         + " ".join(f"'--{name}'" for name in matches))
+
+
+def parse_hash_args(argv: list[str]) -> HashOptions:
+    options = HashOptions()
+    operands: list[str] = []
+    stop_at_operand = "POSIXLY_CORRECT" in os.environ
+    i = 0
+    count = len(argv)
+    while i < count:
+        arg = argv[i]
+        i += 1
+        if arg[:1] != "-" or arg == "-":
+            operands.append(arg)
+            if stop_at_operand:
+                operands.extend(argv[i:])
+                break
+            continue
+        if arg == "--":
+            operands.extend(argv[i:])
+            break
+        if arg.startswith("--"):
+            name, value = _long_option(arg[2:])
+            takes_value = _LONG[name][1]
+            if value is not None and not takes_value:
+                raise HashUsageError(f"option '--{name}' doesn't allow an argument")
+            if takes_value and value is None:
+                if i >= count:
+                    raise HashUsageError(f"option '--{name}' requires an argument")
+                value = argv[i]
+                i += 1
+            _set(options, name, value)
+            continue
+        for letter in arg[1:]:
+            if letter not in _SHORT:
+                raise HashUsageError(f"invalid option -- '{letter}'")
+            _set(options, _SHORT[letter], None)
+    # One encoding for every name on the command line (argv holds no NUL).
+    if operands:
+        options.operands = "\0".join(operands).encode(sys.getfilesystemencoding(), "surrogateescape").split(b"\0")
+    return options
+
+
+def check_combinations(options: HashOptions) -> None:
+    """GNU's refusals of options that do not go together, in GNU's order."""
+    if options.tag and options.binary is False:
+        raise HashUsageError("--tag does not support --text mode")
+    if options.check:
+        if options.zero:
+            raise HashUsageError("the --zero option is not supported when verifying checksums")
+        if options.tag:
+            raise HashUsageError("the --tag option is meaningless when verifying checksums")
+        if options.binary is not None:
+            raise HashUsageError("the --binary and --text options are meaningless when verifying checksums")
+        if options.files_from or options.recursive:
+            raise HashUsageError("--files-from and --recursive name files to hash, not sums files: "
+                                 "not with --check")
+        return
+    for flag, name in ((options.ignore_missing, "ignore-missing"), (options.status, "status"),
+                       (options.warn, "warn"), (options.quiet, "quiet"), (options.strict, "strict")):
+        if flag:
+            raise HashUsageError(f"the --{name} option is meaningful only when verifying checksums")
+    if options.follow and not options.recursive:
+        raise HashUsageError("--follow applies to --recursive only")
