@@ -566,7 +566,7 @@ def test_manifest_result_to_dict(tmp_path: Path) -> None:
                        "first": 1001, "last": 1003, "count": 3, "ranges": [[1001, 1003]]}],
         "shot_id": "SH010", "version": "v0001", "manifest_path": MANIFEST,
         "manifest_sha256": hashlib.sha256(raw).hexdigest(), "artifact_count": 7,
-        "total_bytes": sum(sizes), "adopted": False,
+        "total_bytes": sum(sizes), "adopted": False, "staged_files": 0, "hashed_files": 7,
     }
 
 
