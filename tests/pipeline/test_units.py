@@ -466,11 +466,13 @@ def test_resume_keeps_a_journal_and_reports_it(shot) -> None:  # type: ignore[no
 
 def test_missing_frames_of_the_declared_range(tmp_path: Path) -> None:
     from cinev4.pipeline.frames import FrameRange
+    from cinev4.pipeline.shots import set_frames
 
     project = init_project(tmp_path / "proj", "FILM01")
-    create_shot(project, "SH010", frames=FrameRange(1001, 1006))
+    create_shot(project, "SH010")
     render(project.root)
-    build_manifest(project, "SH010", threads=1)
+    build_manifest(project, "SH010", threads=1)  # a strict manifest is sealed only whole: the range comes after
+    set_frames(project, "SH010", FrameRange(1001, 1006))
     report = verify_shots(project, ["SH010"], threads=1)
     [(kind, path, detail, expected, actual)] = _problems(report)
     assert (kind, path, expected, actual) == ("missing_frames", f"{OUT}/sh010.####.exr", "1001-1006", [[1004, 1006]])
@@ -745,11 +747,13 @@ def test_verify_manifest_file_project_root_must_be_its_root(shot, tmp_path: Path
 
 def test_verify_manifest_file_checks_the_pin_and_the_frames(tmp_path: Path) -> None:
     from cinev4.pipeline.frames import FrameRange
+    from cinev4.pipeline.shots import set_frames
 
     project = init_project(tmp_path / "proj", "FILM01")
-    create_shot(project, "SH010", frames=FrameRange(1001, 1004))
+    create_shot(project, "SH010")
     render(project.root)
-    build_manifest(project, "SH010", threads=1)
+    build_manifest(project, "SH010", threads=1)  # a strict manifest is sealed only whole: the range comes after
+    set_frames(project, "SH010", FrameRange(1001, 1004))
     manifest = project.root / MANIFEST
     report = verify_manifest_file(manifest, threads=1)
     assert [(k, p) for k, p, *_ in _problems(report)] == [("missing_frames", f"{OUT}/sh010.####.exr")]
@@ -1273,3 +1277,52 @@ def test_a_status_not_earned_is_reported_by_verify(shot) -> None:  # type: ignor
     assert report.checks[0].version == "v0001" and report.checks[0].manifest_path == MANIFEST
     everything = verify_shots(shot, threads=1)
     assert [k for k, *_ in _problems(everything)] == ["status_unearned"]
+
+
+# --- boundaries the mutation run showed untested -----------------------------------------------
+
+def test_edges_of_depth_integers_names_and_paths(tmp_path: Path) -> None:
+    from cinev4.contracts.jsonio import max_depth, parse_json
+
+    assert max_depth(b"[][[]]") == 2 and max_depth(b"[[]][]") == 2
+    assert _json_problems(b"[9223372036854775808]") == [
+        "$[0]: integer 9223372036854775808 is out of range (expected at most 2^63-1)"]
+    assert parse_json(b"[-9223372036854775808]") == [-(2**63)]
+    assert portability_warnings(["x/CONX", "x/ß", "x/ss"]) == []
+    assert resolve_inside(tmp_path, "a b/c d.exr") == Path(os.path.realpath(tmp_path)) / "a b" / "c d.exr"
+
+
+def test_a_proof_that_is_a_copy_is_no_proof(shot) -> None:  # type: ignore[no-untyped-def]
+    record_file = shot.root / "shots/SH010/shot.json"
+    record = json.loads(record_file.read_bytes())
+    record["manifest_ref"], record["artifacts"] = None, []
+    record_file.write_text(json.dumps(record))
+    (shot.root / "shots/SH010/.manifest-v0001.unpinned.tmp").write_bytes((shot.root / MANIFEST).read_bytes())
+    with pytest.raises(ContractError, match="exists but the shot record does not pin it and cinev4 did not write it"):
+        build_manifest(shot, "SH010")
+
+
+def test_replace_atomic_cleans_up_when_the_rename_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def failing_replace(*args: object) -> None:
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    with pytest.raises(OSError, match="Invalid cross-device link"):
+        atomic.replace_atomic(tmp_path / "shot.json", b"x")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_manifest_of_another_version_than_the_shot(shot) -> None:  # type: ignore[no-untyped-def]
+    manifest = shot.root / MANIFEST
+    os.chmod(manifest, 0o644)
+    doc = json.loads(manifest.read_bytes())
+    doc["version"] = "v0002"
+    raw = json.dumps(doc).encode()
+    manifest.write_bytes(raw)
+    record_file = shot.root / "shots/SH010/shot.json"
+    record = json.loads(record_file.read_bytes())
+    record["manifest_ref"]["sha256"] = hashlib.sha256(raw).hexdigest()
+    record_file.write_text(json.dumps(record))
+    report = verify_shots(shot, ["SH010"], sizes_only=True)
+    assert [(k, p, d) for k, p, d, _, _ in _problems(report)][0] == (
+        "manifest_mismatch", MANIFEST, "$.version is 'v0002' (expected 'v0001')")
