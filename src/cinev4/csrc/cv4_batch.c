@@ -8,6 +8,7 @@
 #include "cv4_anchor.h"
 #include "cv4_batch.h"
 #include "cv4_lanes.h"
+#include "cv4_prefault.h"
 
 typedef struct sized_index {
     uint64_t size;
@@ -17,6 +18,7 @@ typedef struct sized_index {
 struct cv4_batch {
     cv4_item *items;
     size_t count;
+    int prefault;               /* 0: CINEV4_PREFAULT=0 turned the prefault helper off */
     size_t *order;
     cv4_batch_config cfg;
     volatile uint64_t next;
@@ -200,7 +202,7 @@ static cv4_item *next_item(void *arg)
     }
 }
 
-static int run_lanes(cv4_batch *b)
+static int run_lanes(cv4_batch *b, const cv4_io_config *io)
 {
     cv4_lane_policy policy;
     cv4_counters counters;
@@ -210,13 +212,13 @@ static int run_lanes(cv4_batch *b)
     counters.bytes_done = &b->bytes_done;
     counters.files_done = &b->files_done;
     counters.cancel = &b->cancel;
-    return cv4_lanes_run(&policy, &b->cfg.io, next_item, b, &counters);
+    return cv4_lanes_run(&policy, io, next_item, b, &counters);
 }
 
 /* One file at a time on this thread, with the single-stream kernel. */
-static void run_single(cv4_batch *b)
+static void run_single(cv4_batch *b, const cv4_io_config *io)
 {
-    uint8_t *buffer = (uint8_t *)malloc(b->cfg.io.window);
+    uint8_t *buffer = (uint8_t *)malloc(io->window);
     cv4_item *item;
     while ((item = next_item(b)) != NULL) {
         if (!buffer)
@@ -224,7 +226,7 @@ static void run_single(cv4_batch *b)
         else if (cv4_atomic_load(&b->cancel))
             item->error = CV4_ERR_CANCELLED;
         else
-            cv4_hash_path(item->path, b->cfg.kernel, &b->cfg.io, buffer, &b->bytes_done, &b->cancel, item);
+            cv4_hash_path(item->path, b->cfg.kernel, io, buffer, &b->bytes_done, &b->cancel, item);
         cv4_item_finish(item);
         cv4_atomic_add(&b->files_done, 1);
     }
@@ -234,10 +236,17 @@ static void run_single(cv4_batch *b)
 static CV4_THREAD_FN worker_main(void *arg)
 {
     cv4_batch *b = (cv4_batch *)arg;
+    cv4_io_config io = b->cfg.io;
     order_work(b);
+    /* Where the batch leaves a core per worker idle (one big file, say), a helper
+     * on it faults in the next mapped window while this thread hashes: the
+     * hashing thread then runs at the kernel's in-memory speed (cv4_prefault.h). */
+    io.prefault = b->prefault && io.mode == CV4_IO_MMAP && b->cfg.threads * 2 <= cv4_usable_cpus()
+                      ? cv4_prefaulter_start() : NULL;
     /* Without memory for the lanes (-1, no work taken) the single-stream loop takes over. */
-    if (!b->cfg.lanes || run_lanes(b) != 0)
-        run_single(b);
+    if (!b->cfg.lanes || run_lanes(b, &io) != 0)
+        run_single(b, &io);
+    cv4_prefaulter_stop(io.prefault);
     cv4_anchor_thread_release();
     cv4_mutex_lock(&b->lock);
     if (--b->running == 0)
@@ -254,6 +263,10 @@ cv4_batch *cv4_batch_new(cv4_item *items, size_t count, const cv4_batch_config *
     b->items = items;
     b->count = count;
     b->cfg = *cfg;
+    {   /* read here, with the GIL held: never getenv from the workers */
+        const char *env = getenv("CINEV4_PREFAULT");
+        b->prefault = !(env && strcmp(env, "0") == 0);
+    }
     if (b->cfg.threads < 1)
         b->cfg.threads = 1;
     if ((size_t)b->cfg.threads > count)

@@ -5,6 +5,7 @@
 
 #include "cv4_anchor.h"
 #include "cv4_io.h"
+#include "cv4_prefault.h"
 
 #if !defined(_WIN32)
 #include <fcntl.h>
@@ -123,6 +124,8 @@ int cv4_source_open(cv4_source *src, const char *path, const cv4_io_config *cfg,
     src->mode = src->size < CV4_MMAP_MIN_SIZE ? CV4_IO_READ : cfg->mode;
     src->window = cfg->window;
     src->buffer = read_buffer;
+    /* One window is mapped and faulted on this thread anyway: no helper needed. */
+    src->prefault = src->mode == CV4_IO_MMAP && src->size > src->window ? cfg->prefault : NULL;
 #if defined(POSIX_FADV_SEQUENTIAL)
     /* Read-ahead advice pays only where more than one window is read. */
     if (src->size > src->window)
@@ -134,6 +137,8 @@ int cv4_source_open(cv4_source *src, const char *path, const cv4_io_config *cfg,
 void cv4_source_drop_window(cv4_source *src)
 {
     if (src->mapped) {
+        if (src->prefault)
+            cv4_prefaulter_retract(src->prefault, src->mapped);
         munmap((void *)src->mapped, src->mapped_len);
         src->mapped = NULL;
         src->mapped_len = 0;
@@ -165,6 +170,36 @@ static int next_mapped(cv4_source *src, size_t want, const uint8_t **data)
     src->mapped_len = want;
     *data = (const uint8_t *)p;
     return 0;
+}
+
+/* Maps the window after the one just handed out and has the helper fault it
+ * in while that one is hashed; if the mapping fails, next_mapped tries again. */
+static void map_ahead(cv4_source *src)
+{
+    size_t want;
+    void *p;
+    if (src->offset >= src->size)
+        return;
+    want = src->size - src->offset < src->window ? (size_t)(src->size - src->offset) : src->window;
+    p = mmap(NULL, want, PROT_READ, MAP_SHARED, (int)src->handle, (off_t)src->offset);
+    if (p == MAP_FAILED)
+        return;
+#if defined(MADV_SEQUENTIAL)
+    (void)madvise(p, want, MADV_SEQUENTIAL);
+#endif
+    src->ahead = (const uint8_t *)p;
+    src->ahead_len = want;
+    cv4_prefaulter_post(src->prefault, p, want);
+}
+
+static void drop_ahead(cv4_source *src)
+{
+    if (src->ahead) {
+        cv4_prefaulter_retract(src->prefault, src->ahead);
+        munmap((void *)src->ahead, src->ahead_len);
+        src->ahead = NULL;
+        src->ahead_len = 0;
+    }
 }
 
 static int next_read(cv4_source *src, size_t want, const uint8_t **data, size_t *len)
@@ -199,10 +234,21 @@ int cv4_source_next(cv4_source *src, const uint8_t **data, size_t *len)
     want = src->size - src->offset < src->window ? (size_t)(src->size - src->offset) : src->window;
     prefetch_next(src, src->offset + want);
     if (src->mode == CV4_IO_MMAP) {
-        err = next_mapped(src, want, data);
+        if (src->ahead && src->ahead_len == want) { /* mapped and faulted in already */
+            src->mapped = src->ahead;
+            src->mapped_len = want;
+            *data = src->ahead;
+            src->ahead = NULL;
+            err = 0;
+        } else {
+            drop_ahead(src);
+            err = next_mapped(src, want, data);
+        }
         if (err == 0) {
             *len = want;
             src->offset += want;
+            if (src->prefault)
+                map_ahead(src);
             return 0;
         }
         /* Some file systems and special mounts refuse mmap: read instead. */
@@ -218,6 +264,7 @@ int cv4_source_close(cv4_source *src, int check_unchanged)
 {
     int err = 0;
     cv4_source_drop_window(src);
+    drop_ahead(src);
     if (check_unchanged) {
         struct stat st;
         if (fstat((int)src->handle, &st) != 0)

@@ -28,6 +28,8 @@ typedef struct {
     cv4_io_mode mode;
     size_t window;       /* bytes per window; a multiple of 64 KiB */
     const struct cv4_anchor *anchor; /* non-NULL: paths are relative to it (cv4_anchor.h) */
+    struct cv4_prefaulter *prefault; /* non-NULL: mmap maps one window ahead and this helper
+                                        faults it in (cv4_prefault.h); NULL: off */
 } cv4_io_config;
 
 typedef struct {
@@ -43,6 +45,9 @@ typedef struct {
     const uint8_t *volatile mapped; /* the live mapping, unmapped after a fault too */
     volatile size_t mapped_len;
     uint8_t *buffer;     /* read mode: borrowed from the caller */
+    struct cv4_prefaulter *prefault; /* files of more than one mapped window only */
+    const uint8_t *ahead; /* the next window, mapped and posted to prefault (never touched here) */
+    size_t ahead_len;
 } cv4_source;
 
 /* Opens path (file-system encoding; UTF-8 on Windows; relative to cfg->anchor

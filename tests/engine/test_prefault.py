@@ -1,0 +1,81 @@
+"""The prefault helper: where a batch leaves a core per worker idle, a helper
+thread faults in the next mapped window while the worker hashes the current one
+(CINEV4_PREFAULT=0 turns it off)."""
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+import cinev4
+from cinev4.errors import FileTruncatedError
+
+from .conftest import SMALL_WINDOW, write_file
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="MADV_POPULATE_READ is Linux's")
+
+
+def usable_cpus() -> int:
+    return len(os.sched_getaffinity(0))
+
+
+@pytest.fixture(params=["1", "0"], ids=["prefault-on", "prefault-off"])
+def prefault(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("CINEV4_PREFAULT", request.param)
+    return request.param
+
+
+@pytest.mark.parametrize("kernel_name", [None, *cinev4.available_kernels()[:1], *cinev4.multibuffer_kernels()])
+def test_many_windows_give_hashlib_digests(tmp_path: Path, prefault: str, kernel_name: str | None) -> None:
+    rng = random.Random(15)
+    contents = [rng.randbytes(n) for n in (40 * SMALL_WINDOW + 13, 3 * SMALL_WINDOW, SMALL_WINDOW + 1, 5000)]
+    paths = [write_file(tmp_path / f"f{i}", c) for i, c in enumerate(contents)]
+    results = cinev4.hash_files(paths, 1, kernel=kernel_name, io="mmap", window=SMALL_WINDOW)
+    assert [r.sha256 for r in results] == [hashlib.sha256(c).hexdigest() for c in contents]
+
+
+def test_truncated_ahead_of_the_hashing_thread(tmp_path: Path, prefault: str) -> None:
+    """The helper meets the lost pages first (an error, no signal); the worker's own fault
+    guard then reports the file as truncated."""
+    big = Path(write_file(tmp_path / "big", os.urandom(64 << 20)))
+    truncated = threading.Event()
+
+    def truncate_early(bytes_done: int, files_done: int) -> None:
+        if bytes_done and not truncated.is_set():
+            os.truncate(big, 1 << 20)
+            truncated.set()
+
+    [result] = cinev4.hash_files([big], 1, kernel="sha-ni" if "sha-ni" in cinev4.available_kernels() else None,
+                                 io="mmap", window=SMALL_WINDOW * 4, progress=truncate_early, progress_interval=0.001)
+    assert truncated.is_set()
+    assert type(result.error) is FileTruncatedError, result
+
+
+@pytest.mark.skipif(usable_cpus() < 2, reason="the helper runs only where a core is left idle")
+def test_the_helper_runs_only_where_a_core_is_idle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = os.urandom(48 << 20)
+    files = [write_file(tmp_path / f"big{i}", data) for i in range(usable_cpus())]
+
+    def threads_while_hashing(threads: int, env: str) -> int:
+        monkeypatch.setenv("CINEV4_PREFAULT", env)
+        seen: list[int] = []
+
+        def count(bytes_done: int, files_done: int) -> None:
+            if bytes_done and not files_done:
+                seen.append(len(os.listdir("/proc/self/task")))
+
+        cinev4.hash_files(files[:threads], threads, io="mmap", window=SMALL_WINDOW, progress=count,
+                          progress_interval=0.001)
+        assert seen, "no progress call while hashing"
+        return max(seen)
+
+    base = len(os.listdir("/proc/self/task"))
+    assert threads_while_hashing(1, "0") == base + 1  # the worker alone
+    assert threads_while_hashing(1, "1") == base + 2  # the worker and its helper
+    many = usable_cpus()  # every core hashing: no helper
+    assert threads_while_hashing(many, "1") == base + many
