@@ -292,3 +292,16 @@ def test_two_hundred_concurrent_stagers(project: Path) -> None:
     assert len(_records(project)) == 200
     manifest, _ = _manifest(project)
     assert (manifest["staged_files"], manifest["hashed_files"]) == (200, 0)
+
+
+def test_staging_folders_take_the_outputs_folders_permissions(project: Path) -> None:
+    paths = _rendered(project)
+    os.chmod(project / OUT, 0o2775)  # a farm's group folder: setgid, group-writable
+    old_umask = os.umask(0o077)
+    try:
+        result = stage(load_project(project), "SH010", [project / paths[0]])
+    finally:
+        os.umask(old_umask)
+    assert result.record_path is not None and result.ok
+    for folder in ("shots/SH010/staging", STAGING):
+        assert stat.S_IMODE(os.stat(project / folder).st_mode) == 0o2775, folder

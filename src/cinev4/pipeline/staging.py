@@ -233,6 +233,18 @@ def _contract_path(real_root: str, outputs_dir: str, given: str | os.PathLike[st
     return contract_path, st
 
 
+def _make_staging_folder(folder: Path, outputs: Path) -> None:
+    """Create the staging folders with the outputs folder's permissions: every render node
+    that may write the outputs (often as another user of the pipeline's group) may stage."""
+    mode = stat.S_IMODE(os.stat(outputs).st_mode)
+    for level in (folder.parent, folder):
+        try:
+            os.mkdir(level)
+        except FileExistsError:
+            continue
+        os.chmod(level, mode)  # exactly, whatever this process's umask (setgid bit included)
+
+
 def _record_name() -> str:
     host = _HOST_UNSAFE.sub("-", socket.gethostname()).strip("-.")[:48] or "host"
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
@@ -316,10 +328,16 @@ def stage(
     parse_document(raw, "stage", "staging record")  # the schema is the contract, for writers too
     folder_rel = layout.staging_dir(shot.id, shot.version)
     folder = project.path(folder_rel)
-    os.makedirs(folder, exist_ok=True)
+    _make_staging_folder(folder, project.root / shot.outputs_dir)
     record_rel = f"{folder_rel}/{_record_name()}"
     record = folder / record_rel.rsplit("/", 1)[1]
-    write_once(record, raw, mode=READ_ONLY)
+    try:
+        write_once(record, raw, mode=READ_ONLY)
+    except FileNotFoundError:
+        if os.path.lexists(project.root / shot.manifest_path):  # the seal took the folder away meanwhile
+            raise TransitionRefused(f"{shot.id} {shot.version} was sealed while staging "
+                                    f"({shot.manifest_path} exists): nothing staged") from None
+        raise
     # No lock is shared with the seal, so look again: a record that lands after the
     # manifest was written would never be read; take it back and say so.
     if os.path.lexists(project.root / shot.manifest_path):
