@@ -1,6 +1,7 @@
 """`cinev4 hash` through the installed executable, side by side with GNU sha256sum."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -178,5 +179,9 @@ def test_signal_stops_the_workers_with_one_line(tmp_path: Path, signame: str, co
         stopped_after = time.monotonic() - sent
     assert child.returncode == code
     assert err.decode() == line + "\n"  # exactly one line
-    assert out == b""  # nothing half-printed
+    # Lines go out as files complete: what was printed is whole lines, in input order.
+    expected = [f"{hashlib.sha256(Path(p).read_bytes()).hexdigest()}  {p}\n".encode()
+                for p in paths[:len(out.splitlines())]]
+    assert out == b"".join(expected)
+    assert len(out.splitlines()) < len(paths)
     assert stopped_after < 1.0
