@@ -23,6 +23,7 @@ import click
 
 from cinev4 import FileDigest, FileTruncatedError, NotRegularFileError, Sha256
 from cinev4._fasthash import hash_files_ordered
+from cinev4.cli.hash_sources import ListTooLarge, expand_folders, read_name_list
 from cinev4.cli.hash_options import HashOptions, HashUsageError, check_combinations, parse_hash_args
 from cinev4.cli.quoting import quote_name
 from cinev4.sumsfile import SumsEntry, SumsParser, format_check_name, format_line, format_lines
@@ -501,6 +502,32 @@ def _emit_json(fields: dict[str, Any], code: int) -> None:
     sys.stdout.buffer.flush()
 
 
+class _ListUnreadable(Exception):
+    """A --files-from list that cannot be read: (name, OSError)."""
+
+
+def _names_to_hash(options: HashOptions) -> tuple[list[bytes], bool]:
+    """The command line's names, then each --files-from list's, folders walked
+    with -r; and whether a folder could not be listed (reported already)."""
+    names = list(options.operands)
+    for source in options.files_from:
+        encoded = os.fsencode(source)
+        try:
+            names.extend(read_name_list(encoded, options.zero))
+        except OSError as exc:
+            raise _ListUnreadable(encoded, exc) from None
+    if not names and not options.files_from:
+        names = [STDIN_NAME]
+    failed = []
+    if options.recursive:
+        def report(name: bytes, error: OSError) -> None:
+            failed.append(name)
+            _file_error(name, error)
+
+        names = expand_folders(names, options.follow, report)
+    return names, bool(failed)
+
+
 def run_hash(argv: list[str]) -> int:
     """The whole command on raw arguments; returns the exit status."""
     try:
@@ -519,23 +546,29 @@ def run_hash(argv: list[str]) -> int:
     out = _Output(b"\0" if options.zero and not options.check else b"\n")
     try:
         engine = _Engine(options, out.flush)
-        names = options.operands or [STDIN_NAME]
         if options.check:
+            names = options.operands or [STDIN_NAME]
             report: list[dict[str, Any]] | None = [] if options.as_json else None
             code, totals = _check(names, engine, out, options, report)
             if report is not None:
                 _emit_json({"files": report, **totals}, code)
             return code
+        names, listing_failed = _names_to_hash(options)
         if options.as_json:
             fields, code = _sums_report(names, engine)
+            code = EXIT_FAILED if listing_failed else code
             _emit_json(fields, code)
             return code
-        return _print_sums(names, engine, out, options)
+        code = _print_sums(names, engine, out, options)
+        return EXIT_FAILED if listing_failed else code
+    except _ListUnreadable as exc:
+        _file_error(exc.args[0], exc.args[1])
+        return EXIT_USAGE
     except _WriteFailed as failure:
         _diagnose(f"write error: {_describe(failure.args[0])}".encode())
         _silence_stdout()
         return EXIT_FAILED
-    except _SumsTooLarge as exc:
+    except (_SumsTooLarge, ListTooLarge) as exc:
         _diagnose(f"error: {exc}".encode())
         return EXIT_USAGE
     except BrokenPipeError:  # where SIGPIPE does not exist
