@@ -306,8 +306,10 @@ def test_done_gate_lists_every_reason(project: Path) -> None:
     run_cli("shot", "qc", "SH010", cwd=project)
     result = run_cli("shot", "done", "SH010", cwd=project, expect=2)
     lines = result.stderr.splitlines()
-    assert len(lines) == 3, lines
+    assert len(lines) == 4, lines
     assert "qc.json: line 1" in lines[0] and "no preview" in lines[1] and "no manifest" in lines[2]
+    assert lines[3] == ("cinev4: error: shot SH010: add what is missing to shots/SH010/outputs/v0001/, then: "
+                        "cinev4 manifest SH010, cinev4 shot done SH010")
     render(project)
     run_cli("manifest", "SH010", cwd=project)
     (project / OUT / "preview.mp4").write_bytes(b"changed after the manifest")
@@ -318,11 +320,13 @@ def test_done_gate_lists_every_reason(project: Path) -> None:
 
 def test_strict_done_is_final(done: Path) -> None:
     strict = "the project is strict (immutable_outputs: true, see ADR-0004)"
+    forward = "new work goes under a new shot id (cinev4 shot new NEW_ID)"
     for command, error in (
-        (("shot", "reopen", "SH010"), f"shot SH010: DONE is terminal: {strict}"),
-        (("shot", "fail", "SH010", "--reason", "x"), f"shot SH010: DONE is terminal: {strict}"),
+        (("shot", "reopen", "SH010"), f"shot SH010: DONE is terminal: {strict}; {forward}"),
+        (("shot", "fail", "SH010", "--reason", "x"), f"shot SH010: DONE is terminal: {strict}; {forward}"),
         (("manifest", "SH010"), f"the shot is DONE; re-manifesting is refused: {strict}"),
-        (("shot", "new-version", "SH010"), f"shot SH010: new-version needs immutable_outputs: false; {strict}"),
+        (("shot", "new-version", "SH010"),
+         f"shot SH010: new-version needs immutable_outputs: false; {strict}; {forward}"),
     ):
         result = run_cli(*command, cwd=done, expect=2)
         assert result.stderr == f"cinev4: error: {error}\n", command

@@ -25,7 +25,16 @@ def test_expected_frames_gate_and_verify_report_missing_ranges(project: Path) ->
     for frame in (1004, 1005, 1009):  # never rendered
         (out / f"sh010.{frame}.exr").unlink()
     run_cli("shot", "qc", "SH010", cwd=project)
+    # A strict project's manifest is sealed once: one that the DONE gate would refuse is not written.
+    sealed = run_cli("manifest", "SH010", cwd=project, expect=2)
+    assert sealed.stderr.splitlines()[0] == ("cinev4: error: shot SH010: manifest refused, nothing written: missing "
+                                             "frames: sh010.[1004-1005,1009].exr: 3 of 12 frames missing "
+                                             "(expected 1001-1012)")
+    assert not (project / "shots/SH010/manifests/v0001/manifest.json").exists()
+    # Without the range it is written; the range declared again, the gate and verify see the holes.
+    run_cli("shot", "frames", "SH010", "--clear", cwd=project)
     manifest = run_cli("manifest", "SH010", cwd=project)
+    run_cli("shot", "frames", "SH010", "1001-1012", cwd=project)
     assert "preview.mp4, qc.json, sh010.[1001-1003,1006-1008,1010-1012].exr (9 files)" in manifest.stdout
     assert len(manifest.stdout.splitlines()) == 1
 

@@ -33,11 +33,9 @@ def edit_json(path: Path, **changes: Any) -> None:
 
 def test_done_set_by_hand_is_refused_by_the_gate_and_reported(project: Path) -> None:
     run_cli("shot", "new", "SH010", cwd=project)
-    out = render(project)
-    (out / "qc.json").unlink()
-    (out / "preview.mp4").unlink()  # no QC evidence at all
+    render(project)
     run_cli("manifest", "SH010", cwd=project)
-    edit_json(project / RECORD, status="DONE")  # history: only "created"
+    edit_json(project / RECORD, status="DONE")  # history: only "created", no QC at all
     unearned = ("the status is DONE but the history ends at IN_PROGRESS: the status was edited, "
                 "not earned by a transition")
     for command in (("release", "check", "SH010"), ("release", "publish", "R1", "SH010"), ("verify", "SH010"),

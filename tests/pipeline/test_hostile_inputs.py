@@ -198,7 +198,15 @@ def test_huge_declared_range_with_one_frame_is_answered_at_once(project: Path) -
     run_cli("shot", "new", "SH010", "--frames", "1-999999999", cwd=project)
     out = project / "shots" / "SH010" / "outputs" / "v0001"
     (out / "sh010.000000500.exr").write_bytes(b"frame")
+    (out / "qc.json").write_text("{}")
+    (out / "preview.mp4").write_bytes(b"preview")
+    started = time.monotonic()
+    refused = run_cli("manifest", "SH010", cwd=project, expect=2, timeout=60)  # strict: sealed only whole
+    assert time.monotonic() - started < 15
+    assert "999999998 of 999999999 frames missing (expected 1-999999999)" in refused.stderr
+    run_cli("shot", "frames", "SH010", "--clear", cwd=project)
     run_cli("manifest", "SH010", cwd=project)
+    run_cli("shot", "frames", "SH010", "1-999999999", cwd=project)
     started = time.monotonic()
     result = run_cli("verify", "SH010", cwd=project, expect=1, timeout=60)
     assert time.monotonic() - started < 15

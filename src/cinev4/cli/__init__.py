@@ -131,12 +131,31 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("cinev4: aborted", err=True)
         sys.exit(1)
     except click.ClickException as exc:
-        exc.show()
+        _report_click_error(exc, sys.argv[1:] if argv is None else argv)
         sys.exit(exc.exit_code)
     except Exception as exc:  # noqa: BLE001 - the last boundary: a crash must not read as exit 1
         _report_internal_error(exc)
         sys.exit(EXIT_INTERNAL_ERROR)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _report_click_error(exc: click.ClickException, argv: list[str]) -> None:
+    """Every error in one format, ``cinev4: error: ...`` (click's usage errors too, with a
+    one-line pointer to --help instead of click's usage block); with ``--json`` the same
+    lines as a JSON document on stdout, unless the command already printed its report."""
+    from cinev4.cli._common import CommandError, emit_result, json_was_emitted
+
+    if isinstance(exc, CommandError):
+        lines = exc.lines
+    else:
+        message = " ".join(exc.format_message().split())
+        if isinstance(exc, click.UsageError) and exc.ctx is not None:
+            message += f" (see: {exc.ctx.command_path} --help)"
+        lines = [message]
+    for line in lines:
+        click.echo(f"cinev4: error: {line}", err=True)
+    if "--json" in argv and not json_was_emitted():
+        emit_result({"errors": lines}, exc.exit_code)
 
 
 # A bug or an unexpected environment problem exits 2 ("could not do what was

@@ -98,6 +98,27 @@ threads_option = click.option(
 )
 
 
+def complete_shot_ids(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[Any]:
+    """Shell completion of SHOT arguments: the shot folders of the project (--project,
+    CINEV4_PROJECT, or found from here) that hold a shot.json. Never fails: a
+    completion that cannot read the project offers nothing."""
+    import os
+
+    from click.shell_completion import CompletionItem
+
+    try:
+        from cinev4.pipeline.project import find_project_root
+
+        given = ctx.params.get("project_dir") or os.environ.get("CINEV4_PROJECT")
+        root = Path(given) if given else find_project_root()
+        shots = root / "shots"
+        names = sorted(entry.name for entry in os.scandir(shots)
+                       if entry.name.startswith(incomplete) and (shots / entry.name / "shot.json").is_file())
+    except (OSError, Exception):  # noqa: BLE001 - completion must never print a traceback into the shell
+        return []
+    return [CompletionItem(name) for name in names]
+
+
 def load(project_dir: Path | None) -> Any:
     """The project at --project, or found by walking up from here."""
     from cinev4.pipeline.project import load_project
@@ -120,8 +141,17 @@ def envelope(fields: Mapping[str, Any], exit_code: int = 0) -> dict[str, Any]:
     return {**fields, "ok": exit_code == 0, "exit_code": exit_code}
 
 
+_emitted: list[bool] = []  # whether this process printed its JSON document (one per run)
+
+
 def emit_json(document: Any) -> None:
+    _emitted.append(True)
     click.echo(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False))
+
+
+def json_was_emitted() -> bool:
+    """Whether a ``--json`` document went to stdout already (then an error adds none)."""
+    return bool(_emitted)
 
 
 def emit_result(fields: Mapping[str, Any], exit_code: int = 0) -> None:
@@ -197,6 +227,8 @@ def print_report(report: Any) -> None:
         click.echo(f"{check.shot_id} {version}: FAILED  {len(check.problems)} problem(s)")
         for line in problem_lines(check.problems):
             click.echo(line)
+    for skipped in getattr(report, "skipped", []):
+        click.echo(f"{skipped['shot_id']} {skipped['version']}: SKIPPED  {skipped['reason']}")
     for note in report.notes:
         click.echo(f"note: {note}")
     if not report.hashes_checked:

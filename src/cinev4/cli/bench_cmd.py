@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from cinev4.cli._common import CommandError, emit_json, json_option
+from cinev4.cli._common import CommandError, emit_result, json_option
 
 if TYPE_CHECKING:
     from cinev4.tuning import BenchReport
@@ -60,7 +60,7 @@ def bench_command(size: int, rounds: int, directory: Path | None, as_json: bool)
     except AssertionError as exc:  # settings disagreeing on a digest: an engine bug, never a tuning result
         raise CommandError([str(exc)], 1) from None
     if as_json:
-        emit_json(report.to_dict())
+        emit_result(report.to_dict())
         return
     _print(report)
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from cinev4.cli._common import boundary, emit_json, json_option
+from cinev4.cli._common import boundary, emit_result, json_option
 
 
 @click.command("init")
@@ -37,7 +37,7 @@ def init_command(directory: Path, project_id: str, name: str | None, mutable_out
 
     project = init_project(directory, project_id, name=name, mutable_outputs=mutable_outputs)
     if as_json:
-        emit_json({"ok": True, "root": str(project.root), "project": project.data})
+        emit_result({"root": str(project.root), "project": project.data})
         return
     mode = "non-strict (mutable outputs)" if mutable_outputs else "strict (immutable outputs)"
     click.echo(f"initialised project {project.id} in {project.root}, policy {mode}")

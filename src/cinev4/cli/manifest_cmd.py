@@ -7,7 +7,8 @@ import click
 
 from cinev4.cli._common import (
     boundary,
-    emit_json,
+    complete_shot_ids,
+    emit_result,
     human_bytes,
     json_option,
     load,
@@ -21,7 +22,7 @@ from cinev4.cli._distributed import distributed_options, hash_backend
 
 
 @click.command("manifest")
-@click.argument("shot_id", metavar="SHOT")
+@click.argument("shot_id", metavar="SHOT", shell_complete=complete_shot_ids)
 @project_option
 @threads_option
 @distributed_options
@@ -56,7 +57,7 @@ def manifest_command(shot_id: str, project_dir: Path | None, threads: int | None
 
     warn(result.warnings)
     if as_json:
-        emit_json({"ok": True, **result.to_dict()})
+        emit_result(result.to_dict())
         return
     how = "adopted (left complete by an interrupted run, verified)" if result.adopted else "written"
     contents = collapsed_summary(result.artifact_paths, strip=f"shots/{result.shot_id}/outputs/{result.version}/")

@@ -8,7 +8,8 @@ import click
 from cinev4.cli._common import (
     CommandError,
     boundary,
-    emit_json,
+    complete_shot_ids,
+    emit_result,
     human_bytes,
     json_option,
     load,
@@ -37,35 +38,41 @@ def release_group() -> None:
 
 def _gate_failed(report: object, as_json: bool, message: str, payload: dict | None = None) -> CommandError:  # type: ignore[type-arg]
     if as_json:
-        emit_json(payload if payload is not None else report.to_dict())  # type: ignore[attr-defined]
+        emit_result(payload if payload is not None else report.to_dict(), report.exit_code)  # type: ignore[attr-defined]
     else:
         print_report(report)
     return CommandError([message], report.exit_code)  # type: ignore[attr-defined]
 
 
 @release_group.command("check")
-@click.argument("shot_ids", nargs=-1, required=True, metavar="SHOT...")
+@click.argument("shot_ids", nargs=-1, metavar="[SHOT]...", shell_complete=complete_shot_ids)
+@click.option("--all", "all_done", is_flag=True, help="Every DONE shot of the project.")
 @project_option
 @threads_option
 @progress_option
 @json_option
 @boundary
-def release_check(shot_ids: tuple[str, ...], project_dir: Path | None, threads: int | None, show_progress: bool,
+def release_check(shot_ids: tuple[str, ...], all_done: bool, project_dir: Path | None, threads: int | None, show_progress: bool,
                   as_json: bool) -> None:
-    """Run the release gate on the SHOTs alone (writes nothing).
+    """Run the release gate on the SHOTs alone, or on every DONE shot with --all
+    (writes nothing).
 
     \b
-    Example:
+    Examples:
       cinev4 release check SH010 SH020 --json
+      cinev4 release check --all
     """
-    from cinev4.pipeline.releases import check_release
+    from cinev4.pipeline.releases import check_release, done_shot_ids
 
-    gate = check_release(load(project_dir), list(shot_ids), threads=threads,
+    if bool(shot_ids) == all_done:
+        raise click.UsageError("name shots, or give --all (every DONE shot), one of them")
+    project = load(project_dir)
+    gate = check_release(project, done_shot_ids(project) if all_done else list(shot_ids), threads=threads,
                          progress=progress_for("verifying", as_json, show_progress))
     if not gate.ok:
         raise _gate_failed(gate.report, as_json, f"release gate failed: {gate.report.failure()}", gate.to_dict())
     if as_json:
-        emit_json(gate.to_dict())
+        emit_result(gate.to_dict())
     else:
         print_report(gate.report)
         click.echo("release gate: passed")
@@ -73,7 +80,7 @@ def release_check(shot_ids: tuple[str, ...], project_dir: Path | None, threads: 
 
 @release_group.command("publish")
 @click.argument("release_id", metavar="RELEASE")
-@click.argument("shot_ids", nargs=-1, required=True, metavar="SHOT...")
+@click.argument("shot_ids", nargs=-1, required=True, metavar="SHOT...", shell_complete=complete_shot_ids)
 @click.option(
     "--to",
     "destination",
@@ -131,7 +138,7 @@ def release_publish(
         report = getattr(exc.report, "report", exc.report)  # a GateReport wraps its VerifyReport
         raise _gate_failed(report, as_json, str(exc)) from None
     if as_json:
-        emit_json(result.to_dict())
+        emit_result(result.to_dict())
         return
     totals = result.record["totals"]
     click.echo(f"release {release_id} published: {totals['shots']} shot(s), {totals['artifacts']} artifacts, "

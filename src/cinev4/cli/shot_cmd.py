@@ -8,7 +8,8 @@ import click
 
 from cinev4.cli._common import (
     boundary,
-    emit_json,
+    complete_shot_ids,
+    emit_result,
     human_bytes,
     json_option,
     load,
@@ -36,7 +37,7 @@ def shot_group() -> None:
 
 def _report(shot: Any, message: str, as_json: bool) -> None:
     if as_json:
-        emit_json({"ok": True, "shot": shot.data})
+        emit_result({"shot": shot.data})
     else:
         click.echo(message)
 
@@ -78,7 +79,7 @@ def shot_new(shot_id: str, frame_range: str | None, project_dir: Path | None, as
 
 
 @shot_group.command("frames")
-@click.argument("shot_id", metavar="SHOT")
+@click.argument("shot_id", metavar="SHOT", shell_complete=complete_shot_ids)
 @click.argument("frame_range", metavar="FIRST-LAST", required=False)
 @click.option("--clear", is_flag=True, help="Drop the shot's expected frame range.")
 @project_option
@@ -116,7 +117,7 @@ def shot_list(project_dir: Path | None, as_json: bool) -> None:
 
     shots = list_shots(load(project_dir))
     if as_json:
-        emit_json({"ok": True, "shots": [{"shot_id": s.id, "status": s.status.value, "version": s.version,
+        emit_result({"shots": [{"shot_id": s.id, "status": s.status.value, "version": s.version,
                                           "manifest_ref": s.manifest_ref} for s in shots]})
         return
     for shot in shots:
@@ -124,7 +125,7 @@ def shot_list(project_dir: Path | None, as_json: bool) -> None:
 
 
 @shot_group.command("show")
-@click.argument("shot_id", metavar="SHOT")
+@click.argument("shot_id", metavar="SHOT", shell_complete=complete_shot_ids)
 @project_option
 @json_option
 @boundary
@@ -139,7 +140,7 @@ def shot_show(shot_id: str, project_dir: Path | None, as_json: bool) -> None:
 
     shot = load_shot(load(project_dir), shot_id)
     if as_json:
-        emit_json({"ok": True, "shot": shot.data})
+        emit_result({"shot": shot.data})
         return
     click.echo(f"shot {shot.id}: {shot.status}, version {shot.version}")
     if shot.frames is not None:
@@ -160,26 +161,48 @@ def shot_show(shot_id: str, project_dir: Path | None, as_json: bool) -> None:
 
 
 @shot_group.command("qc")
-@click.argument("shot_id", metavar="SHOT")
+@click.argument("shot_id", metavar="SHOT", shell_complete=complete_shot_ids)
 @click.option("--reason", default="outputs ready for review", show_default=True, help="Recorded in the history.")
 @project_option
 @json_option
 @boundary
 def shot_qc(shot_id: str, reason: str, project_dir: Path | None, as_json: bool) -> None:
-    """IN_PROGRESS -> QC: the outputs are ready for review.
+    """IN_PROGRESS -> QC: the outputs are ready for review, then says what DONE
+    will still need.
+
+    DONE (cinev4 shot done) needs, in the version folder: a qc.json holding a
+    JSON object (the review's result), a preview (preview.*), every frame of
+    the declared range and, by default, a manifest of the version that
+    verifies. In a strict project the manifest is written once, so write
+    qc.json and the preview before cinev4 manifest SHOT (cinev4 manifest
+    refuses to seal a folder that lacks them).
 
     \b
     Example:
       cinev4 shot qc SH010
+      cinev4 manifest SH010
+      cinev4 shot done SH010
     """
-    from cinev4.pipeline.shots import mark_qc
+    from cinev4.pipeline.shots import done_needs, mark_qc
 
-    shot = mark_qc(load(project_dir), shot_id, reason)
-    _report(shot, f"{shot.id}: QC ({shot.version})", as_json)
+    project = load(project_dir)
+    shot = mark_qc(project, shot_id, reason)
+    needs = done_needs(project, shot)
+    if shot.manifest_ref is None and project.policy.done_requires_manifest:
+        following = f"cinev4 manifest {shot.id}" if len(needs) == 1 else f"cinev4 manifest {shot.id} (once all is there)"
+    else:
+        following = f"cinev4 shot done {shot.id}"
+    if as_json:
+        emit_result({"shot": shot.data, "done_needs": needs, "next": following})
+        return
+    click.echo(f"{shot.id}: QC ({shot.version})")
+    for need in needs:
+        click.echo(f"  missing for DONE: {need}")
+    click.echo(f"next: {following}")
 
 
 @shot_group.command("done")
-@click.argument("shot_id", metavar="SHOT")
+@click.argument("shot_id", metavar="SHOT", shell_complete=complete_shot_ids)
 @click.option("--reason", default="QC passed", show_default=True, help="Recorded in the history.")
 @project_option
 @threads_option
@@ -204,7 +227,7 @@ def shot_done(shot_id: str, reason: str, project_dir: Path | None, threads: int 
 
 
 @shot_group.command("fail")
-@click.argument("shot_id", metavar="SHOT")
+@click.argument("shot_id", metavar="SHOT", shell_complete=complete_shot_ids)
 @click.option("--reason", required=True, help="Why the shot failed (kept in the record).")
 @project_option
 @json_option
@@ -225,7 +248,7 @@ def shot_fail(shot_id: str, reason: str, project_dir: Path | None, as_json: bool
 
 
 @shot_group.command("reopen")
-@click.argument("shot_id", metavar="SHOT")
+@click.argument("shot_id", metavar="SHOT", shell_complete=complete_shot_ids)
 @click.option("--reason", default="reopened", show_default=True, help="Recorded in the history.")
 @project_option
 @json_option
@@ -245,7 +268,7 @@ def shot_reopen(shot_id: str, reason: str, project_dir: Path | None, as_json: bo
 
 
 @shot_group.command("new-version")
-@click.argument("shot_id", metavar="SHOT")
+@click.argument("shot_id", metavar="SHOT", shell_complete=complete_shot_ids)
 @project_option
 @json_option
 @boundary

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from cinev4.cli._common import boundary, emit_json, human_bytes, json_option, load, project_option, warn
+from cinev4.cli._common import boundary, emit_result, human_bytes, json_option, load, project_option, warn
 
 
 @click.command("status")
@@ -53,7 +53,7 @@ def status_command(project_dir: Path | None, as_json: bool) -> None:
     for row in rows:
         counts[row["status"]] = counts.get(row["status"], 0) + 1
     if as_json:
-        emit_json({"ok": True, "root": str(project.root), "project": project.data, "shots": rows, "counts": counts,
+        emit_result({"root": str(project.root), "project": project.data, "shots": rows, "counts": counts,
                    "problems": problems})
         return
     policy = "strict (immutable outputs)" if project.policy.strict else "non-strict (mutable outputs)"

@@ -8,7 +8,8 @@ import click
 from cinev4.cli._common import (
     CommandError,
     boundary,
-    emit_json,
+    complete_shot_ids,
+    emit_result,
     json_option,
     load,
     print_report,
@@ -22,15 +23,25 @@ from cinev4.cli._distributed import distributed_options, hash_backend
 
 
 @click.command("verify")
-@click.argument("shot_ids", nargs=-1, metavar="[SHOT]...")
-@click.option("--all", "all_shots", is_flag=True, help="Every shot that has a manifest.")
+@click.argument("shot_ids", nargs=-1, metavar="[SHOT]...", shell_complete=complete_shot_ids)
+@click.option("--all", "all_shots", is_flag=True,
+              help="Every shot that has a manifest, except FAIL shots (listed as skipped).")
+@click.option("--include-failed", is_flag=True, help="With --all: verify FAIL shots too.")
 @click.option(
     "--manifest",
-    "manifest_file",
+    "manifest_files",
+    multiple=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="One manifest file, e.g. a delivered copy; its root is read from the layout "
-    "(ROOT/shots/SHOT/manifests/VERSION/manifest.json). CINEV4_PROJECT does not apply; "
-    "--project, if given, must be that root.",
+    help="A manifest file, e.g. a delivered copy; its root is read from the layout "
+    "(ROOT/shots/SHOT/manifests/VERSION/manifest.json). Give it as often as needed: all are "
+    "verified. CINEV4_PROJECT does not apply; --project, if given, must be that root.",
+)
+@click.option(
+    "--release",
+    "release_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A release record, e.g. DEST/releases/R1/release.json of a delivery: every manifest it "
+    "names is verified from the record's own root, against the record's pins (no project.json needed).",
 )
 @click.option("--sizes-only", is_flag=True, help="Check presence and sizes only (fast); NO hash is checked.")
 @click.option(
@@ -49,7 +60,9 @@ from cinev4.cli._distributed import distributed_options, hash_backend
 def verify_command(
     shot_ids: tuple[str, ...],
     all_shots: bool,
-    manifest_file: Path | None,
+    include_failed: bool,
+    manifest_files: tuple[Path, ...],
+    release_file: Path | None,
     sizes_only: bool,
     resume: bool,
     project_dir: Path | None,
@@ -73,33 +86,46 @@ def verify_command(
       cinev4 verify SH010 SH020
       cinev4 verify --all --json > report.json
       cinev4 verify --all --sizes-only
+      cinev4 verify --all --include-failed
+      cinev4 verify --release /mnt/delivery/releases/R1/release.json
       cinev4 verify --manifest /mnt/delivery/shots/SH010/manifests/v0001/manifest.json
       cinev4 verify --all --scheduler tcp://farm-head:8786
       cinev4 verify --all --resume     # run it again after an interrupt: it continues
     """
-    from cinev4.pipeline.verify import verify_manifest_file, verify_shots
+    from cinev4.pipeline.verify import verify_manifest_files, verify_shots
 
-    chosen = sum(bool(x) for x in (shot_ids, all_shots, manifest_file))
+    chosen = sum(bool(x) for x in (shot_ids, all_shots, manifest_files, release_file))
     if chosen != 1:
-        raise click.UsageError("name shots, or give --all, or --manifest PATH (exactly one of them)")
+        raise click.UsageError("name shots, or give --all, --manifest PATH or --release PATH (exactly one of them)")
+    if include_failed and not all_shots:
+        raise click.UsageError("--include-failed goes with --all (named shots are verified whatever their state)")
     progress = progress_for("verifying", as_json, show_progress)
-    with hash_backend(scheduler, local_cluster) as backend:
-        if manifest_file is not None:
-            # An explicit path wins: CINEV4_PROJECT never redirects --manifest (only an explicit
-            # --project may name its root, and then must agree with it).
-            source = click.get_current_context().get_parameter_source("project_dir")
-            explicit_root = project_dir if source is click.core.ParameterSource.COMMANDLINE else None
-            report = verify_manifest_file(manifest_file, project_root=explicit_root, threads=threads,
-                                          progress=progress, sizes_only=sizes_only, backend=backend,
-                                          resume=resume)
-        else:
-            project = load(project_dir)
-            report = verify_shots(project, list(shot_ids) if shot_ids else None, threads=threads,
-                                  progress=progress, sizes_only=sizes_only, backend=backend, resume=resume)
+    if release_file is not None:
+        if scheduler or local_cluster:
+            raise click.UsageError("--release verifies on this machine (--scheduler/--local-cluster go with shots)")
+        from cinev4.pipeline.releases import verify_release_file
+
+        report = verify_release_file(release_file, threads=threads, progress=progress, sizes_only=sizes_only,
+                                     resume=resume)
+    else:
+        with hash_backend(scheduler, local_cluster) as backend:
+            if manifest_files:
+                # An explicit path wins: CINEV4_PROJECT never redirects --manifest (only an explicit
+                # --project may name its root, and then must agree with it).
+                source = click.get_current_context().get_parameter_source("project_dir")
+                explicit_root = project_dir if source is click.core.ParameterSource.COMMANDLINE else None
+                report = verify_manifest_files(list(manifest_files), project_root=explicit_root, threads=threads,
+                                               progress=progress, sizes_only=sizes_only, backend=backend,
+                                               resume=resume)
+            else:
+                project = load(project_dir)
+                report = verify_shots(project, list(shot_ids) if shot_ids else None, threads=threads,
+                                      progress=progress, sizes_only=sizes_only, backend=backend, resume=resume,
+                                      include_failed=include_failed)
     if report.resume is not None:
         warn(report.resume["warnings"])
     if as_json:
-        emit_json(report.to_dict())
+        emit_result(report.to_dict(), report.exit_code)
     else:
         print_report(report)
         if report.resume is not None:

@@ -39,7 +39,14 @@ from typing import Any
 from cinev4.contracts import canonical_bytes, validate
 from cinev4.contracts.atomic import READ_ONLY, fsync_dir, stale_temp_files, write_once
 from cinev4.contracts.rules import check_id, duplicate_problems, manifest_problems, nfc, portability_warnings
-from cinev4.errors import AlreadyExistsError, ContractError, ShotNotFoundError, UnsafePathError, VerificationFailed
+from cinev4.errors import (
+    AlreadyExistsError,
+    ContractError,
+    ShotNotFoundError,
+    TransitionRefused,
+    UnsafePathError,
+    VerificationFailed,
+)
 from cinev4.pipeline import layout
 from cinev4.pipeline.clock import utc_now
 from cinev4.pipeline.hashing import Digest, HashBackend, Progress, hash_paths
@@ -49,7 +56,7 @@ from cinev4.pipeline.project import Project
 from cinev4.pipeline.released import refuse_if_released
 from cinev4.pipeline.scan import ScannedFile, scan_folder
 from cinev4.pipeline.staging import StagingUse, digests_with_staging, seal_staging
-from cinev4.pipeline.shots import Shot, load_shot, save_shot
+from cinev4.pipeline.shots import Shot, load_shot, save_shot, seal_refusal
 from cinev4.pipeline.states import can_manifest
 
 __all__ = ["ManifestResult", "build_manifest", "MANIFEST_SCHEMA"]
@@ -186,6 +193,9 @@ def _manifest_document(project: Project, shot: Shot, *, threads: int | None, pro
     if not scan.files:
         raise ContractError(f"{shot.outputs_dir}/ is empty or missing: a manifest lists at least one artifact "
                             f"(the render writes its outputs there)")
+    refusal = seal_refusal(project, shot, (f.path for f in scan.files))  # before any byte is hashed
+    if refusal:
+        raise TransitionRefused(refusal)
 
     def hash_scanned(files: list[ScannedFile]) -> Sequence[Digest]:
         return hash_paths([f.real_path for f in files], total_bytes=sum(f.size for f in files),

@@ -42,7 +42,8 @@ from cinev4.pipeline.shots import Shot, load_shot
 from cinev4.pipeline.states import Status
 from cinev4.pipeline.verify import ManifestTarget, shot_pairs, unique_ids, verify_pairs, verify_targets
 
-__all__ = ["GateReport", "PublishResult", "check_release", "publish_release", "RELEASE_SCHEMA", "DEFAULT_WAIT_S"]
+__all__ = ["GateReport", "PublishResult", "check_release", "done_shot_ids", "publish_release", "verify_release_file",
+           "RELEASE_SCHEMA", "DEFAULT_WAIT_S"]
 
 RELEASE_SCHEMA = "cinev4/release@1"
 DEFAULT_WAIT_S = 30.0  # how long publish waits for a shot another process is writing
@@ -116,6 +117,53 @@ def check_release(
                       f"shot {shot.id} is {shot.status}, a release takes DONE shots only")
     report = verify_pairs(pairs, threads=threads, progress=progress)
     return GateReport(shots, report)
+
+
+def done_shot_ids(project: Project) -> list[str]:
+    """Every DONE shot of the project, sorted (``release check --all``); ContractError if none."""
+    from cinev4.pipeline.shots import list_shots
+
+    ids = [shot.id for shot in list_shots(project) if shot.status is Status.DONE]
+    if not ids:
+        raise ContractError(f"project {project.id} has no DONE shot: nothing for the release gate to check")
+    return ids
+
+
+def verify_release_file(
+    record_file: str | os.PathLike[str],
+    *,
+    threads: int | None = None,
+    progress: Progress | None = None,
+    sizes_only: bool = False,
+    resume: bool = False,
+) -> VerifyReport:
+    """Verify a delivery from its release record (``<root>/releases/<R>/release.json``):
+    every manifest the record names, from the record's own root (a delivered folder needs
+    no project.json), each manifest's bytes against the record's pin, then every artifact."""
+    from cinev4.contracts import load_document
+
+    real = Path(os.path.abspath(record_file))
+    if real.name != "release.json" or real.parent.parent.name != layout.RELEASES_DIR:
+        raise ContractError(f"{record_file}: not at a release record's layout place "
+                            f"(expected <root>/releases/<RELEASE>/release.json)")
+    root = real.parent.parent.parent
+    source = layout.release_record(real.parent.name)
+    record = load_document(real, "release", source).data
+    if record["release_id"] != real.parent.name:
+        raise ContractError(f"{source}: $.release_id: {record['release_id']!r} does not match its folder "
+                            f"(expected {real.parent.name!r})")
+    targets = [ManifestTarget(root, entry["manifest_path"], entry["manifest_sha256"], entry["shot_id"],
+                              entry["version"], record["project_id"], pinned_by=source)
+               for entry in record["shots"]]
+    report = verify_targets(targets, threads=threads, progress=progress, sizes_only=sizes_only, resume=resume)
+    report.notes.append(f"{len(targets)} manifest(s) named by {source} (release {record['release_id']}), "
+                        f"verified under {root} against the record's pins")
+    for entry, check in zip(record["shots"], report.checks):
+        if check.ok and (check.artifact_count, check.total_bytes) != (entry["artifact_count"], entry["total_bytes"]):
+            check.add("manifest_mismatch", entry["manifest_path"],
+                      f"{source} records {entry['artifact_count']} artifacts, {entry['total_bytes']} bytes; the "
+                      f"manifest lists {check.artifact_count}, {check.total_bytes}")
+    return report
 
 
 def _release_record(project: Project, release_id: str, gate: GateReport) -> dict[str, Any]:

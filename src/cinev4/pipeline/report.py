@@ -108,6 +108,8 @@ class VerifyReport:
     # verify --resume: the journal used, files reused from it and hashed now, warnings (a damaged
     # journal). Only this differs between a resumed run's report and a full run's.
     resume: dict[str, Any] | None = None
+    # Shots ``verify --all`` left out on purpose (FAIL shots): shot_id, status, version, reason.
+    skipped: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def problems(self) -> list[Problem]:
@@ -128,8 +130,9 @@ class VerifyReport:
         """One line: what was verified, or how much failed."""
         what = "sizes only, no SHA-256 checked" if not self.hashes_checked else "size and SHA-256"
         artifacts = sum(c.artifact_count for c in self.checks)
+        left_out = f"; {len(self.skipped)} FAIL shot(s) left out" if self.skipped else ""
         if self.ok:
-            return f"OK: {len(self.checks)} manifest(s), {artifacts} artifact(s) verified ({what})"
+            return f"OK: {len(self.checks)} manifest(s), {artifacts} artifact(s) verified ({what}){left_out}"
         return f"FAILED: {self.failure()}"
 
     def failure(self) -> str:
@@ -148,6 +151,7 @@ class VerifyReport:
             "summary": self.summary(),
             "notes": list(self.notes),
             "manifests": [c.to_dict() for c in self.checks],
+            "skipped": list(self.skipped),
         }
         if self.resume is not None:
             out["resume"] = self.resume

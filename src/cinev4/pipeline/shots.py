@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +44,9 @@ __all__ = [
     "reopen",
     "new_version",
     "done_gate_reasons",
+    "content_gate_reasons",
+    "done_needs",
+    "seal_refusal",
     "set_frames",
     "TRANSITION_WAIT_S",
 ]
@@ -214,20 +217,32 @@ def _transition(
         before = copy.deepcopy(shot.data)
         if action in (Action.REOPEN, Action.FAIL, Action.NEW_VERSION):
             refuse_if_released(project, shot_id, str(action))  # under the lock publish also holds
+        if action in (Action.DONE, Action.QC, Action.FAIL) and shot.status is target_for(action):
+            then = {Status.QC: f"next: cinev4 shot done {shot_id}", Status.DONE: "nothing to do"}.get(
+                shot.status, _escape(shot) if project.policy.strict else f"cinev4 shot reopen {shot_id} to rework it")
+            raise TransitionRefused(f"shot {shot_id} is already {shot.status} ({shot.version}): {then}")
         try:
             to = target_status(action, shot.status, project.policy)
         except TransitionRefused as exc:
-            raise TransitionRefused([f"shot {shot_id}: {r}" for r in exc.reasons]) from None
+            forward = _way_forward(project, shot, action)
+            raise TransitionRefused([f"shot {shot_id}: {r}" + (f"; {forward}" if forward else "")
+                                     for r in exc.reasons]) from None
         if gate is not None:
             reasons = gate(shot)
             if reasons:
-                raise TransitionRefused([f"shot {shot_id}: {action} refused: {r}" for r in reasons])
+                raise TransitionRefused([f"shot {shot_id}: {action} refused: {r}" for r in reasons]
+                                        + [f"shot {shot_id}: {_gate_way_forward(project, shot)}"])
         if mutate is not None:
             mutate(shot)
         shot.record(to, reason(shot) if callable(reason) else reason)
         if shot.data != before:
             save_shot(project, shot)
         return shot
+
+
+def target_for(action: Action) -> Status | None:
+    """The status an action leads to when it succeeds (None: it depends)."""
+    return {Action.DONE: Status.DONE, Action.QC: Status.QC, Action.FAIL: Status.FAIL}.get(action)
 
 
 def set_frames(project: Project, shot_id: str, frames: FrameRange | None) -> Shot:
@@ -253,33 +268,58 @@ def mark_qc(project: Project, shot_id: str, reason: str = "outputs ready for rev
     return _transition(project, shot_id, Action.QC, reason)
 
 
-def done_gate_reasons(
-    project: Project, shot: Shot, *, threads: int | None = None, progress: Progress | None = None
-) -> list[str]:
-    """Why ``shot`` may not become DONE (empty: it may): a parseable qc.json and a
-    preview among the current version's outputs and, when the policy says so, a
-    manifest of that version that verifies."""
+def content_gate_reasons(project: Project, shot: Shot, paths: Iterable[str]) -> list[str]:
+    """What the QC -> DONE gate demands of the files themselves (empty: all there):
+    a qc.json holding a JSON object, a preview, and every frame of the declared
+    range. ``paths`` are project-relative; the same check runs on the outputs
+    (the gate) and, in a strict project, on what a manifest is about to seal."""
     reasons: list[str] = []
-    scan = scan_folder(project.root, shot.outputs_dir)
+    files = list(paths)
     by_role: dict[str, list[str]] = {}
-    for scanned in scan.files:
-        by_role.setdefault(role_for(scanned.path) or "", []).append(scanned.path)
+    for path in files:
+        by_role.setdefault(role_for(path) or "", []).append(path)
     qc_files = by_role.get("qc", [])
     if not qc_files:
-        reasons.append(f"no qc.json among the outputs of {shot.version} ({shot.outputs_dir}/)")
+        reasons.append(f"no qc.json (a JSON object: the review's result) among the outputs of {shot.version} "
+                       f"({shot.outputs_dir}/)")
     for qc_path in qc_files:
         try:
-            read_json_file(project.path(qc_path), "qc", qc_path)
+            qc = read_json_file(project.path(qc_path), "qc", qc_path)
         except ContractError as exc:
             reasons += exc.problems
+            continue
         except OSError as exc:
             reasons.append(f"{qc_path}: cannot be read ({exc.strerror})")
+            continue
+        if not isinstance(qc, dict):
+            reasons.append(f"{qc_path}: holds a JSON {_json_kind(qc)}, not a JSON object (the review's result, "
+                           f"e.g. {{\"approved\": true}})")
     if not by_role.get("preview"):
         reasons.append(f"no preview (a file named preview.*) among the outputs of {shot.version}")
     expected = shot.frames
     if expected is not None:
         strip = shot.outputs_dir + "/"
-        reasons += [f"missing frames: {gap.describe(strip)}" for gap in frame_gaps((f.path for f in scan.files), expected)]
+        reasons += [f"missing frames: {gap.describe(strip)}" for gap in frame_gaps(files, expected)]
+    return reasons
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    return {str: "string", list: "array", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def done_gate_reasons(
+    project: Project, shot: Shot, *, threads: int | None = None, progress: Progress | None = None
+) -> list[str]:
+    """Why ``shot`` may not become DONE (empty: it may): a qc.json holding a JSON
+    object and a preview among the current version's outputs, the declared frame
+    range complete and, when the policy says so, a manifest of that version that
+    verifies."""
+    scan = scan_folder(project.root, shot.outputs_dir)
+    reasons = content_gate_reasons(project, shot, (f.path for f in scan.files))
     if project.policy.done_requires_manifest:
         if shot.manifest_ref is None:
             reasons.append(f"no manifest for {shot.version} (run: cinev4 manifest {shot.id}); the policy requires one")
@@ -291,6 +331,67 @@ def done_gate_reasons(
             report = verify_targets([target], threads=threads, progress=progress)
             reasons += [f"manifest does not verify: {p.kind} {p.path}: {p.detail}" for p in report.problems]
     return reasons
+
+
+def done_needs(project: Project, shot: Shot) -> list[str]:
+    """What ``cinev4 shot done`` will still refuse today, read from the files and the
+    record without hashing (empty: only the manifest's verification is left)."""
+    reasons = content_gate_reasons(project, shot, (f.path for f in scan_folder(project.root, shot.outputs_dir).files))
+    if project.policy.done_requires_manifest and shot.manifest_ref is None:
+        reasons.append(f"no manifest for {shot.version} (run: cinev4 manifest {shot.id})")
+    return reasons
+
+
+def seal_refusal(project: Project, shot: Shot, paths: Iterable[str]) -> list[str]:
+    """In a strict project, why a manifest of ``paths`` must not be written (empty: it
+    may): it is sealed once and the DONE gate will need it to hold the qc.json, the
+    preview and the whole frame range, so one that lacks them would strand the shot."""
+    if not project.policy.strict:
+        return []
+    reasons = content_gate_reasons(project, shot, paths)
+    if not reasons:
+        return []
+    return ([f"shot {shot.id}: manifest refused, nothing written: {r}" for r in reasons]
+            + [f"shot {shot.id}: the project is strict: a manifest is written once and shot done needs it to hold "
+               f"all of the above; add what is missing to {shot.outputs_dir}/, then run: cinev4 manifest {shot.id}"])
+
+
+def _escape(shot: Shot) -> str:
+    """The strict project's way out for a shot that cannot go on: a new shot id."""
+    if shot.status is Status.FAIL:
+        return "redo the work under a new shot id (cinev4 shot new NEW_ID)"
+    if shot.status is Status.DONE:
+        return "new work goes under a new shot id (cinev4 shot new NEW_ID)"
+    return (f"in a strict project the way out is to fail the shot (cinev4 shot fail {shot.id} --reason TEXT) "
+            f"and redo the work under a new shot id (cinev4 shot new NEW_ID)")
+
+
+def _way_forward(project: Project, shot: Shot, action: Action) -> str:
+    """The next command after a refused transition, for its error line."""
+    strict = project.policy.strict
+    status = shot.status
+    if status in (Status.DONE, Status.FAIL):
+        return _escape(shot) if strict else f"first: cinev4 shot reopen {shot.id}"
+    if action is Action.DONE and status is Status.IN_PROGRESS:
+        return f"first: cinev4 shot qc {shot.id}"
+    if action is Action.QC and status is Status.QC:
+        return f"next: cinev4 shot done {shot.id}"
+    if action is Action.NEW_VERSION:
+        return _escape(shot) if strict else f"first: cinev4 shot reopen {shot.id}"
+    return ""
+
+
+def _gate_way_forward(project: Project, shot: Shot) -> str:
+    """After a refused QC -> DONE: what to do with the files and the manifest."""
+    if shot.manifest_ref is None:
+        return (f"add what is missing to {shot.outputs_dir}/, then: cinev4 manifest {shot.id}, "
+                f"cinev4 shot done {shot.id}")
+    if project.policy.strict:
+        return (f"the manifest of {shot.version} is sealed (strict project): restore the files it pins and remove "
+                f"files added after it; if it cannot pass, fail the shot (cinev4 shot fail {shot.id} --reason TEXT) "
+                f"and redo the work under a new shot id (cinev4 shot new NEW_ID)")
+    return (f"rework in a new version: cinev4 shot reopen {shot.id}, cinev4 shot new-version {shot.id}, "
+            f"then cinev4 manifest {shot.id}")
 
 
 def mark_done(

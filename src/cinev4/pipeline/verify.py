@@ -35,6 +35,7 @@ from cinev4.pipeline.report import ManifestCheck, Problem, VerifyReport
 from cinev4.pipeline.scan import ScannedFile, scan_folder
 from cinev4.pipeline.released import record_problems, release_pins
 from cinev4.pipeline.shots import Shot, list_shots, load_shot, unrecorded_shot_problems
+from cinev4.pipeline.states import Status
 
 __all__ = [
     "ManifestTarget",
@@ -42,6 +43,8 @@ __all__ = [
     "verify_pairs",
     "verify_shots",
     "verify_manifest_file",
+    "verify_manifest_files",
+    "manifest_file_target",
     "shot_target",
     "shot_pairs",
     "unique_ids",
@@ -401,18 +404,29 @@ def verify_shots(
     sizes_only: bool = False,
     backend: HashBackend | None = None,
     resume: bool = False,
+    include_failed: bool = False,
 ) -> VerifyReport:
     """Verify the current manifest of each shot named, or of every shot that has one (None),
     and every earlier manifest of those shots that a release record pins. With None, a shot
-    folder without its shot.json is a ``no_shot_record`` problem."""
+    folder without its shot.json is a ``no_shot_record`` problem, and FAIL shots are left out
+    (listed in ``report.skipped``; their released manifests are still verified) unless
+    ``include_failed``: a shot given up on must not fail every later run."""
     shots = list_shots(project) if shot_ids is None else [load_shot(project, s) for s in unique_ids(shot_ids)]
-    pairs, notes = shot_pairs(project, shots, skip_unmanifested=shot_ids is None)
+    current = shots
+    skipped: list[dict[str, str]] = []
+    if shot_ids is None and not include_failed:
+        current = [shot for shot in shots if shot.status is not Status.FAIL]
+        skipped = [{"shot_id": shot.id, "status": shot.status.value, "version": shot.version,
+                    "reason": "FAIL shot left out (--include-failed verifies it too)"}
+                   for shot in shots if shot.status is Status.FAIL]
+    pairs, notes = shot_pairs(project, current, skip_unmanifested=shot_ids is None)
     pairs += _released_pairs(project, shots)
     if shot_ids is None:
         pairs += _unrecorded_pairs(project)
     report = verify_pairs(pairs, threads=threads, progress=progress, sizes_only=sizes_only, backend=backend,
                           resume=resume)
     report.notes += notes
+    report.skipped += skipped
     return report
 
 
@@ -443,6 +457,41 @@ def verify_manifest_file(
     When that root is a project whose shot record pins this manifest, the
     manifest's own hash is checked against the pin as well.
     """
+    return verify_manifest_files([manifest], project_root=project_root, threads=threads, progress=progress,
+                                 sizes_only=sizes_only, backend=backend, resume=resume)
+
+
+def verify_manifest_files(
+    manifests: Sequence[str | os.PathLike[str]],
+    *,
+    project_root: str | os.PathLike[str] | None = None,
+    threads: int | None = None,
+    progress: Progress | None = None,
+    sizes_only: bool = False,
+    backend: HashBackend | None = None,
+    resume: bool = False,
+) -> VerifyReport:
+    """``verify_manifest_file`` for each of ``manifests``, hashed in one batch, one report."""
+    targets: list[ManifestTarget] = []
+    notes: list[str] = []
+    for manifest in manifests:
+        target = manifest_file_target(manifest, project_root=project_root, notes=notes)
+        if any(t.root == target.root and t.manifest_path == target.manifest_path for t in targets):
+            raise ContractError(f"{manifest}: named twice")
+        targets.append(target)
+    report = verify_targets(targets, threads=threads, progress=progress, sizes_only=sizes_only, backend=backend,
+                            resume=resume)
+    report.notes += notes
+    return report
+
+
+def manifest_file_target(
+    manifest: str | os.PathLike[str], *, project_root: str | os.PathLike[str] | None = None,
+    notes: list[str] | None = None,
+) -> ManifestTarget:
+    """What to verify for a manifest file given by its path: its root from the layout, and
+    the pin of its own bytes (the shot record's, else a release record's under that root)."""
+    notes = notes if notes is not None else []
     real = os.path.abspath(manifest)
     location = layout.parse_manifest_location(Path(real).as_posix())
     if location is None:
@@ -457,7 +506,6 @@ def verify_manifest_file(
     expected_sha: str | None = None
     project_id: str | None = None
     expected_frames: FrameRange | None = None
-    notes: list[str] = []
     if (root / layout.PROJECT_FILE).is_file():
         project = load_project(root)
         project_id = project.id
@@ -472,11 +520,7 @@ def verify_manifest_file(
         expected_sha = _pinned_by_release(root, contract_path, notes)
     if expected_sha is None:
         notes.append(f"{contract_path}: no shot record pins this manifest, so its own bytes were only checked for validity")
-    target = ManifestTarget(root, contract_path, expected_sha, shot_id, version, project_id, expected_frames)
-    report = verify_targets([target], threads=threads, progress=progress, sizes_only=sizes_only, backend=backend,
-                            resume=resume)
-    report.notes += notes
-    return report
+    return ManifestTarget(root, contract_path, expected_sha, shot_id, version, project_id, expected_frames)
 
 
 def _same_folder(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
