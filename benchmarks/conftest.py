@@ -69,6 +69,13 @@ def big_file(data_root: Path, bench_settings: bh.Settings) -> bh.FileSet:
 
 
 @pytest.fixture(scope="session")
+def frame_files(data_root: Path, bench_settings: bh.Settings) -> bh.FileSet:
+    """The frame sequence as plain files, no project around them (the kernel benchmarks)."""
+    shape = bench_settings.shapes["frames"]
+    return _make_files(data_root / f"frame-files-{bench_settings.mode}", shape, bh.shape_names(shape), seed=2)
+
+
+@pytest.fixture(scope="session")
 def small_files(data_root: Path, bench_settings: bh.Settings) -> bh.FileSet:
     shape = bench_settings.shapes["small"]
     return _make_files(data_root / f"small-{bench_settings.mode}", shape, bh.shape_names(shape), seed=3)
