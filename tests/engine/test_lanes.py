@@ -5,6 +5,8 @@ import hashlib
 import json
 import os
 import random
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -147,3 +149,13 @@ def test_engine_info_reports_the_lanes() -> None:
 def test_multibuffer_kernel_is_refused_for_one_buffer(mb_kernel: str) -> None:
     with pytest.raises(ValueError, match="multi-buffer kernel"):
         cinev4.hash_bytes(b"abc", kernel=mb_kernel)
+
+
+def test_version_names_every_lane_kernel_and_the_forced_one(mb_kernel: str) -> None:
+    env = {**os.environ, "CINEV4_KERNEL": mb_kernel}
+    env.pop("CINEV4_LANE_MIN", None)
+    out = subprocess.run([sys.executable, "-m", "cinev4", "--version"], capture_output=True, text=True, check=True,
+                         env=env).stdout
+    listed = next(line for line in out.splitlines() if line.startswith("kernels available: "))
+    assert listed.removeprefix("kernels available: ").split(", ") == cinev4.available_kernels() + MB_KERNELS
+    assert f", lanes {mb_kernel} (from " in out, out
