@@ -233,6 +233,21 @@ def test_concurrent_stagers_each_keep_their_record(project: Path) -> None:
     assert (manifest["staged_files"], manifest["hashed_files"], warnings) == (50, 0, [])
 
 
+def _wait_until_open(pid: int, path: Path, timeout: float = 30.0) -> bool:
+    """Whether process ``pid`` opened ``path`` (its /proc fd table) before ``timeout``."""
+    fds = Path(f"/proc/{pid}/fd")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if any(os.readlink(fd) == str(path) for fd in fds.iterdir()):
+                return True
+        except OSError:
+            pass  # an fd closed while listed
+        time.sleep(0.005)
+    return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to see when the stager hashes")
 def test_kill_9_while_staging_leaves_no_record_and_a_rerun_stages(project: Path) -> None:
     run_cli("shot", "new", "SH010", cwd=project)
     big = project / OUT / "big.0001.exr"
@@ -240,8 +255,8 @@ def test_kill_9_while_staging_leaves_no_record_and_a_rerun_stages(project: Path)
     with open(big, "wb") as handle:  # sparse: 512 MiB hashed on one thread, little disk
         handle.truncate(512 << 20)
     proc = popen_cli("stage", "SH010", str(big), "--threads", "1", cwd=project)
-    time.sleep(0.3)
-    proc.send_signal(signal.SIGKILL)
+    assert _wait_until_open(proc.pid, big), "the stager never opened the file"
+    proc.send_signal(signal.SIGKILL)  # while it hashes: before any record is written
     assert proc.wait(timeout=30) == -signal.SIGKILL
     for stream in (proc.stdout, proc.stderr):
         if stream:
@@ -280,6 +295,8 @@ def test_the_racy_rule_uses_the_file_systems_clock_and_else_the_journal_margin()
 
 
 @pytest.mark.slow
+# 200 processes take about a minute on a 2-core machine: opt-in, kept out of the default run's budget.
+@pytest.mark.skipif(os.environ.get("CINEV4_STRESS") != "1", reason="200 concurrent stagers: set CINEV4_STRESS=1")
 def test_two_hundred_concurrent_stagers(project: Path) -> None:
     paths = _rendered(project, frames=198)
     procs = [popen_cli("stage", "SH010", path, cwd=project) for path in paths]
