@@ -3,7 +3,8 @@
 
 Runs the real command line (``python -m cinev4 ...``) in a temporary project:
 init, shot new, a "render" writing frames, a preview and qc.json, qc,
-manifest, done, verify, release publish --to, then flips one byte of a frame
+manifest, done, verify, release publish --to, verify --release of the
+delivery, then flips one byte of a frame
 and shows verify and the release gate catching it (exit 1).
 
 Exits 0 when every command behaved as expected, 1 otherwise.
@@ -61,8 +62,8 @@ def main() -> int:
         run(["shot", "done", SHOT], root, 0, failures)
         run(["verify", SHOT], root, 0, failures)
         run(["release", "publish", "R001", SHOT, "--to", str(delivery)], root, 0, failures)
-        run(["verify", "--manifest", str(delivery / "shots" / SHOT / "manifests" / "v0001" / "manifest.json")],
-            base, 0, failures)
+        # The delivery checked on its own, from its release record (no project there).
+        run(["verify", "--release", str(delivery / "releases" / "R001" / "release.json")], base, 0, failures)
         run(["status"], root, 0, failures)
 
         victim = outputs / "sh010.1012.exr"
@@ -87,6 +88,8 @@ def main() -> int:
         return 1
     print("  init -> shot new -> render -> qc -> manifest -> done -> verify -> release publish --to: all passed")
     print("  the one-bit tampering was caught by verify and by the release gate (exit 1), no record written")
+    command = Path(sys.executable).parent / ("cinev4.exe" if os.name == "nt" else "cinev4")
+    print(f"\nthe cinev4 command is {command} (or activate its venv: . {command.parent}/activate)")
     return 0
 
 

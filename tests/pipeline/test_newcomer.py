@@ -231,3 +231,68 @@ def test_verify_release_refuses_a_path_that_is_not_a_release_record(tmp_path: Pa
     assert run_cli("verify", "--release", str(stray), cwd=tmp_path, expect=2).stderr == (
         f"cinev4: error: {stray}: not at a release record's layout place "
         "(expected <root>/releases/<RELEASE>/release.json)\n")
+
+
+# --- install, packaging, completion ------------------------------------------------------------
+
+REPO = README.parent
+
+
+def test_shell_completion_offers_the_projects_shot_ids(project: Path) -> None:
+    for shot in ("SH010", "SH020", "XY100"):
+        run_cli("shot", "new", shot, cwd=project)
+    (project / "shots" / "SH030").mkdir()  # a folder without shot.json is not a shot
+    env = {"_CINEV4_COMPLETE": "bash_complete", "COMP_WORDS": "cinev4 verify SH", "COMP_CWORD": "2"}
+    result = run_cli(cwd=project, env=env)
+    assert result.stdout.splitlines() == ["plain,SH010", "plain,SH020"]
+    env.update(COMP_WORDS="cinev4 shot done", COMP_CWORD="3")  # nothing typed yet: every shot
+    assert run_cli(cwd=project, env=env).stdout.splitlines() == ["plain,SH010", "plain,SH020", "plain,XY100"]
+    script = run_cli(cwd=project, env={"_CINEV4_COMPLETE": "bash_source"}).stdout
+    assert "_CINEV4_COMPLETE=bash_complete" in script
+    assert "_CINEV4_COMPLETE=bash_source cinev4" in README.read_text(encoding="utf-8")
+
+
+def test_help_texts_name_no_file_the_package_does_not_ship(tmp_path: Path) -> None:
+    for command in (("init",), ("shot", "qc"), ("verify",), ("manifest",), ("release", "check")):
+        text = run_cli(*command, "--help", cwd=tmp_path).stdout
+        assert "docs/" not in text and ".md" not in text, command
+
+
+@pytest.mark.skipif(not (REPO / "Makefile").is_file(), reason="runs from the source tree")
+def test_make_demo_installs_runtime_dependencies_only_and_says_where_the_command_is(tmp_path: Path) -> None:
+    import subprocess
+
+    venv = tmp_path / "venv"  # never created: make -n only prints what it would run
+    plan = subprocess.run(["make", "-n", "-C", str(REPO), "demo", f"VENV={venv}"], capture_output=True, text=True,
+                          check=True).stdout
+    installs = [line for line in plan.splitlines() if "pip install" in line and "--upgrade pip" not in line]
+    assert installs == [f"{venv}/bin/python -m pip install --quiet ."]
+    assert f"run {venv}/bin/cinev4 --help" in plan
+    test_plan = subprocess.run(["make", "-n", "-C", str(REPO), "test", f"VENV={venv}"], capture_output=True,
+                               text=True, check=True).stdout
+    assert f"{venv}/bin/python -m pip install --quiet '.[test]'" in test_plan
+    sources = subprocess.run(["make", "-n", "-p", "-C", str(REPO), f"VENV={venv}"], capture_output=True, text=True,
+                             check=False).stdout
+    (line,) = [line for line in sources.splitlines() if line.startswith("SOURCES :=")]
+    assert "src/cinev4/_fasthash.pyx" in line and "_fasthash.c" not in line.replace("_fasthash.c ", "").split()
+
+
+def test_packaging_metadata_licence_and_sdist_contents() -> None:
+    import sys
+
+    if sys.version_info < (3, 11):
+        pytest.skip("tomllib")
+    import tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert project["license"] == "MIT" and project["license-files"] == ["LICENSE"]
+    assert "MIT License" in (REPO / "LICENSE").read_text(encoding="utf-8")
+    assert "Programming Language :: Python :: 3.13" in project["classifiers"]
+    assert not [c for c in project["classifiers"] if c.startswith("License ::")]  # the expression says it
+    assert set(project["urls"]) == {"Homepage", "Documentation", "Source", "Issues"}
+    manifest_in = (REPO / "MANIFEST.in").read_text(encoding="utf-8").splitlines()
+    assert "recursive-include tests *.py *.json *.md *.txt *.c *.sh" in manifest_in
+    assert "recursive-include docs *.md" in manifest_in
+    readme = README.read_text(encoding="utf-8")
+    assert "pip install 'cinev4[dask]'" not in readme and "pip install '.[dask]'" in readme
+    assert "## For users: install" in readme and ".venv/bin/cinev4" in readme

@@ -15,8 +15,9 @@ from cinev4.cli._common import boundary, emit_result, json_option
 @click.option(
     "--mutable-outputs",
     is_flag=True,
-    help="Non-strict policy: DONE/FAIL shots may be reopened and re-produced as a new version "
-    "(default: strict, immutable outputs; see docs/adr/0004-done-strict-mode.md).",
+    help="Non-strict policy: DONE/FAIL shots may be reopened and re-produced as a new version. "
+    "Default: strict, immutable outputs: DONE and FAIL are final, a version's manifest is written "
+    "once, and a shot that cannot pass is failed and redone under a new shot id (README, Strict mode).",
 )
 @json_option
 @boundary
