@@ -322,3 +322,24 @@ def test_staging_folders_take_the_outputs_folders_permissions(project: Path) -> 
     assert result.record_path is not None and result.ok
     for folder in ("shots/SH010/staging", STAGING):
         assert stat.S_IMODE(os.stat(project / folder).st_mode) == 0o2775, folder
+
+
+def test_a_file_changed_while_it_is_hashed_is_left_out(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import cinev4
+
+    paths = _rendered(project)
+    real_hash_files = cinev4.hash_files
+
+    def hash_then_touch(files: list[str], threads: int | None = None) -> list[cinev4.FileDigest]:
+        digests = real_hash_files(files, threads)
+        time.sleep(0.02)  # past the timestamp tick
+        with open(project / paths[0], "ab") as handle:  # the render writes on while the hook hashes
+            handle.write(b"more")
+        return digests
+
+    monkeypatch.setattr(cinev4, "hash_files", hash_then_touch)
+    result = stage(load_project(project), "SH010", [project / p for p in paths])
+    assert result.failures == (f"{paths[0]}: changed while it was hashed: not staged (the manifest hashes it)",)
+    assert not result.ok and sorted(f.path for f in result.files) == paths[1:]
+    [record] = _records(project)
+    assert sorted(f["path"] for f in json.loads(record.read_text())["files"]) == paths[1:]
