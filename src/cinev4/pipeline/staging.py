@@ -44,8 +44,6 @@ import hmac
 import os
 import re
 import secrets
-import shutil
-import socket
 import stat
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -246,6 +244,8 @@ def _make_staging_folder(folder: Path, outputs: Path) -> None:
 
 
 def _record_name() -> str:
+    import socket  # only stagers name records: the manifest command does not pay for it
+
     host = _HOST_UNSAFE.sub("-", socket.gethostname()).strip("-.")[:48] or "host"
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     return f"{stamp}-{host}-{os.getpid()}-{secrets.token_hex(6)}.json"
@@ -483,6 +483,8 @@ def digests_with_staging(
 def discard_staging(project: Project, shot_id: str, version: str) -> list[str]:
     """After the seal: remove the version's staging records (never read again). The folder
     is first renamed aside, so a late stager cannot race the removal. Warnings, if any."""
+    import shutil
+
     folder_rel = layout.staging_dir(shot_id, version)
     folder = project.root / folder_rel
     if not os.path.lexists(folder):
