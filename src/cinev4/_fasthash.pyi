@@ -47,6 +47,18 @@ class FileDigest:
     def __eq__(self, other: object, /) -> bool: ...
     __hash__: None  # type: ignore[assignment]
 
+class HashedFile(FileDigest):
+    """What ``hash_file`` returns: a ``FileDigest`` that succeeded (a failure raises),
+    so ``sha256`` and ``digest`` are never None. For typing only: at run time the
+    object is a ``FileDigest``."""
+
+    @property
+    def sha256(self) -> str: ...
+    @property
+    def digest(self) -> bytes: ...
+    @property
+    def error(self) -> None: ...
+
 @disjoint_base
 class Sha256:
     """Incremental SHA-256 on the engine's kernel."""
@@ -71,7 +83,7 @@ def hash_file(
     kernel: str | None = None,
     io: _IOMode | None = None,
     window: _Window | None = None,
-) -> FileDigest: ...
+) -> HashedFile: ...
 def hash_files(
     paths: Iterable[_Path],
     threads: int | None = None,

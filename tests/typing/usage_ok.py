@@ -23,3 +23,4 @@ info = cinev4.engine_info()
 kernel_name: str = info["kernel"]
 size: int = cinev4.hash_file("x").size
 windowed: str | None = cinev4.hash_file("x", window="8M").sha256
+one: str = cinev4.hash_file("x").sha256  # failure raises: its result always holds the digest
