@@ -1,0 +1,14 @@
+#!/bin/sh
+# Build and run the one-big-file benchmark of the prefault helper (tests/c/bench_prefault.c; not
+# part of the package, not run by the test suite): in memory, mmap with and without the helper,
+# and read, interleaved; wall MB/s and the hashing thread's MB per CPU-second.
+#   tests/c/run_prefault_bench.sh FILE [ROUNDS]      (x86-64 with SHA-NI, Linux 5.14+)
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+csrc="$here/../../src/cinev4/csrc"
+out=${TMPDIR:-/tmp}/cv4_bench_prefault.$$
+trap 'rm -f "$out"' EXIT
+${CC:-cc} -O3 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wno-unused-function -Werror -I"$csrc" \
+    "$here/bench_prefault.c" "$csrc/cv4_io.c" "$csrc/cv4_prefault.c" "$csrc/cv4_anchor.c" "$csrc/sha256_shani.c" \
+    "$csrc/sha256_common.c" "$csrc/sha256_portable.c" -o "$out" -lpthread
+"$out" "$@"
