@@ -62,6 +62,9 @@ setup(
         compiler_directives={
             "language_level": "3",
             "embedsignature": True,
+            # The signature as CPython's own functions carry it (__text_signature__):
+            # help() shows it once, in Python terms, not Cython's C-typed copy.
+            "embedsignature.format": "clinic",
         },
     ),
 )

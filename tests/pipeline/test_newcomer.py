@@ -296,3 +296,13 @@ def test_packaging_metadata_licence_and_sdist_contents() -> None:
     readme = README.read_text(encoding="utf-8")
     assert "pip install 'cinev4[dask]'" not in readme and "pip install '.[dask]'" in readme
     assert "## For users: install" in readme and ".venv/bin/cinev4" in readme
+
+
+def test_help_of_the_package_shows_python_signatures_once() -> None:
+    import pydoc
+
+    import cinev4
+
+    text = pydoc.render_doc(cinev4, renderer=pydoc.plaintext)
+    assert "double " not in text and "__pyx" not in text and "cython" not in text.lower()
+    assert text.count("hash_files(paths, threads=None, *, kernel=None") == 1  # not a second, C-typed copy
