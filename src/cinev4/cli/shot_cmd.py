@@ -211,9 +211,11 @@ def shot_qc(shot_id: str, reason: str, project_dir: Path | None, as_json: bool) 
 @boundary
 def shot_done(shot_id: str, reason: str, project_dir: Path | None, threads: int | None, show_progress: bool,
               as_json: bool) -> None:
-    """QC -> DONE, through the gate: a parseable qc.json and a preview among the
-    outputs and, when the policy requires it, a manifest of the current
-    version that verifies (every artifact is hashed).
+    """QC -> DONE, through the gate: a qc.json holding a JSON object, a preview
+    (preview.*) and every frame of the declared range among the outputs and,
+    when the policy requires it, a manifest of the current version that
+    verifies (every artifact is hashed, no file added). A refused gate lists
+    every reason and the way forward.
 
     \b
     Example:
