@@ -865,9 +865,9 @@ def hash_files_under(root, paths, sizes=None, threads=None, *, kernel=None, io=N
                      progress=None, double progress_interval=0.1):
     """``hash_files`` for paths relative to ``root``, each opened beneath it
     (no symlink followed: a symlink on the way is an OSError with errno ELOOP).
-    With ``sizes``, a file whose size is not the one given is not hashed: its
-    result has that size and a FileChangedError. Results in input order, each
-    path as given."""
+    ``sizes`` (the sizes expected, from a scan) order the work, largest first;
+    without them files are taken in input order. Results in input order, each
+    path as given, with the size read."""
     cdef list originals = list(paths)
     cdef list encoded = _encode_relative(originals)
     cdef Py_ssize_t count = len(encoded), i
@@ -885,7 +885,7 @@ def hash_files_under(root, paths, sizes=None, threads=None, *, kernel=None, io=N
         for i in range(count):
             items[i].path = PyBytes_AS_STRING(encoded[i])
             if expected is not None:
-                cv4_item_set_check(&items[i], <uint64_t>expected[i], CV4_CHECK_SIZE)
+                cv4_item_set_check(&items[i], <uint64_t>expected[i], 0)
         _run_anchored(root, items, count, threads, kernel, io, window, progress, progress_interval)
         results = []
         for i in range(count):
@@ -896,8 +896,6 @@ def hash_files_under(root, paths, sizes=None, threads=None, *, kernel=None, io=N
                 continue
             if code == CV4_ERR_SYMLINK:
                 error = OSError(_errno.ELOOP, "a symlink on the way (not followed below the root)", originals[i])
-            elif code == CV4_ERR_SIZE:
-                error = FileChangedError(originals[i])
             else:
                 error = _error_for(code, items[i].kind, originals[i])
             results.append(FileDigest(originals[i], items[i].size, None, error))

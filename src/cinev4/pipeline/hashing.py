@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-__all__ = ["Digest", "HashBackend", "LocalBackend", "Progress", "ProgressCallback", "hash_paths"]
+__all__ = ["Digest", "HashBackend", "LocalBackend", "Progress", "ProgressCallback", "hash_beneath", "hash_paths"]
 
 ProgressCallback = Callable[[int, int], object]  # (bytes_done, files_done)
 
@@ -105,5 +105,30 @@ def hash_paths(
     progress.start(total_bytes, len(paths))
     try:
         return engine.hash_files(names, sizes, threads=threads, progress=progress.update)
+    finally:
+        progress.finish()
+
+
+def hash_beneath(
+    root: str | os.PathLike[str],
+    paths: Sequence[str],
+    *,
+    total_bytes: int,
+    threads: int | None = None,
+    progress: Progress | None = None,
+    sizes: Sequence[int] | None = None,
+) -> Sequence[Digest]:
+    """``hash_paths`` on this machine for contract ``paths`` under ``root``: each file
+    opened beneath the root's folder handle, no symlink followed (README "File layer");
+    a symlink on the way is that file's error. ``sizes`` only order the work."""
+    from cinev4._fasthash import hash_files_under
+
+    if not paths:
+        return []
+    if progress is None:
+        return hash_files_under(root, paths, sizes, threads)
+    progress.start(total_bytes, len(paths))
+    try:
+        return hash_files_under(root, paths, sizes, threads, progress=progress.update)
     finally:
         progress.finish()

@@ -49,7 +49,7 @@ from cinev4.errors import (
 )
 from cinev4.pipeline import layout
 from cinev4.pipeline.clock import utc_now
-from cinev4.pipeline.hashing import Digest, HashBackend, Progress, hash_paths
+from cinev4.pipeline.hashing import Digest, HashBackend, Progress, hash_beneath, hash_paths
 from cinev4.pipeline.locks import shot_lock
 from cinev4.pipeline.media import media_type_for, role_for
 from cinev4.pipeline.project import Project
@@ -198,6 +198,9 @@ def _manifest_document(project: Project, shot: Shot, *, threads: int | None, pro
         raise TransitionRefused(refusal)
 
     def hash_scanned(files: list[ScannedFile]) -> Sequence[Digest]:
+        if backend is None:  # the folder's rows from the engine: each file opened beneath the root, no symlink followed
+            return hash_beneath(project.root, [f.path for f in files], total_bytes=sum(f.size for f in files),
+                                threads=threads, progress=progress, sizes=[f.size for f in files])
         return hash_paths([f.real_path for f in files], total_bytes=sum(f.size for f in files),
                           threads=threads, progress=progress, sizes=[f.size for f in files], backend=backend)
 

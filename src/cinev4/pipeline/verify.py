@@ -18,8 +18,9 @@ stopped, and reports what a full run would.
 """
 from __future__ import annotations
 
+import bisect
+import errno
 import os
-import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +30,7 @@ from cinev4.contracts.rules import manifest_problems, nfc, path_problems, resolv
 from cinev4.errors import ContractError, ShotNotFoundError, UnsafePathError
 from cinev4.pipeline import layout
 from cinev4.pipeline.frames import FrameRange, frame_gaps
-from cinev4.pipeline.hashing import Digest, HashBackend, Progress, hash_paths
+from cinev4.pipeline.hashing import Digest, HashBackend, Progress, hash_beneath, hash_paths
 from cinev4.pipeline.project import Project, load_project
 from cinev4.pipeline.report import ManifestCheck, Problem, VerifyReport
 from cinev4.pipeline.scan import ScannedFile, scan_folder
@@ -66,21 +67,37 @@ class ManifestTarget:
 
 
 @dataclass
-class _Planned:
-    check: ManifestCheck
-    path: str
-    real_path: Path
-    size: int
-    sha256: str
-    probe: bool = False  # an extra file hashed only to learn whether it is a moved artifact
-
-
-@dataclass
 class _Moves:
     """A check's missing artifacts (path, size, sha256) and extra files: the material of ``moved``."""
 
     missing: list[tuple[str, int, str]]
     extras: list[ScannedFile]
+
+
+@dataclass
+class _Table:
+    """One manifest's artifacts as the engine checks them: plain lists, no object per file."""
+
+    target: ManifestTarget
+    check: ManifestCheck
+    mark: int  # where in check.problems the artifact problems go (before the version folder's own)
+    paths: list[str]  # manifest paths, as reported
+    opened: list[str]  # what is opened: the path, or its twin on disk in another Unicode normalisation
+    sizes: list[int]
+    digests: list[str]
+    moves: _Moves
+
+
+@dataclass
+class _Planned:
+    """A file hashed through a journal or another backend (object per file: only on those paths)."""
+
+    table: _Table
+    path: str
+    real_path: Path
+    size: int
+    sha256: str
+    probe: bool = False  # an extra file hashed only to learn whether it is a moved artifact
 
 
 def shot_target(project: Project, shot: Shot, root: Path | None = None) -> ManifestTarget | None:
@@ -157,65 +174,161 @@ def _load_manifest(target: ManifestTarget, check: ManifestCheck) -> dict | None:
     return data
 
 
-def _plan_artifacts(target: ManifestTarget, data: dict, check: ManifestCheck, plan: list[_Planned]) -> _Moves:  # type: ignore[type-arg]
+def _plan_artifacts(target: ManifestTarget, data: dict, check: ManifestCheck) -> _Table:  # type: ignore[type-arg]
+    """The manifest's artifacts as one table for the engine, and the version folder's own
+    problems (scan, extras, frames). Nothing is opened or stat'ed here, file by file."""
     listed: set[str] = set()
-    moves = _Moves([], [])
     prefix = version_outputs_prefix(data["shot_id"], data["version"])
     outputs = layout.outputs_dir(data["shot_id"], data["version"])
     scan = scan_folder(target.root, outputs)
+    table = _Table(target, check, len(check.problems), [], [], [], [], _Moves([], []))
+    on_disk = {f.path for f in scan.files}
     # The same name in another Unicode normalisation is the same artifact (macOS writes NFD).
-    on_disk_nfc = {nfc(f.path): f for f in scan.files}
+    on_disk_nfc = {nfc(f.path): f.path for f in scan.files}
     for artifact in data["artifacts"]:
         path = artifact["path"]
-        listed.add(nfc(path))
+        normal = nfc(path)
+        listed.add(normal)
         if path_problems(path) or not path.startswith(prefix):
             continue  # already reported by manifest_problems; never touch such a path
-        try:
-            real = resolve_inside(target.root, path, "artifact")
-        except UnsafePathError as exc:
-            check.add("unsafe_path", path, str(exc))
-            continue
-        try:
-            try:
-                st = os.stat(real)
-            except FileNotFoundError:
-                twin = on_disk_nfc.get(nfc(path))
-                if twin is None or twin.path == path:
-                    raise
-                real = twin.real_path
-                st = os.stat(real)
-        except FileNotFoundError:
-            check.add("missing", path, "listed in the manifest but not on disk", expected=artifact["size"])
-            moves.missing.append((path, artifact["size"], artifact["sha256"]))
-            continue
-        except OSError as exc:
-            check.add("unreadable", path, f"cannot be read ({exc.strerror})")
-            continue
-        if not stat.S_ISREG(st.st_mode):
-            check.add("unreadable", path, "is not a regular file")
-            continue
-        if st.st_size != artifact["size"]:
-            check.add("size_differs", path, f"size is {st.st_size} bytes (expected {artifact['size']})",
-                      expected=artifact["size"], actual=st.st_size)
-            continue
-        plan.append(_Planned(check, path, real, artifact["size"], artifact["sha256"]))
+        table.paths.append(path)
+        table.opened.append(path if path in on_disk else on_disk_nfc.get(normal, path))
+        table.sizes.append(artifact["size"])
+        table.digests.append(artifact["sha256"])
+    table.mark = len(check.problems)
     for path, why in scan.problems:
         check.add("unsafe_path", path, f"in the version folder: {why}")
     for scanned in scan.files:
         if nfc(scanned.path) not in listed:
             check.add("extra", scanned.path, "on disk in the version folder but not in the manifest", actual=scanned.size)
-            moves.extras.append(scanned)
+            table.moves.extras.append(scanned)
     if target.expected_frames is not None:
         for gap in frame_gaps((a["path"] for a in data["artifacts"]), target.expected_frames):
             check.add("missing_frames", gap.path(outputs), gap.describe_missing(),
                       expected=str(gap.expected), actual=[list(run) for run in gap.missing])
-    return moves
+    return table
 
 
-def _probes(moves: _Moves, check: ManifestCheck) -> list[_Planned]:
+# Errors of the open itself (the old per-file stat's): reported with the artifact's presence
+# and size; any other error (permissions, I/O) is one of reading, reported with the hashes.
+_OPEN_ERRNOS = frozenset({errno.ENOTDIR, errno.ELOOP, errno.ENAMETOOLONG, errno.EINVAL})
+_READ_ONLY_ERRNOS = frozenset({errno.EACCES, errno.EPERM})  # a sizes-only check never reads
+
+
+def _engine_problem(table: _Table, index: int, kind: str, size: int, sha256: str | None, error: OSError | None,
+                    early: list[Problem], *, sizes_only: bool) -> None:
+    """Turn one problem the engine found into the report's words: ``early`` for the artifact
+    problems (placed before the folder's own, as a check by path would find them), the
+    check's own list for what only reading tells."""
+    path, expected = table.paths[index], table.sizes[index]
+    check = table.check
+    if kind == "missing":
+        early.append(Problem("missing", path, "listed in the manifest but not on disk", expected))
+        table.moves.missing.append((path, expected, table.digests[index]))
+    elif kind == "symlink":
+        early.append(_symlink_problem(table.target.root, path))
+    elif kind == "not_regular":
+        early.append(Problem("unreadable", path, "is not a regular file"))
+    elif kind == "size_differs":
+        early.append(Problem("size_differs", path, f"size is {size} bytes (expected {expected})", expected, size))
+    elif kind == "hash_differs":
+        check.add("hash_differs", path, "content differs from the manifest (sha256)",
+                  expected=table.digests[index], actual=sha256)
+    else:
+        reason = getattr(error, "strerror", None) or str(error)
+        code = getattr(error, "errno", None)
+        if code in _OPEN_ERRNOS:
+            early.append(Problem("unreadable", path, f"cannot be read ({reason})"))
+        elif not (sizes_only and code in _READ_ONLY_ERRNOS):
+            check.add("unreadable", path, f"cannot be read ({reason})")
+
+
+def _symlink_problem(root: Path, path: str) -> Problem:
+    """An artifact reached through a symlink (never followed to be read), named by where it leads."""
+    try:
+        real = resolve_inside(root, path, "artifact")
+    except UnsafePathError as exc:
+        return Problem("unsafe_path", path, str(exc))
+    try:
+        os.stat(real)
+    except OSError as exc:
+        return Problem("unreadable", path, f"cannot be read ({exc.strerror})")
+    return Problem("unsafe_path", path, f"artifact: {path!r} is a symlink (not followed: no symlink is followed "
+                                        "below the project root)")
+
+
+def _place_early(table: _Table, early: list[Problem]) -> None:
+    """The artifact problems go where a check by path would have put them: before the folder's."""
+    fresh = [p for i, p in enumerate(early) if p not in table.check.problems and p not in early[:i]]
+    table.check.problems[table.mark:table.mark] = fresh
+
+
+def _check_tables(
+    tables: list[_Table],
+    report: VerifyReport,
+    *,
+    with_hashes: bool,
+    threads: int | None,
+    progress: Progress | None,
+    sizes_only: bool,
+) -> list[list[bool]]:
+    """One engine pass over every table (one batch per root): each file opened beneath the
+    root without following a symlink, its size checked and, with ``with_hashes``, its SHA-256
+    compared. Only problems come back; returns, per table, which files were fine."""
+    from cinev4._fasthash import check_files
+
+    fine = [[True] * len(t.paths) for t in tables]
+    by_root: dict[str, list[int]] = {}
+    for number, table in enumerate(tables):
+        if table.paths:
+            by_root.setdefault(os.fspath(table.target.root), []).append(number)
+    total_bytes = sum(sum(t.sizes) for t in tables) if with_hashes else 0
+    total_files = sum(len(t.paths) for t in tables)
+    if progress is not None and with_hashes:
+        progress.start(total_bytes, total_files)
+    done = [0, 0]
+    try:
+        for root, numbers in by_root.items():
+            starts = []
+            paths: list[str] = []
+            sizes: list[int] = []
+            digests: list[str] = []
+            for number in numbers:
+                starts.append(len(paths))
+                paths += tables[number].opened
+                sizes += tables[number].sizes
+                digests += tables[number].digests
+
+            def update(bytes_done: int, files_done: int, base: tuple[int, int] = (done[0], done[1])) -> None:
+                if progress is not None and with_hashes:
+                    progress.update(base[0] + bytes_done, base[1] + files_done)
+
+            problems, files_hashed, bytes_hashed = check_files(
+                root, paths, sizes, digests if with_hashes else None, threads, progress=update)
+            done[0] += sum(sizes)
+            done[1] += len(paths)
+            report.files_hashed += files_hashed
+            report.bytes_hashed += bytes_hashed
+            early: dict[int, list[Problem]] = {}
+            for index, kind, size, sha256, error in problems:
+                slot = bisect.bisect_right(starts, index) - 1
+                number = numbers[slot]
+                local = index - starts[slot]
+                fine[number][local] = False
+                _engine_problem(tables[number], local, kind, size, sha256, error, early.setdefault(number, []),
+                                sizes_only=sizes_only)
+            for number, found in early.items():
+                _place_early(tables[number], found)
+    finally:
+        if progress is not None and with_hashes:
+            progress.finish()
+    return fine
+
+
+def _probes(moves: _Moves) -> list[ScannedFile]:
     """Extra files worth hashing: those whose size is that of a missing artifact."""
     sizes = {size for _, size, _ in moves.missing}
-    return [_Planned(check, f.path, f.real_path, f.size, "", probe=True) for f in moves.extras if f.size in sizes]
+    return [f for f in moves.extras if f.size in sizes]
 
 
 def _report_moves(moves: _Moves, check: ManifestCheck, found: dict[str, str]) -> None:
@@ -265,47 +378,77 @@ def verify_pairs(
     """Verify each target into its check; a check may already hold problems
     (the release gate's), and one without a target is reported as it is.
     ``backend`` says where the bytes are hashed (default: this machine);
-    ``resume``: keep a journal so that an interrupted run can continue."""
+    ``resume``: keep a journal so that an interrupted run can continue.
+
+    On this machine without a journal, each root's artifacts go to the engine
+    as one table (paths, sizes, digests) in one pass, and only the problems
+    come back. With a journal or another backend, the same pass opens and
+    sizes every file first, and the fine ones are hashed through them."""
     report = VerifyReport(hashes_checked=not sizes_only)
-    plan: list[_Planned] = []
-    moves: list[tuple[_Moves, ManifestCheck]] = []
+    tables: list[_Table] = []
     for target, check in pairs:
         report.checks.append(check)
         if target is None:
             continue
         data = _load_manifest(target, check)
         if data is not None:
-            moves.append((_plan_artifacts(target, data, check, plan), check))
+            tables.append(_plan_artifacts(target, data, check))
+    if not tables:
+        return report
+    one_pass = sizes_only or (backend is None and not resume)
+    fine = _check_tables(tables, report, with_hashes=one_pass and not sizes_only, threads=threads,
+                         progress=progress, sizes_only=sizes_only)
     if sizes_only:
         return report
-    for move, check in moves:
-        plan += _probes(move, check)
+    if one_pass:
+        _hash_probes(tables, threads)
+        return report
+    plan: list[_Planned] = []
+    for table, ok in zip(tables, fine):
+        real_root = Path(os.path.realpath(table.target.root))
+        plan += [_Planned(table, table.paths[i], real_root.joinpath(*table.opened[i].split("/")), table.sizes[i],
+                          table.digests[i]) for i in range(len(table.paths)) if ok[i]]
+        plan += [_Planned(table, f.path, real_root.joinpath(*f.path.split("/")), f.size, "", probe=True)
+                 for f in _probes(table.moves)]
     if not plan:
         return report
     targets = [t for t, _ in pairs if t is not None]
     digests = _hash_plan(plan, targets, report, threads=threads, progress=progress, backend=backend, resume=resume)
     found: dict[int, dict[str, str]] = {}
     for item, digest in zip(plan, digests):
+        check = item.table.check
         if item.probe:
             if digest.error is None and digest.sha256 is not None:
-                found.setdefault(id(item.check), {})[item.path] = digest.sha256
+                found.setdefault(id(item.table), {})[item.path] = digest.sha256
             continue
         if digest.error is not None:
             reason = getattr(digest.error, "strerror", None) or str(digest.error)
-            item.check.add("unreadable", item.path, f"cannot be read ({reason})")
+            check.add("unreadable", item.path, f"cannot be read ({reason})")
             continue
         report.files_hashed += 1
         report.bytes_hashed += digest.size
         if digest.size != item.size:
-            item.check.add("size_differs", item.path, f"size is {digest.size} bytes (expected {item.size})",
-                           expected=item.size, actual=digest.size)
+            check.add("size_differs", item.path, f"size is {digest.size} bytes (expected {item.size})",
+                      expected=item.size, actual=digest.size)
         elif digest.sha256 != item.sha256:
-            item.check.add("hash_differs", item.path, "content differs from the manifest (sha256)",
-                           expected=item.sha256, actual=digest.sha256)
-    for move, check in moves:
-        if id(check) in found:
-            _report_moves(move, check, found[id(check)])
+            check.add("hash_differs", item.path, "content differs from the manifest (sha256)",
+                      expected=item.sha256, actual=digest.sha256)
+    for table in tables:
+        if id(table) in found:
+            _report_moves(table.moves, table.check, found[id(table)])
     return report
+
+
+def _hash_probes(tables: list[_Table], threads: int | None) -> None:
+    """Hash the extra files that may be missing artifacts moved (beneath the root, as the rest)."""
+    for table in tables:
+        probes = _probes(table.moves)
+        if not probes:
+            continue
+        digests = hash_beneath(table.target.root, [f.path for f in probes], total_bytes=sum(f.size for f in probes),
+                               threads=threads, sizes=[f.size for f in probes])
+        found = {f.path: d.sha256 for f, d in zip(probes, digests) if d.error is None and d.sha256 is not None}
+        _report_moves(table.moves, table.check, found)
 
 
 def _hash_plan(
@@ -329,9 +472,12 @@ def _hash_plan(
     roots = {os.path.realpath(t.root) for t in targets}
     if len(roots) != 1:
         raise ContractError("--resume verifies manifests of one root at a time")
-    journal = open_journal(roots.pop(), [f"{t.manifest_path} {t.expected_sha256}" for t in targets])
+    real_root = roots.pop()
+    journal = open_journal(real_root, [f"{t.manifest_path} {t.expected_sha256}" for t in targets])
 
     def hash_batch(batch: list[Path], batch_sizes: list[int], batch_progress: Progress | None) -> Sequence[Digest]:
+        if backend is None:  # this machine: opened beneath the root, as without a journal
+            return _hash_under(real_root, batch, batch_sizes, threads, batch_progress)
         return hash_paths(batch, total_bytes=sum(batch_sizes), threads=threads, progress=batch_progress,
                           sizes=batch_sizes, backend=backend)
 
@@ -343,6 +489,18 @@ def _hash_plan(
     journal.close(completed=True)
     report.resume = journal.summary()
     return digests
+
+
+def _hash_under(real_root: str, batch: list[Path], sizes: list[int], threads: int | None,
+                progress: Progress | None) -> Sequence[Digest]:
+    """``hash_paths`` for files below ``real_root``, each opened beneath it (no symlink followed)."""
+    from cinev4._fasthash import FileDigest
+
+    relative = [Path(p).relative_to(real_root).as_posix() for p in batch]
+    found = hash_beneath(real_root, relative, total_bytes=sum(sizes), threads=threads, progress=progress,
+                         sizes=sizes)
+    # The journal keys results by the paths it was given.
+    return [FileDigest(os.fspath(p), d.size, d.digest, d.error) for p, d in zip(batch, found)]  # type: ignore[attr-defined]
 
 
 def shot_pairs(
