@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from typing import Literal, TypedDict, Union, type_check_only
+from typing import Literal, TypedDict, Union, final, type_check_only
 
 from typing_extensions import Buffer, disjoint_base
 
@@ -97,12 +97,13 @@ def hash_files(
 
 # --- Results in input order, as they complete (cinev4 hash streams its lines) ---
 
-@disjoint_base
+@final
 class OrderedResults:
     """Iterator over a running batch: lists of FileDigest, in input order, as they complete."""
 
     def __iter__(self) -> OrderedResults: ...
     def __next__(self) -> list[FileDigest]: ...
+    def next_block(self) -> tuple[int, bytes, dict[int, FileDigest]]: ...
     def close(self) -> None: ...
 
 def hash_files_ordered(
@@ -149,3 +150,6 @@ def hash_files_under(
     progress: Callable[[int, int], object] | None = None,
     progress_interval: float = 0.1,
 ) -> list[FileDigest]: ...
+def format_sum_lines(
+    names: list[bytes], start: int, digests: bytes, middle: bytes, end: bytes, refuse_escapes: bool = True
+) -> bytes | None: ...

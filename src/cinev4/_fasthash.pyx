@@ -17,7 +17,7 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.exc cimport PyErr_CheckSignals
 from libc.stdint cimport uint8_t, uint64_t
 from libc.stdlib cimport calloc, free
-from libc.string cimport memset
+from libc.string cimport memchr, memcpy, memset
 
 from cinev4._version import __version__
 from cinev4.settings import parse_window
@@ -449,6 +449,7 @@ cdef class Sha256:
 # --- Results in input order, as they complete (cinev4 hash streams its lines) ---
 
 @cython.final
+@cython.auto_pickle(False)
 cdef class OrderedResults:
     """Iterator over a running batch: each step gives the next results, in
     input order, that are complete (a list of FileDigest, at least one).
@@ -476,8 +477,6 @@ cdef class OrderedResults:
         return self
 
     def __next__(self):
-        cdef int finished = 0
-        cdef uint64_t bytes_done, files_done
         if self.next_index >= self.count:
             self.close()
             raise StopIteration
@@ -486,22 +485,75 @@ cdef class OrderedResults:
                 ready = self._take_ready()
                 if ready:
                     return ready
-                if self.batch == NULL:  # pragma: no cover - every item is done once the workers end
-                    raise RuntimeError("hashing batch ended with unfinished files")
-                with nogil:
-                    finished = cv4_batch_wait(self.batch, self.slice_ms)
-                if finished:
-                    with nogil:
-                        cv4_batch_free(self.batch)
-                    self.batch = NULL
-                else:
-                    PyErr_CheckSignals()
-                if self.progress is not None and self.batch != NULL:
-                    cv4_batch_progress(self.batch, &bytes_done, &files_done)
-                    self.progress(bytes_done, files_done)
+                self._wait()
         except BaseException:
             self.close()
             raise
+
+    def next_block(self):
+        """The next completed results in bulk, for callers that format many
+        lines at once: ``(start, digests, special)``, where ``digests`` joins
+        the 32-byte digests of files ``start`` to ``start + len(digests) // 32 - 1``
+        and ``special`` maps the offset (from ``start``) of each file that
+        failed or has size 0 to its FileDigest (its digest bytes are zeros).
+        Raises StopIteration after the last file."""
+        if self.next_index >= self.count:
+            self.close()
+            raise StopIteration
+        try:
+            while True:
+                block = self._take_block()
+                if block is not None:
+                    return block
+                self._wait()
+        except BaseException:
+            self.close()
+            raise
+
+    cdef int _wait(self) except -1:
+        """Wait one slice for more files; check signals, report progress."""
+        cdef int finished = 0
+        cdef uint64_t bytes_done, files_done
+        if self.batch == NULL:  # pragma: no cover - every item is done once the workers end
+            raise RuntimeError("hashing batch ended with unfinished files")
+        with nogil:
+            finished = cv4_batch_wait(self.batch, self.slice_ms)
+        if finished:
+            with nogil:
+                cv4_batch_free(self.batch)
+            self.batch = NULL
+        else:
+            PyErr_CheckSignals()
+        if self.progress is not None and self.batch != NULL:
+            cv4_batch_progress(self.batch, &bytes_done, &files_done)
+            self.progress(bytes_done, files_done)
+        return 0
+
+    cdef object _take_block(self):
+        cdef Py_ssize_t first = self.next_index, i = self.next_index, j
+        cdef cv4_item *item
+        cdef bytes digests
+        cdef char *out
+        cdef dict special = {}
+        while i < self.count and cv4_item_is_done(&self.items[i]):
+            i += 1
+        if i == first:
+            return None
+        digests = PyBytes_FromStringAndSize(NULL, 32 * (i - first))
+        out = PyBytes_AS_STRING(digests)
+        for j in range(first, i):
+            item = &self.items[j]
+            if item.error == 0:
+                memcpy(out + 32 * (j - first), item.digest, 32)
+                if item.size == 0:
+                    special[j - first] = FileDigest(self.originals[j], 0, PyBytes_FromStringAndSize(
+                        <char *>item.digest, 32), None)
+            else:
+                memset(out + 32 * (j - first), 0, 32)
+                special[j - first] = FileDigest(self.originals[j], item.size, None,
+                                                _error_for(item.error, item.kind, self.originals[j]))
+        self.next_index = i
+        return first, digests, special
 
     cdef list _take_ready(self):
         cdef list ready = []
@@ -568,7 +620,7 @@ def hash_files_ordered(paths, threads=None, *, kernel=None, io=None, window=None
     results.slice_ms = <unsigned>max(1.0, min(interval, 1.0) * 1000.0)
     encoded = []
     for path in results.originals:
-        raw = os.fsencode(path)
+        raw = path if type(path) is bytes else os.fsencode(path)
         if b"\0" in raw:
             raise ValueError(f"embedded null byte in path {path!r}")
         encoded.append(raw)
@@ -904,3 +956,50 @@ def hash_files_under(root, paths, sizes=None, threads=None, *, kernel=None, io=N
     if progress is not None:
         progress(sum(r.size for r in results if r.error is None), count)
     return results
+
+
+
+def format_sum_lines(list names, Py_ssize_t start, bytes digests, bytes middle, bytes end,
+                     bint refuse_escapes=True):
+    """Lines ``hex(digest) + middle + name + end`` for ``names[start:]``, one
+    per 32 bytes of ``digests``, built in one buffer (``sha256sum``'s output at
+    native speed). With ``refuse_escapes``, None when a name holds a backslash,
+    newline or carriage return (sha256sum escapes those: the caller formats
+    them itself)."""
+    cdef Py_ssize_t n = len(digests) // 32, i, k, total = 0, length
+    cdef Py_ssize_t middle_len = len(middle), end_len = len(end)
+    cdef const char *name_bytes
+    cdef const unsigned char *digest = <const unsigned char *>PyBytes_AS_STRING(digests)
+    cdef const char *hex_digits = b"0123456789abcdef"
+    cdef char *out
+    cdef bytes lines
+    if start < 0 or start + n > len(names):
+        raise IndexError(f"{n} digests for names from {start} of {len(names)}")
+    for i in range(n):
+        name = names[start + i]
+        if type(name) is not bytes:
+            raise TypeError(f"names must be bytes, not {type(name).__name__}")
+        length = len(<bytes>name)
+        if refuse_escapes:
+            name_bytes = PyBytes_AS_STRING(<bytes>name)
+            if (memchr(name_bytes, 0x5C, length) != NULL or memchr(name_bytes, 0x0A, length) != NULL
+                    or memchr(name_bytes, 0x0D, length) != NULL):
+                return None
+        total += 64 + middle_len + length + end_len
+    lines = PyBytes_FromStringAndSize(NULL, total)
+    out = PyBytes_AS_STRING(lines)
+    for i in range(n):
+        for k in range(32):
+            out[0] = hex_digits[digest[32 * i + k] >> 4]
+            out[1] = hex_digits[digest[32 * i + k] & 15]
+            out += 2
+        memcpy(out, PyBytes_AS_STRING(middle), middle_len)
+        out += middle_len
+        name = names[start + i]
+        length = len(<bytes>name)
+        memcpy(out, PyBytes_AS_STRING(<bytes>name), length)
+        out += length
+        memcpy(out, PyBytes_AS_STRING(end), end_len)
+        out += end_len
+    return lines
+

@@ -17,7 +17,6 @@ formatted).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import NamedTuple
 
 DIGEST_HEX_LENGTH = 64
 # The digest, one blank, at least one byte of name.
@@ -69,9 +68,20 @@ def format_check_name(name: bytes) -> bytes:
     return name
 
 
-class SumsEntry(NamedTuple):
-    name: bytes
-    sha256: str  # lowercase hex
+class SumsEntry:
+    """One checksum line: the file's name and its expected digest (lowercase hex)."""
+
+    __slots__ = ("name", "sha256")
+
+    def __init__(self, name: bytes, sha256: str) -> None:
+        self.name = name
+        self.sha256 = sha256
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SumsEntry) and (self.name, self.sha256) == (other.name, other.sha256)
+
+    def __repr__(self) -> str:
+        return f"SumsEntry(name={self.name!r}, sha256={self.sha256!r})"
 
 
 def _c_string(data: bytes) -> bytes:

@@ -12,7 +12,6 @@ substitutions, devices and procfs/sysfs files are read to EOF as
 from __future__ import annotations
 
 import errno
-import json
 import os
 import signal
 import sys
@@ -22,8 +21,7 @@ from typing import Any, Callable
 import click
 
 from cinev4 import FileDigest, FileTruncatedError, NotRegularFileError, Sha256
-from cinev4._fasthash import hash_files_ordered
-from cinev4.cli.hash_sources import ListTooLarge, expand_folders, read_name_list
+from cinev4._fasthash import format_sum_lines, hash_files_ordered
 from cinev4.cli.hash_options import HashOptions, HashUsageError, check_combinations, parse_hash_args
 from cinev4.cli.quoting import quote_name
 from cinev4.sumsfile import SumsEntry, SumsParser, format_check_name, format_line, format_lines
@@ -227,7 +225,8 @@ class _Engine:
         self.io = options.io
         self.before_wait = before_wait
         self.progress: Any = None
-        if not options.as_json and not sys.stdout.isatty():
+        if (not options.as_json and not sys.stdout.isatty()
+                and (sys.stderr.isatty() or os.environ.get("CINEV4_PROGRESS"))):
             # A bar only where it does not mix with the lines themselves.
             from cinev4.cli.progress import progress_for
 
@@ -257,6 +256,25 @@ class _Engine:
         finally:
             if batch is not None:
                 batch.close()
+            if self.progress is not None:
+                self.progress.finish()
+
+    def blocks(self, files: list[bytes]) -> Iterator[tuple[int, bytes, dict[int, FileDigest]]]:
+        """``OrderedResults.next_block`` over ``files`` (no stdin among them),
+        flushing the output before each wait."""
+        batch = self._start(files)
+        if batch is None:
+            return
+        try:
+            while True:
+                self.before_wait()
+                try:
+                    block = batch.next_block()
+                except StopIteration:
+                    return
+                yield block
+        finally:
+            batch.close()
             if self.progress is not None:
                 self.progress.finish()
 
@@ -291,6 +309,8 @@ class _Engine:
 
 
 def _print_sums(names: list[bytes], engine: _Engine, out: _Output, options: HashOptions) -> int:
+    if not options.tag and STDIN_NAME not in names:
+        return _print_sums_in_bulk(names, engine, out, options)
     failed = False
     binary, tag, zero = bool(options.binary), options.tag, options.zero
     for run in engine.chunks(names):
@@ -304,6 +324,42 @@ def _print_sums(names: list[bytes], engine: _Engine, out: _Output, options: Hash
                 failed = True
                 out.flush()
                 _file_error(r.path, r.error)  # type: ignore[arg-type]
+    out.flush()
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _print_sums_in_bulk(names: list[bytes], engine: _Engine, out: _Output, options: HashOptions) -> int:
+    """The plain line forms with no per-file Python work: each run of completed
+    digests becomes its lines in one native call; only failed files and files
+    of size 0 (maybe procfs: read again to EOF) are looked at one by one."""
+    binary, zero = bool(options.binary), options.zero
+    middle, end = (b" *" if binary else b"  "), (b"\0" if zero else b"\n")
+    failed = False
+
+    def write_run(start: int, digests: bytes) -> None:
+        lines = format_sum_lines(names, start, digests, middle, end, not zero)
+        if lines is None:  # a name to escape: line by line
+            lines = b"".join(format_line(digests[i:i + 32].hex(), names[start + i // 32], binary=binary, zero=zero)
+                             for i in range(0, len(digests), 32))
+        out.write(lines)
+
+    for start, digests, special in engine.blocks(names):
+        done = 0
+        for offset in sorted(special):
+            if offset > done:
+                write_run(start + done, digests[32 * done:32 * offset])
+            result = special[offset]
+            if _needs_stream_read(result):
+                result = _reread(result, engine.kernel)
+            if result.error is None:
+                out.write(format_line(result.sha256, names[start + offset], binary=binary, zero=zero))  # type: ignore[arg-type]
+            else:
+                failed = True
+                out.flush()
+                _file_error(names[start + offset], result.error)
+            done = offset + 1
+        if done < len(digests) // 32:
+            write_run(start + done, digests[32 * done:])
     out.flush()
     return EXIT_FAILED if failed else EXIT_OK
 
@@ -490,6 +546,8 @@ def _print_version() -> int:
 
 
 def _emit_json(fields: dict[str, Any], code: int) -> None:
+    import json
+
     from cinev4.cli._common import envelope
 
     document = envelope(fields, code)
@@ -509,6 +567,8 @@ class _ListUnreadable(Exception):
 def _names_to_hash(options: HashOptions) -> tuple[list[bytes], bool]:
     """The command line's names, then each --files-from list's, folders walked
     with -r; and whether a folder could not be listed (reported already)."""
+    from cinev4.cli.hash_sources import expand_folders, read_name_list
+
     names = list(options.operands)
     for source in options.files_from:
         encoded = os.fsencode(source)
@@ -568,7 +628,7 @@ def run_hash(argv: list[str]) -> int:
         _diagnose(f"write error: {_describe(failure.args[0])}".encode())
         _silence_stdout()
         return EXIT_FAILED
-    except (_SumsTooLarge, ListTooLarge) as exc:
+    except _SumsTooLarge as exc:
         _diagnose(f"error: {exc}".encode())
         return EXIT_USAGE
     except BrokenPipeError:  # where SIGPIPE does not exist

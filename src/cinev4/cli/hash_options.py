@@ -11,34 +11,35 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
 
 
 class HashUsageError(Exception):
     """A command line ``sha256sum`` would refuse; the message is GNU's."""
 
 
-@dataclass
 class HashOptions:
-    check: bool = False
-    binary: bool | None = None  # -b True, -t False, neither None
-    tag: bool = False
-    zero: bool = False
-    warn: bool = False
-    strict: bool = False
-    ignore_missing: bool = False
-    quiet: bool = False
-    status: bool = False
-    files_from: list[str] = field(default_factory=list)
-    recursive: bool = False
-    follow: bool = False
-    threads: int | None = None
-    kernel: str | None = None
-    io: str | None = None
-    as_json: bool = False
-    show_help: bool = False
-    show_version: bool = False
-    operands: list[bytes] = field(default_factory=list)
+    """What the command line asks for (a plain class: no dataclasses import at start-up)."""
+
+    def __init__(self) -> None:
+        self.check = False
+        self.binary: bool | None = None  # -b True, -t False, neither None
+        self.tag = False
+        self.zero = False
+        self.warn = False
+        self.strict = False
+        self.ignore_missing = False
+        self.quiet = False
+        self.status = False
+        self.files_from: list[str] = []
+        self.recursive = False
+        self.follow = False
+        self.threads: int | None = None
+        self.kernel: str | None = None
+        self.io: str | None = None
+        self.as_json = False
+        self.show_help = False
+        self.show_version = False
+        self.operands: list[bytes] = []
 
 
 # long name -> (short letter or None, takes a value)

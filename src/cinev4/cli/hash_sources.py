@@ -20,8 +20,8 @@ from collections.abc import Callable
 MAX_LIST_BYTES = 256 * 1024 * 1024
 
 
-class ListTooLarge(Exception):
-    """A --files-from list over MAX_LIST_BYTES: a usage error."""
+class ListTooLarge(OSError):
+    """A --files-from list over MAX_LIST_BYTES: reported as an unreadable list (exit 2)."""
 
 
 def read_name_list(source: bytes, zero: bool) -> list[bytes]:
@@ -36,7 +36,7 @@ def read_name_list(source: bytes, zero: bool) -> list[bytes]:
                 break
             size += len(chunk)
             if size > MAX_LIST_BYTES:
-                raise ListTooLarge(f"{os.fsdecode(source)}: more than {MAX_LIST_BYTES} bytes of names")
+                raise ListTooLarge(f"more than {MAX_LIST_BYTES} bytes of names")
             parts.append(chunk)
     finally:
         if fd != 0:
