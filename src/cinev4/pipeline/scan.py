@@ -43,6 +43,7 @@ class Scan:
 
 
 _NOT_REGULAR = "is not a regular file (FIFO, socket or device)"
+_SYMLINK = "is a symlink (not followed: no symlink is followed below the project root; copy the file instead)"
 _REPARSE_POINT = 0x400  # FILE_ATTRIBUTE_REPARSE_POINT (Windows symlinks and junctions)
 
 
@@ -92,13 +93,15 @@ def _symlink_why(root: str | os.PathLike[str], contract_path: str, *, folder: bo
         if folder:
             return "resolves outside the project root (through a symlink)"
         return "is a symlink that resolves outside the project root"
+    except OSError:  # changed again while it was looked at (a symlink swapped in and out)
+        return _SYMLINK
     try:
         st = os.stat(real)
     except OSError as exc:
         return f"cannot be read ({exc.strerror})"
     if stat.S_ISDIR(st.st_mode):
         return "is a symlinked folder (not followed: copy the files instead)"
-    return "is a symlink (not followed: no symlink is followed below the project root; copy the file instead)"
+    return _SYMLINK
 
 
 def _scan_python(root: str | os.PathLike[str], folder: str) -> Scan:

@@ -245,16 +245,19 @@ def _engine_problem(table: _Table, index: int, kind: str, size: int, sha256: str
 
 def _symlink_problem(root: Path, path: str) -> Problem:
     """An artifact reached through a symlink (never followed to be read), named by where it leads."""
+    generic = Problem("unsafe_path", path, f"artifact: {path!r} is a symlink (not followed: no symlink is followed "
+                                           "below the project root)")
     try:
         real = resolve_inside(root, path, "artifact")
     except UnsafePathError as exc:
         return Problem("unsafe_path", path, str(exc))
+    except OSError:  # changed again while it was looked at (a symlink swapped in and out)
+        return generic
     try:
         os.stat(real)
     except OSError as exc:
         return Problem("unreadable", path, f"cannot be read ({exc.strerror})")
-    return Problem("unsafe_path", path, f"artifact: {path!r} is a symlink (not followed: no symlink is followed "
-                                        "below the project root)")
+    return generic
 
 
 def _place_early(table: _Table, early: list[Problem]) -> None:
