@@ -39,7 +39,8 @@ def test_many_windows_give_hashlib_digests(tmp_path: Path, prefault: str, kernel
     assert [r.sha256 for r in results] == [hashlib.sha256(c).hexdigest() for c in contents]
 
 
-def test_truncated_ahead_of_the_hashing_thread(tmp_path: Path, prefault: str) -> None:
+@pytest.mark.parametrize("kernel_name", [*cinev4.available_kernels()[:1], *cinev4.multibuffer_kernels()[:1]])
+def test_truncated_ahead_of_the_hashing_thread(tmp_path: Path, prefault: str, kernel_name: str) -> None:
     """The helper meets the lost pages first (an error, no signal); the worker's own fault
     guard then reports the file as truncated."""
     big = Path(write_file(tmp_path / "big", os.urandom(64 << 20)))
@@ -50,8 +51,8 @@ def test_truncated_ahead_of_the_hashing_thread(tmp_path: Path, prefault: str) ->
             os.truncate(big, 1 << 20)
             truncated.set()
 
-    [result] = cinev4.hash_files([big], 1, kernel="sha-ni" if "sha-ni" in cinev4.available_kernels() else None,
-                                 io="mmap", window=SMALL_WINDOW * 4, progress=truncate_early, progress_interval=0.001)
+    [result] = cinev4.hash_files([big], 1, kernel=kernel_name, io="mmap", window=SMALL_WINDOW * 4,
+                                 progress=truncate_early, progress_interval=0.001)
     assert truncated.is_set()
     assert type(result.error) is FileTruncatedError, result
 
