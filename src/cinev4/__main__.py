@@ -1,4 +1,4 @@
 """``python -m cinev4`` is the same program as the ``cinev4`` command."""
-from cinev4.cli import main
+from cinev4._console import main
 
 main()

@@ -38,8 +38,9 @@ WRONG = "a" * 64
 
 
 def cinev4_exe() -> list[str]:
-    script = Path(sys.executable).parent / "cinev4"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "cinev4"]
+    # `python -m cinev4` runs what the console script runs (cinev4._console: `hash`
+    # without click), whatever console script an older install left behind.
+    return [sys.executable, "-m", "cinev4"]
 
 
 @dataclass

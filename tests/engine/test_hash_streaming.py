@@ -38,9 +38,9 @@ def expected_line(path: Path) -> bytes:
     return f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {path}\n".encode()
 
 
-def slow_hash(*args: str) -> subprocess.Popen[bytes]:
+def slow_hash(*args: str, launcher: list[str] | None = None) -> subprocess.Popen[bytes]:
     # One thread on the portable kernel: the run lasts long enough to watch.
-    return subprocess.Popen([*cinev4_exe(), "hash", "--threads", "1", "--kernel", "portable", *args],
+    return subprocess.Popen([*(launcher or cinev4_exe()), "hash", "--threads", "1", "--kernel", "portable", *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
@@ -56,16 +56,24 @@ def test_first_line_arrives_while_later_files_are_hashed(frames: list[Path]) -> 
     assert (child.returncode, err) == (0, b"")
 
 
+# The click group's `hash` (an older console script) and `python -m cinev4` (cinev4._console,
+# the console script now: no click).
+LAUNCHERS = {"click-group": None, "console": [sys.executable, "-m", "cinev4"]}
+
+
 @posix_only
-def test_interrupt_leaves_every_finished_line(frames: list[Path]) -> None:
-    with slow_hash(*map(str, frames)) as child:
+@pytest.mark.parametrize("launcher", list(LAUNCHERS))
+@pytest.mark.parametrize("signame, code, word", [("SIGINT", 130, b"interrupted"), ("SIGTERM", 143, b"terminated")])
+def test_interrupt_leaves_every_finished_line(frames: list[Path], launcher: str, signame: str, code: int,
+                                              word: bytes) -> None:
+    with slow_hash(*map(str, frames), launcher=LAUNCHERS[launcher]) as child:
         assert child.stdout is not None
         first = child.stdout.readline()
-        child.send_signal(signal.SIGINT)
+        child.send_signal(getattr(signal, signame))
         rest, err = child.communicate(timeout=60)
     printed = (first + rest).splitlines(keepends=True)
-    assert child.returncode == 130
-    assert err == b"cinev4: interrupted\n"
+    assert child.returncode == code
+    assert err == b"cinev4: " + word + b"\n"
     assert 1 <= len(printed) < len(frames)
     assert printed == [expected_line(p) for p in frames[:len(printed)]]
 
@@ -127,3 +135,14 @@ def test_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     assert first == f"{hashlib.sha256(b'x').hexdigest()}  f00000\n".encode()
     assert err == b""
     assert child.returncode == -signal.SIGPIPE  # as sha256sum: ended by the signal, no message
+
+
+def test_console_script_runs_hash_without_click(tmp_path: Path) -> None:
+    (tmp_path / "f").write_bytes(b"abc")
+    code = ("import sys\nfrom cinev4._console import main\n"
+            "try:\n    main(['hash', 'f'])\nexcept SystemExit as stop:\n"
+            "    print(stop.code, sorted(m for m in sys.modules if m.split('.')[0] == 'click'))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, timeout=60)
+    assert out.stdout == f"{hashlib.sha256(b'abc').hexdigest()}  f\n0 []\n".encode()
+    assert out.stderr == b""
+

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from cinev4.cli.quoting import quote_name
+from cinev4.hashcli.quoting import quote_name
 from cinev4.sumsfile import SumsEntry, SumsParser, format_line
 
 D = "ab" * 32
