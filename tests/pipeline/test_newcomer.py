@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 from pathlib import Path
 
 import pytest
@@ -157,9 +158,28 @@ def _done_shot(project: Path, shot: str) -> None:
     run_cli("shot", "done", shot, cwd=project)
 
 
-def test_verify_all_leaves_fail_shots_out_and_release_check_all_takes_done_shots(project: Path) -> None:
-    _done_shot(project, "SH010")
-    _done_shot(project, "SH020")
+@pytest.fixture(scope="module")
+def two_done_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One strict project with SH010 and SH020 DONE, made through the CLI once per module."""
+    base = tmp_path_factory.mktemp("two-done")
+    root = base / "proj"
+    run_cli("init", str(root), "--id", "FILM01", cwd=base)
+    _done_shot(root, "SH010")
+    _done_shot(root, "SH020")
+    return root
+
+
+@pytest.fixture
+def two_done(two_done_template: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A fresh copy of that project, in this test's own folder."""
+    root = tmp_path / "proj"
+    shutil.copytree(two_done_template, root, symlinks=True)
+    yield root
+    _make_writable(tmp_path)
+
+
+def test_verify_all_leaves_fail_shots_out_and_release_check_all_takes_done_shots(two_done: Path) -> None:
+    project = two_done
     run_cli("shot", "new", "SH030", cwd=project)
     render(project, shot="SH030")
     run_cli("manifest", "SH030", cwd=project)
@@ -194,9 +214,8 @@ def test_release_check_all_without_done_shots(project: Path) -> None:
         "cinev4: error: project FILM01 has no DONE shot: nothing for the release gate to check\n")
 
 
-def test_a_delivery_verifies_from_its_release_record(project: Path, tmp_path: Path) -> None:
-    _done_shot(project, "SH010")
-    _done_shot(project, "SH020")
+def test_a_delivery_verifies_from_its_release_record(two_done: Path, tmp_path: Path) -> None:
+    project = two_done
     dest = tmp_path / "delivery"
     run_cli("release", "publish", "R1", "SH010", "SH020", "--to", str(dest), cwd=project)
     record = dest / "releases" / "R1" / "release.json"
