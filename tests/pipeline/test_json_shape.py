@@ -74,3 +74,10 @@ def test_usage_errors_are_one_line_and_with_json_an_object_too(tmp_path: Path, a
     as_json = run_cli(*args, "--json", cwd=tmp_path, expect=2)
     assert as_json.stderr == f"cinev4: error: {line}\n"
     assert json.loads(as_json.stdout) == {"ok": False, "exit_code": 2, "errors": [line]}
+
+
+@pytest.mark.parametrize("args", [(), ("shot",), ("release",)])
+def test_a_group_alone_prints_its_help(tmp_path: Path, args: tuple[str, ...]) -> None:
+    result = run_cli(*args, cwd=tmp_path, expect=0)
+    assert result.stdout.startswith(f"Usage: {' '.join(('cinev4', *args))} [OPTIONS] COMMAND [ARGS]...\n")
+    assert result.stderr == ""

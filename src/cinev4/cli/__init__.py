@@ -131,6 +131,11 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("cinev4: aborted", err=True)
         sys.exit(1)
     except click.ClickException as exc:
+        no_args = getattr(click.exceptions, "NoArgsIsHelpError", None)  # click >= 8.2
+        if no_args is not None and isinstance(exc, no_args):
+            # `cinev4` or `cinev4 shot` alone: the help, as click < 8.2 printed it (exit 0).
+            click.echo(exc.format_message())
+            sys.exit(0)
         _report_click_error(exc, sys.argv[1:] if argv is None else argv)
         sys.exit(exc.exit_code)
     except Exception as exc:  # noqa: BLE001 - the last boundary: a crash must not read as exit 1
