@@ -59,7 +59,8 @@ def scan_folder(root: str | os.PathLike[str], folder: str) -> Scan:
     if status == "symlink":  # the version folder itself, or a folder above it
         result.problems.append((folder, _symlink_why(root, folder, folder=True)))
         return result
-    for raw, size in files:
+    while files:  # popped, so the engine's rows are freed as the scan's are made (a million entries)
+        raw, size = files.pop()
         contract_path = os.fsdecode(raw)
         unsafe = path_problems(contract_path)
         if unsafe:
