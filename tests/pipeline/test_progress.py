@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from cinev4.cli.progress import LineProgress, TerminalProgress, progress_for
+from cinev4.progress import LineProgress, TerminalProgress, progress_for
 from tests.pipeline.conftest import CINEV4, _clean_env, render, run_cli
 
 class _Clock:
@@ -152,3 +152,12 @@ def test_progress_for_chooses_by_terminal_and_request(monkeypatch: pytest.Monkey
     assert isinstance(progress_for("x", as_json=True, requested=True), LineProgress)
     monkeypatch.setenv("CINEV4_PROGRESS", "1")
     assert isinstance(progress_for("x"), LineProgress)
+
+
+def test_the_progress_module_needs_no_click() -> None:
+    """``cinev4 hash`` starts without click; its progress must not bring it in."""
+    import subprocess
+    import sys
+
+    code = "import sys, cinev4.progress; assert 'click' not in sys.modules, 'click imported'"
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
