@@ -274,7 +274,7 @@ def test_shell_completion_offers_the_projects_shot_ids(project: Path) -> None:
 def test_help_texts_name_no_file_the_package_does_not_ship(tmp_path: Path) -> None:
     for command in (("init",), ("shot", "qc"), ("verify",), ("manifest",), ("release", "check")):
         text = run_cli(*command, "--help", cwd=tmp_path).stdout
-        assert "docs/" not in text and ".md" not in text, command
+        assert "docs/" not in text and ".md" not in text and "README" not in text, command
 
 
 @pytest.mark.skipif(not (REPO / "Makefile").is_file(), reason="runs from the source tree")

@@ -17,7 +17,7 @@ from cinev4.cli._common import boundary, emit_result, json_option
     is_flag=True,
     help="Non-strict policy: DONE/FAIL shots may be reopened and re-produced as a new version. "
     "Default: strict, immutable outputs: DONE and FAIL are final, a version's manifest is written "
-    "once, and a shot that cannot pass is failed and redone under a new shot id (README, Strict mode).",
+    "once, and a shot that cannot pass is failed and redone under a new shot id.",
 )
 @json_option
 @boundary
