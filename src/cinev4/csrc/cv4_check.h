@@ -7,12 +7,18 @@
 #include "cv4_batch.h"
 #include "cv4_io.h"
 
-static inline void cv4_item_set_check(cv4_item *item, uint64_t expected_size, int check)
+#if defined(_MSC_VER)
+#define CV4_CHECK_INLINE static __inline
+#else
+#define CV4_CHECK_INLINE static inline
+#endif
+
+CV4_CHECK_INLINE void cv4_item_set_check(cv4_item *item, uint64_t expected_size, int check)
 {
     item->expected_size = expected_size;
     item->check = check;
 }
 
-static inline void cv4_config_set_anchor(cv4_batch_config *cfg, const cv4_anchor *a) { cfg->io.anchor = a; }
+CV4_CHECK_INLINE void cv4_config_set_anchor(cv4_batch_config *cfg, const cv4_anchor *a) { cfg->io.anchor = a; }
 
 #endif
