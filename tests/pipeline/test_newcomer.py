@@ -325,3 +325,14 @@ def test_help_of_the_package_shows_python_signatures_once() -> None:
     text = pydoc.render_doc(cinev4, renderer=pydoc.plaintext)
     assert "double " not in text and "__pyx" not in text and "cython" not in text.lower()
     assert text.count("hash_files(paths, threads=None, *, kernel=None") == 1  # not a second, C-typed copy
+
+
+def test_a_strict_project_that_does_not_need_a_manifest_for_done_seals_as_is(project: Path) -> None:
+    from tests.pipeline.conftest import rewrite
+
+    record = json.loads((project / "project.json").read_text())
+    record["policy"]["done_requires_manifest"] = False  # DONE never verifies the manifest: nothing to strand
+    rewrite(project / "project.json", json.dumps(record).encode())
+    run_cli("shot", "new", "SH010", cwd=project)
+    _frames(project / OUT, (1001,))
+    run_cli("manifest", "SH010", cwd=project)

@@ -345,8 +345,9 @@ def done_needs(project: Project, shot: Shot) -> list[str]:
 def seal_refusal(project: Project, shot: Shot, paths: Iterable[str]) -> list[str]:
     """In a strict project, why a manifest of ``paths`` must not be written (empty: it
     may): it is sealed once and the DONE gate will need it to hold the qc.json, the
-    preview and the whole frame range, so one that lacks them would strand the shot."""
-    if not project.policy.strict:
+    preview and the whole frame range, so one that lacks them would strand the shot.
+    (Without ``done_requires_manifest`` DONE does not verify the manifest: nothing to strand.)"""
+    if not (project.policy.strict and project.policy.done_requires_manifest):
         return []
     reasons = content_gate_reasons(project, shot, paths)
     if not reasons:
