@@ -44,12 +44,23 @@ def slow_hash(*args: str, launcher: list[str] | None = None) -> subprocess.Popen
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
+def finish(child: subprocess.Popen[bytes]) -> tuple[bytes, bytes]:
+    """The rest of stdout and all of stderr. Through the same buffered readers as the
+    readline() before: communicate() reads the raw pipes and would lose lines that
+    readline() had already buffered."""
+    assert child.stdout is not None and child.stderr is not None
+    rest = child.stdout.read()
+    err = child.stderr.read()
+    child.wait(timeout=120)
+    return rest, err
+
+
 def test_first_line_arrives_while_later_files_are_hashed(frames: list[Path]) -> None:
     with slow_hash(*map(str, frames)) as child:
         assert child.stdout is not None
         first = child.stdout.readline()
         still_running = child.poll() is None
-        rest, err = child.communicate(timeout=120)
+        rest, err = finish(child)
     assert still_running
     assert first == expected_line(frames[0])
     assert first + rest == b"".join(expected_line(p) for p in frames)
@@ -70,7 +81,7 @@ def test_interrupt_leaves_every_finished_line(frames: list[Path], launcher: str,
         assert child.stdout is not None
         first = child.stdout.readline()
         child.send_signal(getattr(signal, signame))
-        rest, err = child.communicate(timeout=60)
+        rest, err = finish(child)
     printed = (first + rest).splitlines(keepends=True)
     assert child.returncode == code
     assert err == b"cinev4: " + word + b"\n"
@@ -86,7 +97,7 @@ def test_check_lines_also_stream(frames: list[Path], tmp_path: Path) -> None:
         assert child.stdout is not None
         first = child.stdout.readline()
         still_running = child.poll() is None
-        rest, err = child.communicate(timeout=120)
+        rest, err = finish(child)
     assert still_running
     assert first == f"{frames[0]}: OK\n".encode()
     assert first + rest == b"".join(f"{p}: OK\n".encode() for p in frames)

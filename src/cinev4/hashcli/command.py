@@ -289,7 +289,7 @@ class _Engine:
                 except OSError:
                     pass
             self.progress.start(total, len(files))
-        return hash_files_ordered(files, self.threads, kernel=self.kernel, io=self.io,
+        return hash_files_ordered(files, self.threads, kernel=self.kernel, io=self.io,  # type: ignore[arg-type]
                                   progress=None if self.progress is None else self.progress.update)
 
     def _file_run(self, batch: Any, wanted: int, pending: list[FileDigest]) -> Iterator[list[FileDigest]]:
@@ -315,7 +315,8 @@ def _print_sums(names: list[bytes], engine: _Engine, out: _Output, options: Hash
     binary, tag, zero = bool(options.binary), options.tag, options.zero
     for run in engine.chunks(names):
         if all(r.error is None for r in run):
-            out.write(format_lines([(r.path, r.sha256.encode()) for r in run], binary=binary, tag=tag, zero=zero))
+            lines = [(r.path, r.digest.hex().encode()) for r in run]  # type: ignore[union-attr]
+            out.write(format_lines(lines, binary=binary, tag=tag, zero=zero))  # type: ignore[arg-type]
             continue
         for r in run:
             if r.error is None:
@@ -391,7 +392,7 @@ class _SumsTooLarge(Exception):
 
 
 def _read_bounded(fd: int, shown: str) -> bytes:
-    parts = []
+    parts: list[bytes] = []
     size = 0
     while True:
         chunk = os.read(fd, _STDIN_CHUNK)
