@@ -118,3 +118,19 @@ PEAK_RSS_MB = 40.0
 HASH_CLI_VS_ENGINE_PROCESS = 0.4
 HASH_CLI_VS_OPENSSL_EVERY_CORE = 0.65
 HASH_CLI_VS_RHASH = 0.65
+
+# --- the pipeline's file layer at scale (benchmarks/test_pipeline_scale.py) --------------------
+# cinev4 verify (CLI) of one shot of small files, and the manifest's rows (scan, hash, rows:
+# API), beside peers on the same files. Measured on 2026-11-30 on the shared 2-vCPU VM (Intel
+# Xeon, SHA-NI), page cache warm, quick mode (2,000 x 16 KiB: the CLI's start-up, ~0.15 s, is
+# most of a verify there) and 10,000 x 16 KiB (by hand): see the values beside each. The
+# issue's targets (verify and manifest at 2x rhash) are not reached: these guards hold what
+# was reached (verify of 10,000 files went from 1.1 s to 0.5 s), with the shared VM's margin.
+PIPELINE_VERIFY_VS_HASH_C = 0.25  # verify vs cinev4 hash -c: quick 0.39-0.44x, 10,000 files 0.65x (both CLIs)
+PIPELINE_VERIFY_VS_RHASH_C = 0.08  # quick 0.14-0.19x, 10,000 files 0.5x (rhash is C: no interpreter start-up)
+PIPELINE_MANIFEST_VS_RHASH = 0.45  # manifest rows (API, no start-up) vs rhash -r: quick 0.76-1.61x
+PIPELINE_VERIFY_VS_SHA256SUM_C = 0.3  # quick 0.51-0.70x, 10,000 files 1.7x (sha256sum is one thread)
+# 100,000 files, full mode: verify within 1.3x the time of cinev4 hash -c (the target).
+PIPELINE_VERIFY_100K_VS_HASH_C = 1 / 1.3
+# A scan of 1,000,000 entries (1,000 folders of 1,000 empty files), in a child process.
+SCAN_1M_PEAK_RSS_MB = 500.0
