@@ -17,7 +17,7 @@ from typing import IO, Any, TypeVar
 
 import click
 
-from cinev4.progress import BarProgress, progress_for  # noqa: F401  (re-exported for the commands)
+from cinev4.progress import BarProgress as BarProgress, progress_for as progress_for  # re-exported for the commands
 
 F = TypeVar("F", bound=Callable[..., Any])
 
