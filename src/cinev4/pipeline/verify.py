@@ -21,6 +21,7 @@ from __future__ import annotations
 import bisect
 import errno
 import os
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -239,8 +240,26 @@ def _engine_problem(table: _Table, index: int, kind: str, size: int, sha256: str
         code = getattr(error, "errno", None)
         if code in _OPEN_ERRNOS:
             early.append(Problem("unreadable", path, f"cannot be read ({reason})"))
-        elif not (sizes_only and code in _READ_ONLY_ERRNOS):
+        elif sizes_only and code in _READ_ONLY_ERRNOS:
+            _size_without_reading(table, index, early)
+        else:
             check.add("unreadable", path, f"cannot be read ({reason})")
+
+
+def _size_without_reading(table: _Table, index: int, early: list[Problem]) -> None:
+    """A sizes-only check never reads: a file this user may not open is sized by its stat
+    (metadata only; the anchored open found no symlink before it was refused)."""
+    path, expected = table.paths[index], table.sizes[index]
+    try:
+        st = os.lstat(os.path.join(table.target.root, *table.opened[index].split("/")))
+    except OSError as exc:
+        early.append(Problem("unreadable", path, f"cannot be read ({exc.strerror})"))
+        return
+    if not stat.S_ISREG(st.st_mode):
+        early.append(Problem("unreadable", path, "is not a regular file"))
+    elif st.st_size != expected:
+        early.append(Problem("size_differs", path, f"size is {st.st_size} bytes (expected {expected})", expected,
+                             st.st_size))
 
 
 def _symlink_problem(root: Path, path: str) -> Problem:
