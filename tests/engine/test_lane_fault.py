@@ -103,12 +103,15 @@ def test_truncation_while_a_lane_drains_spoils_no_other_lane(tmp_path: Path, mb_
     monkeypatch.setenv("CINEV4_LANE_MIN", "17")  # more than any kernel's lanes: drain once the queue is empty
     rng = random.Random(23)
     for round_ in range(ROUNDS):
-        # No more files than lanes, so the queue is empty from the start. The victim, largest, is taken
-        # first (largest first) and drained first, while the others wait in their lanes.
-        others = min(6, _lanes(mb_kernel) - 1)  # sha-ni-x2: one beside the victim
+        # Fewer files than lanes, so the queue is empty from the start. The victim, largest, is taken
+        # first (largest first) and drained first, while the others wait in their lanes. (sha-ni-x2
+        # has room for one beside the victim, and two files fill its two lanes: they are stepped
+        # until one ends, so there the fault lands in a step; files of 4 MiB and more outlast the
+        # first progress report.)
+        others = min(6, _lanes(mb_kernel) - 1)
         victim = write_file(tmp_path / f"r{round_}-victim", rng.randbytes(32 << 20))
         contents = {write_file(tmp_path / f"r{round_}-f{i:02d}", data): data
-                    for i, data in enumerate(rng.randbytes(rng.randrange(1, 3 << 20)) for _ in range(others))}
+                    for i, data in enumerate(rng.randbytes(rng.randrange(4 << 20, 8 << 20)) for _ in range(others))}
         results = _hash_with_a_truncation([victim, *contents], victim, mb_kernel)
         _check_the_others(results, contents, victim)
 
