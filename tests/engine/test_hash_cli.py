@@ -138,6 +138,9 @@ def test_version_names_kernel_and_io() -> None:
     forced = subprocess.run([*cinev4_exe(), "--version"], capture_output=True, text=True, check=True,
                             env={**os.environ, "CINEV4_KERNEL": "portable", "CINEV4_IO": "read"}).stdout
     assert "engine: kernel portable, lanes off, io read" in forced
+    walk = subprocess.run([*cinev4_exe(), "--version"], capture_output=True, text=True, check=True,
+                          env={**os.environ, "CINEV4_ANCHOR": "openat-walk"}).stdout
+    assert "\nfile layer: anchored opening openat-walk\n" in walk
 
 
 def test_python_dash_m_is_the_same_program(tree: Path) -> None:

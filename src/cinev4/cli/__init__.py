@@ -58,6 +58,8 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
         f"engine: kernel {info['kernel']}, {lanes}, io {info['io_mode']}, "
         f"window {info['window_bytes'] // (1024 * 1024)} MiB, threads {info['threads']}"
     )
+    # How pipeline commands open artifacts below the project root (never through a symlink).
+    click.echo(f"file layer: anchored opening {info['anchor']}")
     click.echo(f"kernels available: {', '.join(info['kernels'] + info['multibuffer_kernels'])}")
     click.echo(f"cpu features: {' '.join(info['cpu_features']) or 'none detected'}")
     ctx.exit(0)
