@@ -176,15 +176,39 @@ def test_a_symlinked_shot_folder_is_reported_by_verify(project: Project, anchor:
     with pytest.raises(UnsafePathError) as refused:
         verify_shots(load_project(project.root, search=False), ["SH010"], threads=1)
     assert refused.value.problems == ["path: 'shots/SH010' resolves outside the project root (through a symlink)"]
-    os.unlink(shot)  # a shot folder symlinked inside the project: its outputs are not followed either
+    os.unlink(shot)  # a shot folder symlinked inside the project: not even its manifest is read through it
     os.rename(tmp_path / "elsewhere", project.root / "SH010.real")
     os.symlink("../SH010.real", shot)
     report = verify_shots(load_project(project.root, search=False), ["SH010"], threads=1)
-    files = ["preview.mp4", "qc.json", "sh010.1001.exr", "sh010.1002.exr", "sh010.1003.exr", "sub/f.exr"]
+    manifest = "shots/SH010/manifests/v0001/manifest.json"
     assert _problems(report) == [
-        ("unsafe_path", f"{OUT}/{name}", f"artifact: '{OUT}/{name}' is a symlink (not followed: no symlink is "
-                                         "followed below the project root)") for name in files
-    ] + [("unsafe_path", OUT, "in the version folder: is a symlinked folder (not followed: copy the files instead)")]
+        ("unsafe_path", manifest, f"{manifest}: shots/SH010 is a symbolic link (no symlink is followed below the "
+                                  "project root)")]
+    assert report.exit_code == 2
+
+
+def test_a_symlinked_manifest_or_manifest_folder_is_never_read(project: Project, tmp_path: Path) -> None:
+    """Even a symlink to a byte-identical copy inside the root: the manifest read is anchored too."""
+    _shot(project)
+    build_manifest(project, "SH010", threads=1)
+    manifest = "shots/SH010/manifests/v0001/manifest.json"
+    real = project.root / manifest
+    os.rename(real, project.root / "copy.json")
+    os.symlink("../../../../copy.json", real)
+    report = verify_shots(project, ["SH010"], threads=1)
+    assert _problems(report) == [
+        ("unsafe_path", manifest, f"{manifest}: $: is a symbolic link (expected a regular file; documents are "
+                                       "read without following symlinks)")]
+    os.unlink(real)
+    os.rename(project.root / "copy.json", real)  # the real manifest back, then its folder moved behind a symlink
+    assert _problems(verify_shots(project, ["SH010"], threads=1)) == []
+    folder = real.parent
+    os.rename(folder, project.root / "manifests-v0001")
+    os.symlink("../../../manifests-v0001", folder)
+    report = verify_shots(project, ["SH010"], threads=1)
+    assert _problems(report) == [
+        ("unsafe_path", manifest, f"{manifest}: shots/SH010/manifests/v0001 is a symbolic link (no symlink is "
+                                  "followed below the project root)")]
 
 
 def test_every_printable_byte_in_names_seals_and_verifies(project: Project, anchor: str) -> None:

@@ -13,7 +13,14 @@ regular file (``read_document_bytes``), then parse, then validate.
 """
 from __future__ import annotations
 
-from cinev4.contracts.documents import Document, load_document, parse_document, read_document_bytes, read_json_file
+from cinev4.contracts.documents import (
+    Document,
+    load_document,
+    parse_document,
+    read_document_beneath,
+    read_document_bytes,
+    read_json_file,
+)
 from cinev4.contracts.jsonio import canonical_bytes
 from cinev4.contracts.schemas import DocumentKind, validate
 
@@ -23,6 +30,7 @@ __all__ = [
     "canonical_bytes",
     "load_document",
     "parse_document",
+    "read_document_beneath",
     "read_document_bytes",
     "read_json_file",
     "validate",

@@ -24,9 +24,10 @@ from typing import Any
 
 from cinev4.contracts.jsonio import JsonProblem, parse_json
 from cinev4.contracts.schemas import DocumentKind, validate
-from cinev4.errors import ContractError
+from cinev4.errors import ContractError, UnsafePathError
 
-__all__ = ["Document", "MAX_BYTES", "load_document", "parse_document", "read_document_bytes", "read_json_file"]
+__all__ = ["Document", "MAX_BYTES", "load_document", "parse_document", "read_document_beneath", "read_document_bytes",
+           "read_json_file"]
 
 _MiB = 1024 * 1024
 
@@ -69,9 +70,18 @@ class Document:
         return hash_bytes(self.raw)
 
 
-def read_document_bytes(path: str | os.PathLike[str], kind: str, source: str | None = None) -> bytes:
-    """The bytes of the ``kind`` document at ``path``, read only if it is a
-    regular file (no symlink) within ``MAX_BYTES[kind]``.
+def _is_symlink(path: str | os.PathLike[str], dir_fd: int | None) -> bool:
+    try:
+        return stat.S_ISLNK(os.lstat(path, dir_fd=dir_fd).st_mode)
+    except OSError:
+        return False
+
+
+def read_document_bytes(path: str | os.PathLike[str], kind: str, source: str | None = None, *,
+                        dir_fd: int | None = None) -> bytes:
+    """The bytes of the ``kind`` document at ``path`` (relative to ``dir_fd``
+    when given), read only if it is a regular file (no symlink) within
+    ``MAX_BYTES[kind]``.
 
     A missing or unreadable file is an OSError, left to the caller; a file
     that is not a document (FIFO, device, symlink, folder, too big) is a
@@ -81,10 +91,10 @@ def read_document_bytes(path: str | os.PathLike[str], kind: str, source: str | N
     limit = MAX_BYTES[kind]
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        fd = os.open(path, flags | getattr(os, "O_BINARY", 0))
+        fd = os.open(path, flags | getattr(os, "O_BINARY", 0), dir_fd=dir_fd)
     except OSError as exc:
-        if exc.errno == errno.ELOOP and os.path.islink(path):
-            raise ContractError(f"{where}: $: is a symbolic link (expected a regular file; documents are "
+        if exc.errno == errno.ELOOP and _is_symlink(path, dir_fd):
+            raise UnsafePathError(f"{where}: $: is a symbolic link (expected a regular file; documents are "
                                 "read without following symlinks)") from None
         raise
     try:
@@ -109,6 +119,40 @@ def read_document_bytes(path: str | os.PathLike[str], kind: str, source: str | N
         raise ContractError(f"{where}: $: the file grew past {limit} bytes while being read (expected at most "
                             f"{limit} bytes for a {kind} document)")
     return b"".join(chunks)
+
+
+def read_document_beneath(root: str | os.PathLike[str], contract_path: str, kind: str,
+                          source: str | None = None) -> bytes:
+    """``read_document_bytes`` of the document at ``contract_path`` under ``root``,
+    reached without following a symlink at any step below the root (each folder
+    opened from its parent's descriptor with ``O_NOFOLLOW``): what is read is
+    what the path names, even if a folder is swapped for a symlink meanwhile.
+
+    UnsafePathError when a step is a symlink (or not a folder); a missing step is
+    FileNotFoundError. Where folders cannot be opened by descriptor (Windows),
+    the joined path is read, the document itself still never through a symlink.
+    """
+    where = source if source is not None else contract_path
+    *folders, name = contract_path.split("/")
+    if os.open not in os.supports_dir_fd:  # pragma: no cover - Windows
+        return read_document_bytes(os.path.join(root, *folders, name), kind, where)
+    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(root, flags)
+    try:
+        for depth, folder in enumerate(folders, 1):
+            try:
+                child = os.open(folder, flags | getattr(os, "O_NOFOLLOW", 0), dir_fd=fd)
+            except OSError as exc:
+                if exc.errno in (errno.ELOOP, errno.ENOTDIR) and _is_symlink(folder, fd):
+                    step = "/".join(folders[:depth])
+                    raise UnsafePathError(f"{where}: {step} is a symbolic link (no symlink is followed below "
+                                          f"the project root)") from None
+                raise
+            os.close(fd)
+            fd = child
+        return read_document_bytes(name, kind, where, dir_fd=fd)
+    finally:
+        os.close(fd)
 
 
 def read_json_file(path: str | os.PathLike[str], kind: str, source: str | None = None) -> Any:

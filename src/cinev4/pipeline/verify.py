@@ -26,8 +26,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from cinev4.contracts import parse_document, read_document_bytes
-from cinev4.contracts.rules import manifest_problems, nfc, path_problems, resolve_inside, version_outputs_prefix
+from cinev4.contracts import parse_document, read_document_beneath
+from cinev4.contracts.rules import check_path, manifest_problems, nfc, path_problems, resolve_inside, version_outputs_prefix
 from cinev4.errors import ContractError, ShotNotFoundError, UnsafePathError
 from cinev4.pipeline import layout
 from cinev4.pipeline.frames import FrameRange, frame_gaps
@@ -126,12 +126,11 @@ def _load_manifest(target: ManifestTarget, check: ManifestCheck) -> dict | None:
         check.add("manifest_mismatch", where, f"the manifest is not at its layout place {expected_location}")
         return None
     try:
-        real = resolve_inside(target.root, where, "manifest")
-    except UnsafePathError as exc:
+        check_path(where, "manifest")
+        raw = read_document_beneath(target.root, where, "manifest", where)
+    except UnsafePathError as exc:  # unsafe text, or a symlink on the way (none is followed below the root)
         check.add("unsafe_path", where, str(exc))
         return None
-    try:
-        raw = read_document_bytes(real, "manifest", where)
     except ContractError as exc:  # a FIFO, device, symlink or oversized file: refused unread
         for problem in exc.problems:
             check.add("manifest_invalid", where, problem)
