@@ -18,30 +18,7 @@
 
 #if defined(__aarch64__) || defined(_M_ARM64)
 
-#if defined(__AARCH64EB__)
-#define CV4_ARMV8_SHA2 0
-#define CV4_TARGET_SHA2
-#elif defined(_MSC_VER) && !defined(__clang__)
-#define CV4_ARMV8_SHA2 1
-#define CV4_TARGET_SHA2
-#elif defined(__ARM_FEATURE_SHA2) || defined(__ARM_FEATURE_CRYPTO)
-#define CV4_ARMV8_SHA2 1
-#define CV4_TARGET_SHA2
-#elif defined(__clang__)
-#if __clang_major__ >= 16
-#define CV4_ARMV8_SHA2 1
-#define CV4_TARGET_SHA2 __attribute__((target("crypto")))
-#else
-#define CV4_ARMV8_SHA2 0
-#define CV4_TARGET_SHA2
-#endif
-#elif defined(__GNUC__)
-#define CV4_ARMV8_SHA2 1
-#define CV4_TARGET_SHA2 __attribute__((target("+crypto")))
-#else
-#define CV4_ARMV8_SHA2 0
-#define CV4_TARGET_SHA2
-#endif
+#include "cv4_armv8_target.h"
 
 #if CV4_ARMV8_SHA2
 #include <arm_neon.h>

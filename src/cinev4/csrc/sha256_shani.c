@@ -4,6 +4,7 @@
  * the wheel runs on CPUs without SHA-NI, and cv4_cpu.c decides at run time
  * whether this function may be called. */
 #include "cv4_sha256.h"
+#include "cv4_shani_rounds.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
@@ -61,22 +62,7 @@ void cv4_sha256_compress_shani(uint32_t state[8], const uint8_t *blocks, size_t 
         __m128i m3 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(blocks + 48)), bswap);
 
         __m128i wk;
-        RNDS4(m0, 0); RNDS4_END;
-        RNDS4(m1, 4); RNDS4_END; START_LATER(m0, m1);
-        RNDS4(m2, 8); RNDS4_END; START_LATER(m1, m2);
-        RNDS4(m3, 12); FINISH_NEXT(m0, m3, m2); RNDS4_END; START_LATER(m2, m3);
-        RNDS4(m0, 16); FINISH_NEXT(m1, m0, m3); RNDS4_END; START_LATER(m3, m0);
-        RNDS4(m1, 20); FINISH_NEXT(m2, m1, m0); RNDS4_END; START_LATER(m0, m1);
-        RNDS4(m2, 24); FINISH_NEXT(m3, m2, m1); RNDS4_END; START_LATER(m1, m2);
-        RNDS4(m3, 28); FINISH_NEXT(m0, m3, m2); RNDS4_END; START_LATER(m2, m3);
-        RNDS4(m0, 32); FINISH_NEXT(m1, m0, m3); RNDS4_END; START_LATER(m3, m0);
-        RNDS4(m1, 36); FINISH_NEXT(m2, m1, m0); RNDS4_END; START_LATER(m0, m1);
-        RNDS4(m2, 40); FINISH_NEXT(m3, m2, m1); RNDS4_END; START_LATER(m1, m2);
-        RNDS4(m3, 44); FINISH_NEXT(m0, m3, m2); RNDS4_END; START_LATER(m2, m3);
-        RNDS4(m0, 48); FINISH_NEXT(m1, m0, m3); RNDS4_END; START_LATER(m3, m0);
-        RNDS4(m1, 52); FINISH_NEXT(m2, m1, m0); RNDS4_END;
-        RNDS4(m2, 56); FINISH_NEXT(m3, m2, m1); RNDS4_END;
-        RNDS4(m3, 60); RNDS4_END;
+        CV4_SHANI_64_ROUNDS;
 
         s0 = _mm_add_epi32(s0, abef);
         s1 = _mm_add_epi32(s1, cdgh);

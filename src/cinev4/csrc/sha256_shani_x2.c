@@ -14,6 +14,7 @@
  * SSE4.1 and SSSE3, after its self-test. */
 #include "cv4_mb.h"
 #include "cv4_sha256.h"
+#include "cv4_shani_rounds.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
@@ -90,22 +91,7 @@ static void shani_x2_compress(uint32_t (*state)[8], const uint8_t *const *ptrs, 
         __m128i m3a = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(pa + 48)), bswap);
         __m128i m3b = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(pb + 48)), bswap);
 
-        RNDS4(m0, 0); RNDS4_END;
-        RNDS4(m1, 4); RNDS4_END; START_LATER(m0, m1);
-        RNDS4(m2, 8); RNDS4_END; START_LATER(m1, m2);
-        RNDS4(m3, 12); FINISH_NEXT(m0, m3, m2); RNDS4_END; START_LATER(m2, m3);
-        RNDS4(m0, 16); FINISH_NEXT(m1, m0, m3); RNDS4_END; START_LATER(m3, m0);
-        RNDS4(m1, 20); FINISH_NEXT(m2, m1, m0); RNDS4_END; START_LATER(m0, m1);
-        RNDS4(m2, 24); FINISH_NEXT(m3, m2, m1); RNDS4_END; START_LATER(m1, m2);
-        RNDS4(m3, 28); FINISH_NEXT(m0, m3, m2); RNDS4_END; START_LATER(m2, m3);
-        RNDS4(m0, 32); FINISH_NEXT(m1, m0, m3); RNDS4_END; START_LATER(m3, m0);
-        RNDS4(m1, 36); FINISH_NEXT(m2, m1, m0); RNDS4_END; START_LATER(m0, m1);
-        RNDS4(m2, 40); FINISH_NEXT(m3, m2, m1); RNDS4_END; START_LATER(m1, m2);
-        RNDS4(m3, 44); FINISH_NEXT(m0, m3, m2); RNDS4_END; START_LATER(m2, m3);
-        RNDS4(m0, 48); FINISH_NEXT(m1, m0, m3); RNDS4_END; START_LATER(m3, m0);
-        RNDS4(m1, 52); FINISH_NEXT(m2, m1, m0); RNDS4_END;
-        RNDS4(m2, 56); FINISH_NEXT(m3, m2, m1); RNDS4_END;
-        RNDS4(m3, 60); RNDS4_END;
+        CV4_SHANI_64_ROUNDS;
 
         s0a = _mm_add_epi32(s0a, abefa);
         s1a = _mm_add_epi32(s1a, cdgha);
