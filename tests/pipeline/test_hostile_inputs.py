@@ -42,6 +42,29 @@ def test_depth_is_counted_on_bytes_and_skips_strings() -> None:
     assert max_depth(b"[" * 100_000 + b"]" * 100_000) == 100_000
 
 
+def _depth_by_regex_and_loop(raw: bytes) -> int:
+    """The plain count max_depth's fast path must agree with: strings cut out by a regex
+    that knows escapes (an unclosed one is no string), then one step per bracket."""
+    import re
+
+    structure = re.sub(rb'"[^"\\]*(?:\\.[^"\\]*)*"', b"", raw, flags=re.DOTALL)
+    depth = deepest = 0
+    for byte in structure:
+        if byte in b"[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in b"]}":
+            depth -= 1
+    return deepest
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(st.sampled_from([b"[", b"]", b"{", b"}", b'"', b"\\", b"a", b",", b'""']), max_size=40))
+def test_depth_agrees_with_a_plain_count_on_any_bytes(pieces: list[bytes]) -> None:
+    raw = b"".join(pieces)
+    assert max_depth(raw) == _depth_by_regex_and_loop(raw)
+
+
 def test_deep_nesting_is_refused_before_parsing() -> None:
     raw = b"[" * 100_000 + b"]" * 100_000
     with pytest.raises(JsonProblem, match=rf"^\$: arrays and objects nest 100000 levels deep \(expected at most {MAX_DEPTH}\)$"):
