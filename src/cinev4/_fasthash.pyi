@@ -9,6 +9,7 @@ from typing_extensions import Buffer, disjoint_base
 
 _Path = Union[str, bytes, os.PathLike[str], os.PathLike[bytes]]
 _IOMode = Literal["auto", "mmap", "read"]
+_CacheMode = Literal["keep", "drop"]
 # Bytes as an int, or a size text such as "8M" or "512K" (the forms CINEV4_WINDOW accepts).
 _Window = Union[int, str]
 
@@ -24,6 +25,8 @@ class EngineInfo(TypedDict):
     io_mode: str
     io_modes: list[str]
     window_bytes: int
+    cache: str
+    cache_modes: list[str]
     threads: int
     anchor: str  # openat2, openat-walk (POSIX without openat2, or CINEV4_ANCHOR) or path (Windows)
 
@@ -72,6 +75,8 @@ IO_MODES: tuple[str, ...]
 DEFAULT_IO: str
 DEFAULT_WINDOW: int
 
+CACHE_MODES: tuple[str, ...]
+
 def engine_info() -> EngineInfo: ...
 def default_threads() -> int: ...
 def available_kernels() -> list[str]: ...
@@ -83,6 +88,7 @@ def hash_file(
     kernel: str | None = None,
     io: _IOMode | None = None,
     window: _Window | None = None,
+    cache: _CacheMode | None = None,
 ) -> HashedFile: ...
 def hash_files(
     paths: Iterable[_Path],
@@ -93,6 +99,7 @@ def hash_files(
     window: _Window | None = None,
     progress: Callable[[int, int], object] | None = None,
     progress_interval: float = 0.1,
+    cache: _CacheMode | None = None,
 ) -> list[FileDigest]: ...
 
 # --- Results in input order, as they complete (cinev4 hash streams its lines) ---
@@ -115,6 +122,7 @@ def hash_files_ordered(
     window: _Window | None = None,
     progress: Callable[[int, int], object] | None = None,
     interval: float = 0.05,
+    cache: _CacheMode | None = None,
 ) -> OrderedResults: ...
 
 # --- Anchored file layer: files opened beneath one root, no symlink followed ---
@@ -137,6 +145,7 @@ def check_files(
     window: _Window | None = None,
     progress: Callable[[int, int], object] | None = None,
     progress_interval: float = 0.1,
+    cache: _CacheMode | None = None,
 ) -> tuple[list[tuple[int, str, int, str | None, OSError | None]], int, int]: ...
 def hash_files_under(
     root: _Path,
@@ -149,6 +158,7 @@ def hash_files_under(
     window: _Window | None = None,
     progress: Callable[[int, int], object] | None = None,
     progress_interval: float = 0.1,
+    cache: _CacheMode | None = None,
 ) -> list[FileDigest]: ...
 def format_sum_lines(
     names: list[bytes], start: int, digests: bytes, middle: bytes, end: bytes, refuse_escapes: bool = True

@@ -75,6 +75,7 @@ cdef extern from "cv4_io.h" nogil:
     ctypedef struct cv4_io_config:
         cv4_io_mode mode
         size_t window
+        int drop_cache
     int cv4_fault_guard_install()
 
 cdef extern from "cv4_batch.h" nogil:
@@ -110,6 +111,11 @@ IO_MODES = ("mmap", "read")
 # on page-cached data, and 8 MiB windows keep RSS bounded at no measurable cost.
 DEFAULT_IO = "mmap"
 DEFAULT_WINDOW = 8 * 1024 * 1024
+# "keep": the page cache is left to the kernel (what sha256sum does; hash_files'
+# default). "drop": pages a batch read that were not resident before are dropped
+# once hashed (the pipeline's entry points' default: a verify of a terabyte must not
+# evict what the node was using). CINEV4_CACHE overrides either default.
+CACHE_MODES = ("keep", "drop")
 _NOT_REGULAR_KINDS = {"p": "FIFO", "c": "character device", "b": "block device", "s": "socket"}
 
 
@@ -186,9 +192,14 @@ cdef int _lane_plan(object name, cv4_batch_config *cfg) except -1:
     return 0
 
 
-cdef cv4_io_config _io_config(object io, object window) except *:
+cdef cv4_io_config _io_config(object io, object window, object cache=None, str default_cache="keep") except *:
     cdef cv4_io_config cfg
     memset(&cfg, 0, sizeof(cfg))
+    if cache is None:
+        cache = os.environ.get("CINEV4_CACHE") or default_cache
+    if cache not in CACHE_MODES:
+        raise ValueError(f"unknown cache mode {cache!r}; choose one of: {', '.join(CACHE_MODES)}")
+    cfg.drop_cache = cache == "drop"
     if io is None:
         io = os.environ.get("CINEV4_IO") or DEFAULT_IO
     if io == "auto":
@@ -238,6 +249,8 @@ def engine_info():
         "io_mode": "mmap" if cfg.mode == CV4_IO_MMAP else "read",
         "io_modes": list(IO_MODES),
         "window_bytes": cfg.window,
+        "cache": "drop" if cfg.drop_cache else "keep",
+        "cache_modes": list(CACHE_MODES),
         "threads": default_threads(),
         "anchor": anchor_mode(),
     }
@@ -303,13 +316,14 @@ cdef object _error_for(int code, char kind, object path):
 
 
 def hash_files(paths, threads=None, *, kernel=None, io=None, window=None,
-               progress=None, double progress_interval=0.1):
+               progress=None, double progress_interval=0.1, cache=None):
     """Hash many files on native threads; results in input order.
 
     One bad file never hides the others: each result carries either
     ``sha256`` or ``error``. ``progress(bytes_done, files_done)`` is called
     from this thread every ``progress_interval`` seconds and once at the end.
     Ctrl-C stops the workers at their next window and raises KeyboardInterrupt.
+    ``cache``: "keep" (default) or "drop" (see ``CACHE_MODES``); None reads CINEV4_CACHE.
     """
     if isinstance(paths, (str, bytes, bytearray, memoryview, os.PathLike)):
         # list("ab") would hash files "a" and "b": one path is not a list of paths.
@@ -326,7 +340,7 @@ def hash_files(paths, threads=None, *, kernel=None, io=None, window=None,
     cdef unsigned slice_ms
 
     _lane_plan(kernel, &cfg)
-    cfg.io = _io_config(io, window)
+    cfg.io = _io_config(io, window, cache)
     if isinstance(threads, bool) or isinstance(threads, float):
         raise TypeError(f"threads must be an int or None, not {type(threads).__name__}")
     cfg.threads = default_threads() if threads is None else operator.index(threads)
@@ -389,9 +403,9 @@ def hash_files(paths, threads=None, *, kernel=None, io=None, window=None,
     return results
 
 
-def hash_file(path, *, kernel=None, io=None, window=None):
+def hash_file(path, *, kernel=None, io=None, window=None, cache=None):
     """Hash one file; raises OSError (or a cinev4.errors subclass) on failure."""
-    result = hash_files([path], 1, kernel=kernel, io=io, window=window)[0]
+    result = hash_files([path], 1, kernel=kernel, io=io, window=window, cache=cache)[0]
     if result.error is not None:
         raise result.error
     return result
@@ -593,7 +607,7 @@ cdef class OrderedResults:
 
 
 def hash_files_ordered(paths, threads=None, *, kernel=None, io=None, window=None,
-                       progress=None, double interval=0.05):
+                       progress=None, double interval=0.05, cache=None):
     """Hash many files on native threads, taken in input order, and give the
     results back as they complete: an iterator of lists of FileDigest whose
     concatenation is ``hash_files(paths)``. Waits at most ``interval`` seconds
@@ -606,7 +620,7 @@ def hash_files_ordered(paths, threads=None, *, kernel=None, io=None, window=None
     cdef Py_ssize_t i
     cdef int rc
     _lane_plan(kernel, &cfg)
-    cfg.io = _io_config(io, window)
+    cfg.io = _io_config(io, window, cache)
     cfg.keep_order = 1
     if isinstance(threads, bool) or isinstance(threads, float):
         raise TypeError(f"threads must be an int or None, not {type(threads).__name__}")
@@ -780,7 +794,7 @@ def scan_tree(root, folder):
 
 
 cdef int _run_anchored(object root, cv4_item *items, Py_ssize_t count, object threads, object kernel, object io,
-                       object window, object progress, double progress_interval) except -1:
+                       object window, object progress, double progress_interval, object cache) except -1:
     """Runs one batch of ``items`` (paths relative to ``root``) to the end, opened beneath the root."""
     cdef cv4_anchor anchor
     cdef cv4_batch_config cfg
@@ -790,7 +804,7 @@ cdef int _run_anchored(object root, cv4_item *items, Py_ssize_t count, object th
     cdef unsigned slice_ms = <unsigned>max(1.0, min(progress_interval, 1.0) * 1000.0)
     memset(&cfg, 0, sizeof(cfg))
     _lane_plan(kernel, &cfg)
-    cfg.io = _io_config(io, window)
+    cfg.io = _io_config(io, window, cache, "drop")
     if isinstance(threads, bool) or isinstance(threads, float):
         raise TypeError(f"threads must be an int or None, not {type(threads).__name__}")
     cfg.threads = default_threads() if threads is None else operator.index(threads)
@@ -842,7 +856,7 @@ cdef list _encode_relative(object paths):
 
 
 def check_files(root, paths, sizes, digests=None, threads=None, *, kernel=None, io=None, window=None,
-                progress=None, double progress_interval=0.1):
+                progress=None, double progress_interval=0.1, cache=None):
     """One pass over a table of files beneath ``root``: open each (no symlink
     followed), check its size, hash it and compare its SHA-256, all in native
     threads; only the problems come back.
@@ -854,7 +868,8 @@ def check_files(root, paths, sizes, digests=None, threads=None, *, kernel=None, 
     with kind one of ``missing``, ``symlink``, ``not_regular`` (error: a
     NotRegularFileError, or IsADirectoryError), ``size_differs`` (size: the
     size found), ``hash_differs`` (sha256: the digest found), ``unreadable``
-    (error: the OSError), in index order.
+    (error: the OSError), in index order. ``cache``: "drop" by default here (a
+    verify leaves the page cache as it found it), "keep"; None reads CINEV4_CACHE.
     """
     cdef list encoded = _encode_relative(paths)
     cdef list expected_sizes = list(sizes)
@@ -882,7 +897,7 @@ def check_files(root, paths, sizes, digests=None, threads=None, *, kernel=None, 
         for i in range(count):
             items[i].path = PyBytes_AS_STRING(encoded[i])
             cv4_item_set_check(&items[i], <uint64_t>expected_sizes[i], check)
-        _run_anchored(root, items, count, threads, kernel, io, window, progress, progress_interval)
+        _run_anchored(root, items, count, threads, kernel, io, window, progress, progress_interval, cache)
         want = wanted
         for i in range(count):
             code = items[i].error
@@ -914,12 +929,14 @@ def check_files(root, paths, sizes, digests=None, threads=None, *, kernel=None, 
 
 
 def hash_files_under(root, paths, sizes=None, threads=None, *, kernel=None, io=None, window=None,
-                     progress=None, double progress_interval=0.1):
+                     progress=None, double progress_interval=0.1, cache=None):
     """``hash_files`` for paths relative to ``root``, each opened beneath it
     (no symlink followed: a symlink on the way is an OSError with errno ELOOP).
     ``sizes`` (the sizes expected, from a scan) order the work, largest first;
     without them files are taken in input order. Results in input order, each
-    path as given, with the size read."""
+    path as given, with the size read. ``cache``: "drop" by default here (the
+    pipeline's manifests and read-backs leave the page cache as found), "keep";
+    None reads CINEV4_CACHE."""
     cdef list originals = list(paths)
     cdef list encoded = _encode_relative(originals)
     cdef Py_ssize_t count = len(encoded), i
@@ -938,7 +955,7 @@ def hash_files_under(root, paths, sizes=None, threads=None, *, kernel=None, io=N
             items[i].path = PyBytes_AS_STRING(encoded[i])
             if expected is not None:
                 cv4_item_set_check(&items[i], <uint64_t>expected[i], 0)
-        _run_anchored(root, items, count, threads, kernel, io, window, progress, progress_interval)
+        _run_anchored(root, items, count, threads, kernel, io, window, progress, progress_interval, cache)
         results = []
         for i in range(count):
             code = items[i].error

@@ -15,12 +15,16 @@ import operator
 import os
 from collections.abc import Callable, Mapping
 
-__all__ = ["WINDOW_UNIT", "MAX_WINDOW", "debug_enabled", "environment_problems", "parse_count", "parse_seconds", "parse_window"]
+__all__ = [
+    "WINDOW_UNIT", "MAX_WINDOW", "debug_enabled", "environment_problems", "parse_count", "parse_seconds", "parse_window",
+    "pipeline_cache_mode",
+]
 
 WINDOW_UNIT = 64 * 1024
 MAX_WINDOW = 1024 * 1024 * 1024
 _SCALE = {"k": 1024, "m": 1024**2, "g": 1024**3}
 _IO_CHOICES = ("auto", "mmap", "read")
+_CACHE_CHOICES = ("keep", "drop")
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 
@@ -100,6 +104,7 @@ _CHECKS: dict[str, Callable[[str], object]] = {
     "CINEV4_THREADS": lambda text: parse_count(text, 1, 1024),
     "CINEV4_WINDOW": parse_window,
     "CINEV4_IO": _check_choice(_IO_CHOICES),
+    "CINEV4_CACHE": _check_choice(_CACHE_CHOICES),
     "CINEV4_KERNEL": _check_kernel,
     "CINEV4_ANCHOR": _check_choice(("auto", "openat2", "openat-walk")),
     "CINEV4_LANE_MIN": lambda text: parse_count(text, 1, 1024),
@@ -132,3 +137,11 @@ def debug_enabled(environ: Mapping[str, str] | None = None) -> bool:
     """Whether ``CINEV4_DEBUG`` asks for tracebacks (1, true, yes, on)."""
     env = os.environ if environ is None else environ
     return env.get("CINEV4_DEBUG", "").lower() in _TRUE
+
+
+def pipeline_cache_mode(environ: Mapping[str, str] | None = None) -> str:
+    """What the pipeline's reads (manifest, verify, publish's read-back) do with the
+    page cache: ``CINEV4_CACHE`` when set, else "drop" (pages that were not resident
+    before are dropped once hashed: README "Page cache")."""
+    env = os.environ if environ is None else environ
+    return env.get("CINEV4_CACHE") or "drop"

@@ -16,6 +16,7 @@ BAD_SETTINGS = [
     ("CINEV4_WINDOW", "1", "window must be a multiple of 64 KiB between 64 KiB and 1 GiB, not 1"),
     ("CINEV4_WINDOW", "8X", "window '8X' is not a size (expected bytes, or a number with K, M or G, e.g. 8M)"),
     ("CINEV4_IO", "foo", "expected one of: 'auto', 'mmap', 'read'"),
+    ("CINEV4_CACHE", "cold", "expected one of: 'keep', 'drop'"),
     ("CINEV4_KERNEL", "foo", "unknown or unavailable kernel; this CPU offers: "),
     ("CINEV4_LANE_MIN", "-3", "expected a whole number from 1 to 1024"),
     ("CINEV4_JOURNAL_BATCH_FILES", "many", "expected a whole number from 1 to 2147483647"),

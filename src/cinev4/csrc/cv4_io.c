@@ -1,6 +1,7 @@
 /* File access for hashing: windowed mmap with read-ahead advice, a pread
  * path, change detection and recovery from SIGBUS on truncated mappings. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cv4_anchor.h"
@@ -13,6 +14,9 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#if defined(__linux__)
+#include <sys/syscall.h>
+#endif
 
 #if defined(__APPLE__)
 #define CV4_MTIME_NS(st) ((int64_t)(st).st_mtimespec.tv_sec * 1000000000LL + (st).st_mtimespec.tv_nsec)
@@ -72,6 +76,171 @@ void cv4_fault_guard_arm(sigjmp_buf *jb) { guard_jump = jb; }
 void cv4_fault_guard_disarm(void) { guard_jump = NULL; }
 const void *cv4_fault_address(void) { return guard_fault_address; }
 
+/* ---- leaving the page cache as found ---------------------------------------- */
+
+/* Kernel read-ahead (up to twice the device's read_ahead_kb with SEQUENTIAL
+ * advice: 16 MiB on a disk set to 8 MiB) reads past the window being read, so
+ * residency is recorded this far ahead before any of it is read. */
+#define CV4_CACHE_HORIZON ((uint64_t)32 << 20)
+/* cachestat only counts: it is asked about ranges this small, each dropped
+ * only when none of its pages were resident. */
+#define CV4_CACHESTAT_PAGES 256
+
+#if defined(__linux__)
+#ifndef __NR_cachestat
+#define __NR_cachestat 451 /* the same number on every architecture */
+#endif
+struct cv4_cachestat_range { uint64_t off, len; };
+struct cv4_cachestat { uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted, nr_recently_evicted; };
+
+/* Pages of [off, off + len) in the page cache, or -1 where cachestat is missing (before 6.5). */
+static int64_t cached_pages(int fd, uint64_t off, uint64_t len)
+{
+    struct cv4_cachestat_range range;
+    struct cv4_cachestat stat;
+    range.off = off;
+    range.len = len;
+    if (syscall(__NR_cachestat, fd, &range, &stat, 0) != 0)
+        return -1;
+    return (int64_t)stat.nr_cache;
+}
+#else
+static int64_t cached_pages(int fd, uint64_t off, uint64_t len) { (void)fd; (void)off; (void)len; return -1; }
+#endif
+
+/* mincore shows a file mapping's page cache only to the file's owner or to a
+ * process that may write it (Linux 5.0+); to anyone else it shows only the pages
+ * this process has mapped, so every page of an untouched mapping would look cold. */
+static int mincore_sees_cache(int fd, const struct stat *st)
+{
+    uid_t me = geteuid();
+    if (me == 0 || st->st_uid == me)
+        return 1;
+#if defined(AT_EMPTY_PATH) && defined(AT_EACCESS)
+    if (faccessat(fd, "", W_OK, AT_EACCESS | AT_EMPTY_PATH) == 0)
+        return 1;
+#endif
+    return 0;
+}
+
+static void cache_open(cv4_source *src, const struct stat *st)
+{
+    cv4_cache_state *c = &src->cache;
+    long page = sysconf(_SC_PAGESIZE);
+    int fd = (int)src->handle;
+    c->page = page > 0 ? (size_t)page : 4096;
+    c->probe = CV4_PROBE_KEEP; /* residency unknown: nothing is dropped */
+#if defined(POSIX_FADV_DONTNEED)
+    if (src->size == 0 || src->size > (uint64_t)SIZE_MAX)
+        return;
+    c->horizon = 2 * (uint64_t)src->window > CV4_CACHE_HORIZON ? 2 * (uint64_t)src->window : CV4_CACHE_HORIZON;
+    {
+        uint64_t span = c->horizon + src->window;
+        if (span > src->size)
+            span = src->size;
+        c->ring_pages = (size_t)((span + c->page - 1) / c->page);
+    }
+    c->ring = (unsigned char *)malloc(c->ring_pages);
+    if (!c->ring)
+        return;
+    if (mincore_sees_cache(fd, st)) {
+        void *p = mmap(NULL, (size_t)src->size, PROT_READ, MAP_SHARED, fd, 0);
+        if (p != MAP_FAILED) {
+            c->map = (const uint8_t *)p;
+            c->map_len = (size_t)src->size;
+            c->probe = CV4_PROBE_MINCORE;
+            return;
+        }
+    }
+    if (cached_pages(fd, 0, c->page) >= 0) {
+        c->probe = CV4_PROBE_CACHESTAT;
+        return;
+    }
+    free(c->ring);
+    c->ring = NULL;
+#else
+    (void)st;
+    (void)fd;
+#endif
+}
+
+/* Records the residency of the pages from recorded_to up to `to`, before any is read. */
+static void cache_record(cv4_source *src, uint64_t to)
+{
+    cv4_cache_state *c = &src->cache;
+    if (to > src->size)
+        to = src->size;
+    while (c->recorded_to < to) {
+        uint64_t first = c->recorded_to / c->page;
+        size_t slot = (size_t)(first % c->ring_pages);
+        uint64_t pages = (to - c->recorded_to + c->page - 1) / c->page;
+        uint64_t len;
+        unsigned char *vec = c->ring + slot;
+        if (pages > c->ring_pages - slot)
+            pages = c->ring_pages - slot;
+        if (c->probe == CV4_PROBE_CACHESTAT && pages > CV4_CACHESTAT_PAGES)
+            pages = CV4_CACHESTAT_PAGES;
+        len = pages * c->page;
+        if (len > src->size - c->recorded_to)
+            len = src->size - c->recorded_to;
+        if (c->probe == CV4_PROBE_MINCORE) {
+            if (mincore((void *)(c->map + c->recorded_to), (size_t)len, (void *)vec) != 0)
+                memset(vec, 1, (size_t)pages); /* unknown: keep */
+        } else {
+            memset(vec, cached_pages((int)src->handle, c->recorded_to, len) == 0 ? 0 : 1, (size_t)pages);
+        }
+        c->recorded_to += len;
+    }
+}
+
+/* Drops the pages of [kept_from, to) that were not resident when recorded.
+ * Mapped pages are not dropped by DONTNEED: windows are unmapped first. */
+static void cache_release(cv4_source *src, uint64_t to)
+{
+#if defined(POSIX_FADV_DONTNEED)
+    cv4_cache_state *c = &src->cache;
+    uint64_t page = c->kept_from / c->page, end, run = 0, run_len = 0;
+    if (to > c->recorded_to)
+        to = c->recorded_to;
+    end = (to + c->page - 1) / c->page;
+    for (; page < end; page++) {
+        int resident = c->ring[page % c->ring_pages] & 1;
+        if (!resident) {
+            if (run_len == 0)
+                run = page;
+            run_len++;
+        }
+        if ((resident || page + 1 == end) && run_len) {
+            (void)posix_fadvise((int)src->handle, (off_t)(run * c->page), (off_t)(run_len * c->page),
+                                POSIX_FADV_DONTNEED);
+            run_len = 0;
+        }
+    }
+    if (to > c->kept_from)
+        c->kept_from = to;
+#else
+    (void)src;
+    (void)to;
+#endif
+}
+
+static void cache_close(cv4_source *src)
+{
+    cv4_cache_state *c = &src->cache;
+    if (c->ring) {
+        cache_release(src, c->recorded_to); /* read-ahead of windows never handed out too */
+        free(c->ring);
+        c->ring = NULL;
+    }
+    if (c->map) {
+        munmap((void *)c->map, c->map_len);
+        c->map = NULL;
+    }
+    c->probe = CV4_PROBE_OFF;
+}
+
+static int cache_active(const cv4_source *src) { return src->cache.ring != NULL; }
+
 /* ---- sources ---------------------------------------------------------------- */
 
 static char file_kind(mode_t mode)
@@ -126,6 +295,8 @@ int cv4_source_open(cv4_source *src, const char *path, const cv4_io_config *cfg,
     src->buffer = read_buffer;
     /* One window is mapped and faulted on this thread anyway: no helper needed. */
     src->prefault = src->mode == CV4_IO_MMAP && src->size > src->window ? cfg->prefault : NULL;
+    if (cfg->drop_cache)
+        cache_open(src, &st);
 #if defined(POSIX_FADV_SEQUENTIAL)
     /* Read-ahead advice pays only where more than one window is read. */
     if (src->size > src->window)
@@ -227,11 +398,15 @@ int cv4_source_next(cv4_source *src, const uint8_t **data, size_t *len)
     size_t want;
     int err;
     cv4_source_drop_window(src);
+    if (cache_active(src))
+        cache_release(src, src->offset);
     *len = 0;
     *data = NULL;
     if (src->offset >= src->size)
         return 0;
     want = src->size - src->offset < src->window ? (size_t)(src->size - src->offset) : src->window;
+    if (cache_active(src))
+        cache_record(src, src->offset + want + src->cache.horizon);
     prefetch_next(src, src->offset + want);
     if (src->mode == CV4_IO_MMAP) {
         if (src->ahead && src->ahead_len == want) { /* mapped and faulted in already */
@@ -265,6 +440,7 @@ int cv4_source_close(cv4_source *src, int check_unchanged)
     int err = 0;
     cv4_source_drop_window(src);
     drop_ahead(src);
+    cache_close(src);
     if (check_unchanged) {
         struct stat st;
         if (fstat((int)src->handle, &st) != 0)

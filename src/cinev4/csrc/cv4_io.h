@@ -30,7 +30,27 @@ typedef struct {
     const struct cv4_anchor *anchor; /* non-NULL: paths are relative to it (cv4_anchor.h) */
     struct cv4_prefaulter *prefault; /* non-NULL: mmap maps one window ahead and this helper
                                         faults it in (cv4_prefault.h); NULL: off */
+    int drop_cache;      /* 1: leave the page cache as found (see cv4_source.cache below) */
 } cv4_io_config;
+
+/* Leaving the page cache as found: before a window is first read, which of
+ * its pages are resident is recorded (mincore on an untouched mapping of the
+ * file, or cachestat where mincore cannot see the page cache); once the window
+ * is hashed and released, the pages that were not resident are dropped with
+ * posix_fadvise(DONTNEED). Pages resident before stay. */
+typedef struct {
+    int probe;            /* CV4_PROBE_*: how residency is seen */
+    const uint8_t *map;   /* CV4_PROBE_MINCORE: the whole file mapped, never touched */
+    size_t map_len;
+    size_t page;
+    unsigned char *ring;  /* residency, one byte a page, slot = page number % ring_pages */
+    size_t ring_pages;
+    uint64_t horizon;     /* recorded this far past the window handed out (kernel read-ahead) */
+    uint64_t kept_from;   /* recorded and not yet released: [kept_from, recorded_to) */
+    uint64_t recorded_to;
+} cv4_cache_state;
+
+enum { CV4_PROBE_OFF = 0, CV4_PROBE_MINCORE = 1, CV4_PROBE_CACHESTAT = 2, CV4_PROBE_KEEP = 3 };
 
 typedef struct {
     /* public, read-only for callers */
@@ -48,6 +68,7 @@ typedef struct {
     struct cv4_prefaulter *prefault; /* files of more than one mapped window only */
     const uint8_t *ahead; /* the next window, mapped and posted to prefault (never touched here) */
     size_t ahead_len;
+    cv4_cache_state cache; /* drop_cache only */
 } cv4_source;
 
 /* Opens path (file-system encoding; UTF-8 on Windows; relative to cfg->anchor

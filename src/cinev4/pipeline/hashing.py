@@ -77,8 +77,9 @@ class LocalBackend:
         progress: ProgressCallback | None,
     ) -> Sequence[Digest]:
         from cinev4 import hash_files
+        from cinev4.settings import pipeline_cache_mode
 
-        return hash_files(list(paths), threads, progress=progress)
+        return hash_files(list(paths), threads, progress=progress, cache=pipeline_cache_mode())
 
 
 def hash_paths(
