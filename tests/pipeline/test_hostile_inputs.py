@@ -65,6 +65,18 @@ def test_depth_agrees_with_a_plain_count_on_any_bytes(pieces: list[bytes]) -> No
     assert max_depth(raw) == _depth_by_regex_and_loop(raw)
 
 
+@settings(max_examples=500, deadline=None)
+@given(st.integers(min_value=-(10**25), max_value=10**25), st.sampled_from(["", " ", "\t", "\n", "\r\n "]),
+       st.sampled_from(["[{}]", '{{"sha256": "a1234567890123456789012345", "n": {}}}', "{}"]))
+def test_integers_outside_int64_are_refused_wherever_written(value: int, space: str, shape: str) -> None:
+    raw = shape.format(space + str(value) + space).encode()
+    if -(2**63) <= value < 2**63:
+        assert parse_json(raw) is not None
+    else:
+        with pytest.raises(JsonProblem, match=rf": integer {value} is out of range \(expected at most 2\^63-1\)$"):
+            parse_json(raw)
+
+
 def test_deep_nesting_is_refused_before_parsing() -> None:
     raw = b"[" * 100_000 + b"]" * 100_000
     with pytest.raises(JsonProblem, match=rf"^\$: arrays and objects nest 100000 levels deep \(expected at most {MAX_DEPTH}\)$"):

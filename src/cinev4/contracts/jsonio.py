@@ -151,8 +151,18 @@ def _refusals(doc: Any, integers_only: bool) -> list[str]:
     return found
 
 
-# 19 digits in a row: the shortest text of an integer outside int64 (2^63 has 19 digits).
-_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+# Each byte as what it is to a number: a digit "0", what may stand before a number "L"
+# (JSON whitespace, ':', ',', '[' or a minus sign), anything else "x".
+_NUMBER_SHAPE = bytes(ord("0") if b in b"0123456789" else ord("L") if b in b" \t\n\r:,[-" else ord("x")
+                      for b in range(256))
+_NINETEEN_DIGITS = b"0" * 19  # the shortest text of an integer outside int64 (2^63 has 19 digits)
+
+
+def _may_hold_huge_int(raw: bytes) -> bool:
+    """Whether ``raw`` has 19 digits in a row where a number can start: not for the runs
+    inside hex digests (a letter or a quote before them), so ints usually parse at C speed."""
+    shape = raw.translate(_NUMBER_SHAPE)
+    return shape.startswith(_NINETEEN_DIGITS) or b"L" + _NINETEEN_DIGITS in shape
 
 
 def _int_parser_factory(seen_huge: list[bool]) -> Any:
@@ -204,7 +214,7 @@ def parse_json(raw: bytes, *, integers_only: bool = False, max_bytes: int = MAX_
             parse_constant=_refuse_constant,
             parse_float=_float_parser_factory(seen_fraction),
             # Only a run of 19 digits can reach 2^63: without one, ints parse at C speed.
-            parse_int=_int_parser_factory(seen_huge) if _LONG_DIGITS.search(raw) else None,
+            parse_int=_int_parser_factory(seen_huge) if _may_hold_huge_int(raw) else None,
         )
     except json.JSONDecodeError as exc:
         raise JsonProblem(f"line {exc.lineno} column {exc.colno}: invalid JSON ({exc.msg})") from None
