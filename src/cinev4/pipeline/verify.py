@@ -24,6 +24,7 @@ import os
 import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 
 from cinev4.contracts import parse_document, read_document_beneath
@@ -117,7 +118,8 @@ def shot_target(project: Project, shot: Shot, root: Path | None = None) -> Manif
     )
 
 
-def _load_manifest(target: ManifestTarget, check: ManifestCheck) -> dict | None:  # type: ignore[type-arg]
+def _load_manifest(target: ManifestTarget, check: ManifestCheck) -> tuple[dict, bool] | None:  # type: ignore[type-arg]
+    """The manifest's data, and whether its paths broke no rule (all safe, placed, NFC, once)."""
     from cinev4 import hash_bytes
 
     where = target.manifest_path
@@ -167,39 +169,53 @@ def _load_manifest(target: ManifestTarget, check: ManifestCheck) -> dict | None:
                       expected=expected, actual=data[what])
     check.version = data["version"]
     check.artifact_count = len(data["artifacts"])
-    check.artifact_paths = [a["path"] for a in data["artifacts"]]
-    check.total_bytes = sum(a["size"] for a in data["artifacts"])
-    for problem in manifest_problems(data, where):
+    check.artifact_paths = list(map(itemgetter("path"), data["artifacts"]))
+    check.total_bytes = sum(map(itemgetter("size"), data["artifacts"]))
+    rule_problems = manifest_problems(data, where)
+    for problem in rule_problems:
         check.add("unsafe_path", where, problem)
-    return data
+    return data, not rule_problems
 
 
-def _plan_artifacts(target: ManifestTarget, data: dict, check: ManifestCheck) -> _Table:  # type: ignore[type-arg]
+def _plan_artifacts(target: ManifestTarget, data: dict, rules_kept: bool,  # type: ignore[type-arg]
+                    check: ManifestCheck) -> _Table:
     """The manifest's artifacts as one table for the engine, and the version folder's own
-    problems (scan, extras, frames). Nothing is opened or stat'ed here, file by file."""
-    listed: set[str] = set()
+    problems (scan, extras, frames). Nothing is opened or stat'ed here, file by file.
+    ``rules_kept``: every path is safe and in the version folder (``manifest_problems``
+    found nothing), so the table is the manifest's columns as they are."""
     prefix = version_outputs_prefix(data["shot_id"], data["version"])
     outputs = layout.outputs_dir(data["shot_id"], data["version"])
     scan = scan_folder(target.root, outputs)
     table = _Table(target, check, len(check.problems), [], [], [], [], _Moves([], []))
-    on_disk = {f.path for f in scan.files}
-    # The same name in another Unicode normalisation is the same artifact (macOS writes NFD).
-    on_disk_nfc = {nfc(f.path): f.path for f in scan.files}
-    for artifact in data["artifacts"]:
-        path = artifact["path"]
-        normal = nfc(path)
-        listed.add(normal)
-        if path_problems(path) or not path.startswith(prefix):
-            continue  # already reported by manifest_problems; never touch such a path
-        table.paths.append(path)
-        table.opened.append(path if path in on_disk else on_disk_nfc.get(normal, path))
-        table.sizes.append(artifact["size"])
-        table.digests.append(artifact["sha256"])
+    artifacts = data["artifacts"]
+    paths = list(map(itemgetter("path"), artifacts))
+    disk_paths = [f.path for f in scan.files]
+    # ASCII text is its own NFC: the common case needs no normalisation call per path.
+    ascii_only = "".join(paths).isascii() and "".join(disk_paths).isascii()
+    listed = set(paths) if ascii_only else {nfc(path) for path in paths}
+    if rules_kept and ascii_only:
+        table.paths = paths
+        table.opened = list(paths)
+        table.sizes = list(map(itemgetter("size"), artifacts))
+        table.digests = list(map(itemgetter("sha256"), artifacts))
+    else:
+        on_disk = set(disk_paths)
+        # The same name in another Unicode normalisation is the same artifact (macOS writes NFD).
+        on_disk_nfc = {nfc(path): path for path in disk_paths}
+        for artifact in artifacts:
+            path = artifact["path"]
+            if path_problems(path) or not path.startswith(prefix):
+                continue  # already reported by manifest_problems; never touch such a path
+            table.paths.append(path)
+            table.opened.append(path if path in on_disk else on_disk_nfc.get(nfc(path), path))
+            table.sizes.append(artifact["size"])
+            table.digests.append(artifact["sha256"])
     table.mark = len(check.problems)
     for path, why in scan.problems:
         check.add("unsafe_path", path, f"in the version folder: {why}")
-    for scanned in scan.files:
-        if nfc(scanned.path) not in listed:
+    extras = () if listed.issuperset(disk_paths) else scan.files  # by set: no pass over the files when none is extra
+    for scanned in extras:
+        if (scanned.path if ascii_only else nfc(scanned.path)) not in listed:
             check.add("extra", scanned.path, "on disk in the version folder but not in the manifest", actual=scanned.size)
             table.moves.extras.append(scanned)
     if target.expected_frames is not None:
@@ -411,9 +427,9 @@ def verify_pairs(
         report.checks.append(check)
         if target is None:
             continue
-        data = _load_manifest(target, check)
-        if data is not None:
-            tables.append(_plan_artifacts(target, data, check))
+        loaded = _load_manifest(target, check)
+        if loaded is not None:
+            tables.append(_plan_artifacts(target, *loaded, check))
     if not tables:
         return report
     one_pass = sizes_only or (backend is None and not resume)
