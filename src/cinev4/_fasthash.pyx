@@ -887,6 +887,12 @@ def check_files(root, paths, sizes, digests=None, threads=None, *, kernel=None, 
             raise ValueError(f"{count} paths but {len(wanted) // 32} digests")
     if count == 0:
         return [], 0, 0
+    if digests is None:
+        # Nothing is read, so no page can be brought in to drop: the residency probe a
+        # "drop" open makes (a mapping of each file) would be work for nothing. The
+        # settings are still checked, as for a run that reads.
+        _io_config(io, window, cache, "drop")
+        cache = "keep"
     items = <cv4_item *>calloc(count, sizeof(cv4_item))
     if items == NULL:
         raise MemoryError()
