@@ -27,6 +27,7 @@ class EngineInfo(TypedDict):
     window_bytes: int
     cache: str
     cache_modes: list[str]
+    queue_depth: int
     threads: int
     anchor: str  # openat2, openat-walk (POSIX without openat2, or CINEV4_ANCHOR) or path (Windows)
 

@@ -105,6 +105,7 @@ _CHECKS: dict[str, Callable[[str], object]] = {
     "CINEV4_WINDOW": parse_window,
     "CINEV4_IO": _check_choice(_IO_CHOICES),
     "CINEV4_CACHE": _check_choice(_CACHE_CHOICES),
+    "CINEV4_QUEUE_DEPTH": lambda text: parse_count(text, 0, 64),
     "CINEV4_KERNEL": _check_kernel,
     "CINEV4_ANCHOR": _check_choice(("auto", "openat2", "openat-walk")),
     "CINEV4_LANE_MIN": lambda text: parse_count(text, 1, 1024),

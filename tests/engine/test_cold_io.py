@@ -153,6 +153,31 @@ def test_digests_identical_across_modes(frames: list[Path], io: str, window: int
     assert [r.sha256 for r in drop] == [r.sha256 for r in keep] == digests_of(frames)
 
 
+@pytest.mark.parametrize("depth", ["0", "1", "2", "7"])
+@pytest.mark.parametrize("kernel", [cinev4.available_kernels()[0], *cinev4.multibuffer_kernels()[:1]])
+def test_digests_identical_across_queue_depths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              depth: str, kernel: str) -> None:
+    """Reads in flight ahead, within files and across them, change nothing but timing;
+    with cache="drop" the files read ahead are dropped too."""
+    monkeypatch.setenv("CINEV4_QUEUE_DEPTH", depth)
+    sizes = [1 << 20] * 9 + [5 * SMALL_WINDOW + 3, 300 * 1024, 100]
+    paths = [Path(write_file(tmp_path / f"g{i}", os.urandom(n))) for i, n in enumerate(sizes)]
+    expected = digests_of(paths)
+    for p in paths:
+        evict(p)
+    results = cinev4.hash_files(paths, 2, kernel=kernel, window=SMALL_WINDOW * 2, cache="drop")
+    fractions = [resident_fraction(p) for p in paths]
+    assert [r.sha256 for r in results] == expected
+    assert max(fractions) < 0.02, fractions
+
+
+def test_engine_info_names_the_queue_depth(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CINEV4_QUEUE_DEPTH", "5")
+    assert cinev4.engine_info()["queue_depth"] == 5
+    monkeypatch.delenv("CINEV4_QUEUE_DEPTH")
+    assert cinev4.engine_info()["queue_depth"] == 2
+
+
 def test_unknown_cache_mode_is_refused(frames: list[Path]) -> None:
     with pytest.raises(ValueError, match=r"^unknown cache mode 'cold'; choose one of: keep, drop$"):
         cinev4.hash_files(frames, 1, cache="cold")  # type: ignore[arg-type]

@@ -17,6 +17,7 @@ BAD_SETTINGS = [
     ("CINEV4_WINDOW", "8X", "window '8X' is not a size (expected bytes, or a number with K, M or G, e.g. 8M)"),
     ("CINEV4_IO", "foo", "expected one of: 'auto', 'mmap', 'read'"),
     ("CINEV4_CACHE", "cold", "expected one of: 'keep', 'drop'"),
+    ("CINEV4_QUEUE_DEPTH", "65", "expected a whole number from 0 to 64"),
     ("CINEV4_KERNEL", "foo", "unknown or unavailable kernel; this CPU offers: "),
     ("CINEV4_LANE_MIN", "-3", "expected a whole number from 1 to 1024"),
     ("CINEV4_JOURNAL_BATCH_FILES", "many", "expected a whole number from 1 to 2147483647"),

@@ -71,6 +71,8 @@ int cv4_item_admit(cv4_item *item, cv4_source *src)
         code = CV4_ERR_UNHASHED;
     if (code)
         cv4_source_close(src, 0);
+    else
+        cv4_source_assume_cold(src, cv4_atomic_load((volatile uint64_t *)&item->cold_head));
     return code;
 }
 
@@ -185,6 +187,25 @@ static void order_work(cv4_batch *b)
     cv4_mutex_unlock(&b->lock);
 }
 
+/* Reads in flight across files: whoever takes file i asks the disk for the
+ * first window of file i + ahead_files (the first taker for all of 1..ahead_files),
+ * so a file's first window is on its way before a thread opens it. Files
+ * smaller than a mapped window are left alone: one more open costs them more
+ * than it saves on a warm page cache. */
+static void read_ahead_files(cv4_batch *b, uint64_t taken)
+{
+    uint64_t j = taken == 0 ? 1 : taken + (uint64_t)b->cfg.ahead_files;
+    uint64_t end = taken + (uint64_t)b->cfg.ahead_files;
+    if (b->cfg.ahead_files <= 0)
+        return;
+    for (; j <= end && j < b->count; j++) {
+        cv4_item *ahead = &b->items[b->order[j]];
+        if (ahead->error == CV4_ERR_NOTREG || b->by_size[j].size < CV4_MMAP_MIN_SIZE)
+            continue;
+        cv4_prefetch_head(&b->cfg.io, ahead->path, &ahead->cold_head);
+    }
+}
+
 static cv4_item *next_item(void *arg)
 {
     cv4_batch *b = (cv4_batch *)arg;
@@ -194,6 +215,7 @@ static cv4_item *next_item(void *arg)
         if (i >= b->count)
             return NULL;
         item = &b->items[b->order[i]];
+        read_ahead_files(b, i);
         if (item->error != CV4_ERR_NOTREG)
             return item;
         /* Refused by order_work from its stat alone: done without an open. */

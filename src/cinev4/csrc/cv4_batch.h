@@ -25,6 +25,7 @@ typedef struct {
      * open, before any byte is read. */
     uint64_t expected_size;     /* also the ordering hint where no stat is made (anchored) */
     int check;                  /* CV4_CHECK_* bits */
+    uint64_t cold_head;         /* set by the batch's read-ahead (cv4_prefetch_head); atomic */
 } cv4_item;
 
 /* A reader on another thread (results streamed in input order) that sees
@@ -56,6 +57,7 @@ typedef struct {
     cv4_io_config io;
     int threads;
     int keep_order;               /* 1: files taken in input order (output streamed in order); 0: largest first */
+    int ahead_files;              /* files whose first window is asked from the disk before they are taken */
 } cv4_batch_config;
 
 cv4_batch *cv4_batch_new(cv4_item *items, size_t count, const cv4_batch_config *cfg);

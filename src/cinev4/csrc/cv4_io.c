@@ -76,6 +76,26 @@ void cv4_fault_guard_arm(sigjmp_buf *jb) { guard_jump = jb; }
 void cv4_fault_guard_disarm(void) { guard_jump = NULL; }
 const void *cv4_fault_address(void) { return guard_fault_address; }
 
+/* The kernel reads at most max(the device's read-ahead, its largest request)
+ * per WILLNEED call (128-256 KiB on many disks): a window is asked for in
+ * pieces this small, so all of it is in flight. */
+#define CV4_WILLNEED_CHUNK ((uint64_t)256 << 10)
+
+static void advise_willneed(int fd, uint64_t offset, uint64_t len)
+{
+#if defined(POSIX_FADV_WILLNEED)
+    uint64_t end = offset + len;
+    for (; offset < end; offset += CV4_WILLNEED_CHUNK) {
+        uint64_t piece = end - offset < CV4_WILLNEED_CHUNK ? end - offset : CV4_WILLNEED_CHUNK;
+        (void)posix_fadvise(fd, (off_t)offset, (off_t)piece, POSIX_FADV_WILLNEED);
+    }
+#else
+    (void)fd;
+    (void)offset;
+    (void)len;
+#endif
+}
+
 /* ---- leaving the page cache as found ---------------------------------------- */
 
 /* Kernel read-ahead (up to twice the device's read_ahead_kb with SEQUENTIAL
@@ -133,7 +153,9 @@ static void cache_open(cv4_source *src, const struct stat *st)
 #if defined(POSIX_FADV_DONTNEED)
     if (src->size == 0 || src->size > (uint64_t)SIZE_MAX)
         return;
-    c->horizon = 2 * (uint64_t)src->window > CV4_CACHE_HORIZON ? 2 * (uint64_t)src->window : CV4_CACHE_HORIZON;
+    c->horizon = (uint64_t)src->window * (uint64_t)(src->ahead_windows + 1);
+    if (c->horizon < CV4_CACHE_HORIZON)
+        c->horizon = CV4_CACHE_HORIZON;
     {
         uint64_t span = c->horizon + src->window;
         if (span > src->size)
@@ -241,6 +263,51 @@ static void cache_close(cv4_source *src)
 
 static int cache_active(const cv4_source *src) { return src->cache.ring != NULL; }
 
+void cv4_source_assume_cold(cv4_source *src, uint64_t len)
+{
+    cv4_cache_state *c = &src->cache;
+    uint64_t pages;
+    if (!cache_active(src) || c->recorded_to != 0 || len == 0)
+        return;
+    if (len > src->size)
+        len = src->size;
+    pages = (len + c->page - 1) / c->page;
+    if (pages > c->ring_pages)
+        return;
+    memset(c->ring, 0, (size_t)pages);
+    c->recorded_to = len;
+}
+
+void cv4_prefetch_head(const cv4_io_config *cfg, const char *path, uint64_t *cold_head)
+{
+    struct stat st;
+    int fd;
+    uint64_t len;
+    if (cfg->anchor) {
+        intptr_t handle;
+        char kind;
+        if (cv4_anchor_open_file(cfg->anchor, path, &handle, &kind) != 0)
+            return;
+        fd = (int)handle;
+    } else {
+        do {
+            fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        } while (fd < 0 && errno == EINTR);
+        if (fd < 0)
+            return;
+    }
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+        len = (uint64_t)st.st_size < cfg->window ? (uint64_t)st.st_size : cfg->window;
+        if (!cfg->drop_cache) {
+            advise_willneed(fd, 0, len);
+        } else if (cached_pages(fd, 0, len) == 0) {
+            __atomic_store_n(cold_head, len, __ATOMIC_RELEASE);
+            advise_willneed(fd, 0, len);
+        }
+    }
+    close(fd);
+}
+
 /* ---- sources ---------------------------------------------------------------- */
 
 static char file_kind(mode_t mode)
@@ -292,6 +359,7 @@ int cv4_source_open(cv4_source *src, const char *path, const cv4_io_config *cfg,
     /* Mapping a small file costs more (mmap, faults, munmap) than one pread. */
     src->mode = src->size < CV4_MMAP_MIN_SIZE ? CV4_IO_READ : cfg->mode;
     src->window = cfg->window;
+    src->ahead_windows = cfg->ahead_windows > 0 ? cfg->ahead_windows : 1;
     src->buffer = read_buffer;
     /* One window is mapped and faulted on this thread anyway: no helper needed. */
     src->prefault = src->mode == CV4_IO_MMAP && src->size > src->window ? cfg->prefault : NULL;
@@ -316,16 +384,19 @@ void cv4_source_drop_window(cv4_source *src)
     }
 }
 
-/* Start reading the window after this one from disk while this one is hashed. */
+/* Keeps the windows after this one being read from disk while this one is
+ * hashed: ahead_windows of them, each asked for once (prefetched_to). */
 static void prefetch_next(cv4_source *src, uint64_t next_offset)
 {
-#if defined(POSIX_FADV_WILLNEED)
-    if (next_offset < src->size)
-        (void)posix_fadvise((int)src->handle, (off_t)next_offset, (off_t)src->window, POSIX_FADV_WILLNEED);
-#else
-    (void)src;
-    (void)next_offset;
-#endif
+    uint64_t to = next_offset + (uint64_t)src->window * (uint64_t)src->ahead_windows;
+    if (to > src->size)
+        to = src->size;
+    if (src->prefetched_to < next_offset)
+        src->prefetched_to = next_offset;
+    if (src->prefetched_to < to) {
+        advise_willneed((int)src->handle, src->prefetched_to, to - src->prefetched_to);
+        src->prefetched_to = to;
+    }
 }
 
 static int next_mapped(cv4_source *src, size_t want, const uint8_t **data)
@@ -537,6 +608,19 @@ int cv4_source_open(cv4_source *src, const char *path, const cv4_io_config *cfg,
 }
 
 void cv4_source_drop_window(cv4_source *src) { (void)src; }
+
+void cv4_prefetch_head(const cv4_io_config *cfg, const char *path, uint64_t *cold_head)
+{
+    (void)cfg;
+    (void)path;
+    (void)cold_head;
+}
+
+void cv4_source_assume_cold(cv4_source *src, uint64_t len)
+{
+    (void)src;
+    (void)len;
+}
 
 int cv4_source_next(cv4_source *src, const uint8_t **data, size_t *len)
 {

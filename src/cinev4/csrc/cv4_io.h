@@ -31,6 +31,7 @@ typedef struct {
     struct cv4_prefaulter *prefault; /* non-NULL: mmap maps one window ahead and this helper
                                         faults it in (cv4_prefault.h); NULL: off */
     int drop_cache;      /* 1: leave the page cache as found (see cv4_source.cache below) */
+    int ahead_windows;   /* windows of a file asked from the disk ahead of the one hashed (0: 1) */
 } cv4_io_config;
 
 /* Leaving the page cache as found: before a window is first read, which of
@@ -68,6 +69,8 @@ typedef struct {
     struct cv4_prefaulter *prefault; /* files of more than one mapped window only */
     const uint8_t *ahead; /* the next window, mapped and posted to prefault (never touched here) */
     size_t ahead_len;
+    int ahead_windows;
+    uint64_t prefetched_to; /* asked from the disk (WILLNEED) up to here */
     cv4_cache_state cache; /* drop_cache only */
 } cv4_source;
 
@@ -82,6 +85,15 @@ void cv4_source_drop_window(cv4_source *src);
 /* Releases everything; with check_unchanged, reports CV4_ERR_CHANGED when the
  * size or mtime moved since open. */
 int cv4_source_close(cv4_source *src, int check_unchanged);
+
+/* Reads in flight before a file is taken: asks the disk for the first window
+ * of path (POSIX_FADV_WILLNEED) and closes it again. With cfg->drop_cache it
+ * does so only where none of those pages is resident (cachestat), and returns
+ * in *cold_head how many bytes it asked for, all of them cold: the source that
+ * later hashes the file is told so (cv4_source_assume_cold) and drops them. */
+void cv4_prefetch_head(const cv4_io_config *cfg, const char *path, uint64_t *cold_head);
+/* Right after open: the first len bytes were not resident before (see above). */
+void cv4_source_assume_cold(cv4_source *src, uint64_t len);
 
 /* Recovery from SIGBUS on a mapping that lost its pages (the file was
  * truncated): the thread arms a sigjmp_buf before touching mapped bytes.
