@@ -77,6 +77,7 @@ DEFAULT_IO: str
 DEFAULT_WINDOW: int
 
 CACHE_MODES: tuple[str, ...]
+DEFAULT_QUEUE_DEPTH: int
 
 def engine_info() -> EngineInfo: ...
 def default_threads() -> int: ...

@@ -14,6 +14,7 @@ from __future__ import annotations
 import operator
 import os
 from collections.abc import Callable, Mapping
+from typing import Literal
 
 __all__ = [
     "WINDOW_UNIT", "MAX_WINDOW", "debug_enabled", "environment_problems", "parse_count", "parse_seconds", "parse_window",
@@ -140,9 +141,14 @@ def debug_enabled(environ: Mapping[str, str] | None = None) -> bool:
     return env.get("CINEV4_DEBUG", "").lower() in _TRUE
 
 
-def pipeline_cache_mode(environ: Mapping[str, str] | None = None) -> str:
+def pipeline_cache_mode(environ: Mapping[str, str] | None = None) -> Literal["keep", "drop"]:
     """What the pipeline's reads (manifest, verify, publish's read-back) do with the
     page cache: ``CINEV4_CACHE`` when set, else "drop" (pages that were not resident
     before are dropped once hashed: README "Page cache")."""
     env = os.environ if environ is None else environ
-    return env.get("CINEV4_CACHE") or "drop"
+    value = env.get("CINEV4_CACHE") or "drop"
+    if value == "keep":
+        return "keep"
+    if value == "drop":
+        return "drop"
+    raise ValueError(f"CINEV4_CACHE={value!r}: expected one of: 'keep', 'drop'")

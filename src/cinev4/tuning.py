@@ -22,7 +22,10 @@ from typing import Any
 
 import cinev4
 
-__all__ = ["DEFAULT_SIZE", "WINDOWS", "Measurement", "BenchReport", "run_bench", "parse_size", "size_label"]
+__all__ = [
+    "DEFAULT_SIZE", "WINDOWS", "Measurement", "BenchReport", "run_bench", "parse_size", "size_label",
+    "QUEUE_DEPTHS", "ColdReport", "run_cold_bench", "evict", "read_in_parallel",
+]
 
 MB = 1_000_000
 KIB = 1024
@@ -332,4 +335,148 @@ def run_bench(
                             f"was within {round((MARGIN - 1) * 100)}% of the best forced kernel ({forced})")
     report.notes.append("timed with the data in the page cache: these are CPU-bound settings; "
                         "for cold storage run it with --dir on that storage and compare")
+    return report
+
+
+# --- cinev4 bench --cold: storage-bound settings --------------------------------
+
+QUEUE_DEPTHS = (0, 1, 2, 4, 8)
+
+
+def evict(paths: list[str]) -> None:
+    """Drops the files from the page cache (POSIX_FADV_DONTNEED, no root needed);
+    dirty pages are written back first, so they go too."""
+    for path in paths:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+
+
+def read_in_parallel(paths: list[str], readers: int) -> None:
+    """The storage's own speed: ``readers`` threads each reading its share of the
+    files into one 1 MiB buffer (as ``cat`` does; the reads release the GIL)."""
+    import threading
+
+    def read(share: list[str]) -> None:
+        buf = bytearray(MIB)
+        for path in share:
+            with open(path, "rb", buffering=0) as handle:
+                while handle.readinto(buf):
+                    pass
+
+    workers = [threading.Thread(target=read, args=(paths[i::readers],)) for i in range(readers)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+
+
+@contextmanager
+def _queue_depth(depth: int) -> Iterator[None]:
+    before = os.environ.get("CINEV4_QUEUE_DEPTH")
+    os.environ["CINEV4_QUEUE_DEPTH"] = str(depth)
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["CINEV4_QUEUE_DEPTH"]
+        else:
+            os.environ["CINEV4_QUEUE_DEPTH"] = before
+
+
+@dataclass
+class ColdReport:
+    size: int
+    rounds: int
+    engine: dict[str, Any]
+    storage_seconds: float = 0.0     # median of the parallel readers
+    readers: int = 0
+    measurements: list[Measurement] = field(default_factory=list)  # stage "cold"; median of rounds
+    best: dict[str, Any] = field(default_factory=dict)  # threads, queue_depth (None: leave unset)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def storage_mb_per_s(self) -> float:
+        return self.size / self.storage_seconds / MB
+
+    def env(self) -> dict[str, str | None]:
+        return {"CINEV4_THREADS": None if self.best.get("threads") is None else str(self.best["threads"]),
+                "CINEV4_QUEUE_DEPTH": None if self.best.get("queue_depth") is None else str(self.best["queue_depth"])}
+
+    def env_lines(self) -> list[str]:
+        return [f"export {n}={v}" if v is not None else f"unset {n}" for n, v in self.env().items()]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"size": self.size, "rounds": self.rounds, "engine": self.engine,
+                "storage": {"readers": self.readers, "seconds": round(self.storage_seconds, 6),
+                            "mb_per_s": round(self.storage_mb_per_s, 1)},
+                "measurements": [m.to_dict() for m in self.measurements], "best": self.best,
+                "env": self.env(), "notes": self.notes}
+
+
+def run_cold_bench(size: int = DEFAULT_SIZE, *, rounds: int = 3, directory: Path | None = None,
+                   say: Callable[[str], None] = lambda _text: None) -> ColdReport:
+    """Frames of 8 MiB (``size`` in all), evicted from the page cache before every
+    command; interleaved rounds, the median of each (cold reads vary more than warm
+    ones). Times parallel readers (one per usable CPU: the storage's speed) and
+    ``hash_files`` at 1 and 2 threads per CPU and every queue depth, and recommends
+    the fastest, or leaves a variable unset where the engine's default was within 3%."""
+    import statistics
+
+    if not hasattr(os, "posix_fadvise"):
+        raise OSError("cinev4 bench --cold evicts data with posix_fadvise, which this system lacks")
+    info = cinev4.engine_info()
+    cpus = int(info["threads"])
+    report = ColdReport(size=size, rounds=rounds, engine=dict(info), readers=cpus)
+    with tempfile.TemporaryDirectory(prefix="cinev4-bench-cold-", dir=directory) as tmp:
+        say("writing test data")
+        frame = min(FRAME_SIZE, max(64 * KIB, size))
+        paths = []
+        for i in range(max(1, size // frame)):
+            path = Path(tmp) / f"frame.{1001 + i:04d}.exr"
+            _write(path, frame)
+            paths.append(str(path))
+        report.size = total = len(paths) * frame
+        data = f"{len(paths)} x {size_label(frame)}, evicted"
+        evict(paths)
+        expected: list[str] | None = None
+        configs = [(t, d) for t in sorted({cpus, 2 * cpus}) for d in QUEUE_DEPTHS]
+        times: dict[Any, list[float]] = {"storage": [], **{c: [] for c in configs}}
+        for round_ in range(rounds):
+            say(f"round {round_ + 1} of {rounds}")
+            for key in times:
+                evict(paths)
+                start = time.perf_counter()
+                if key == "storage":
+                    read_in_parallel(paths, cpus)
+                    times[key].append(time.perf_counter() - start)
+                    continue
+                threads, depth = key
+                with _queue_depth(depth):
+                    results = cinev4.hash_files(paths, threads, cache="keep")
+                times[key].append(time.perf_counter() - start)
+                digests = _digests(results)
+                if expected is None:
+                    expected = digests
+                assert digests == expected, f"threads {threads}, queue depth {depth}: the digests differ"
+        evict(paths)
+    report.storage_seconds = statistics.median(times["storage"])
+    median = {c: statistics.median(times[c]) for c in configs}
+    for threads, depth in configs:
+        report.measurements.append(Measurement("cold", f"{_threads_label(threads)}, depth {depth}", data,
+                                               {"threads": threads, "queue_depth": depth}, total, len(paths),
+                                               median[(threads, depth)]))
+    fastest = min(configs, key=lambda c: median[c])
+    default = (cpus, int(info.get("queue_depth", 2)))
+    if default in median and median[default] <= median[fastest] * MARGIN:
+        report.best = {"threads": None, "queue_depth": None}
+    else:
+        report.best = {"threads": None if fastest[0] == cpus else fastest[0],
+                       "queue_depth": None if fastest[1] == default[1] else fastest[1]}
+    ratio = report.storage_seconds / median[fastest]
+    report.notes.append(f"fastest cinev4 setting ran at {ratio:.2f}x the speed of {cpus} parallel readers "
+                        f"(medians of {rounds} rounds, data evicted before each)")
     return report

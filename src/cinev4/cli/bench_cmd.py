@@ -10,7 +10,7 @@ import click
 from cinev4.cli._common import CommandError, emit_result, json_option
 
 if TYPE_CHECKING:
-    from cinev4.tuning import BenchReport
+    from cinev4.tuning import BenchReport, ColdReport
 
 
 class _Size(click.ParamType):  # type: ignore[type-arg]  # generic only in click >= 8.2
@@ -34,25 +34,48 @@ class _Size(click.ParamType):  # type: ignore[type-arg]  # generic only in click
               help="Time each setting this many times, interleaved; keep the best.")
 @click.option("--dir", "directory", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
               help="Where to write the test data (default: the system temporary folder).")
+@click.option("--cold", is_flag=True,
+              help="Storage-bound instead: evict the data before every command and time parallel "
+                   "readers beside cinev4 at several thread counts and queue depths.")
 @json_option
-def bench_command(size: int, rounds: int, directory: Path | None, as_json: bool) -> None:
+def bench_command(size: int, rounds: int, directory: Path | None, cold: bool, as_json: bool) -> None:
     """Measure the SHA-256 kernels, the I/O modes (mmap, read) at window sizes
     of 1, 4, 8 and 32 MiB, and thread counts on this machine, on data written to
     a temporary folder and read from the page cache; print MB/s and files/s for
     each and the best settings as environment variables to export.
 
+    With --cold the data is evicted from the page cache (posix_fadvise, no root
+    needed) before every command, the storage's own speed is timed with one
+    parallel reader per CPU, and cinev4 at 1 and 2 threads per CPU and queue
+    depths 0-8 beside it (medians); it recommends CINEV4_THREADS and
+    CINEV4_QUEUE_DEPTH for that storage (put --dir on it: a NAS wants more reads
+    in flight than an NVMe disk).
+
     \b
     Examples:
       cinev4 bench
       cinev4 bench --size 2G --dir /mnt/renders/tmp
+      cinev4 bench --cold --size 2G --dir /mnt/nas/scratch
       cinev4 bench --json > bench.json
     """
-    from cinev4.tuning import run_bench
+    from cinev4.tuning import run_bench, run_cold_bench
 
     def say(text: str) -> None:
         if not as_json and sys.stderr.isatty():
             click.echo(f"cinev4 bench: {text}...", err=True)
 
+    if cold:
+        try:
+            cold_report = run_cold_bench(size, rounds=rounds, directory=directory, say=say)
+        except OSError as exc:
+            raise CommandError([f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}"], 2) from None
+        except AssertionError as exc:
+            raise CommandError([str(exc)], 1) from None
+        if as_json:
+            emit_result(cold_report.to_dict())
+        else:
+            _print_cold(cold_report)
+        return
     try:
         report = run_bench(size, rounds=rounds, directory=directory, say=say)
     except OSError as exc:
@@ -96,5 +119,22 @@ def _print(report: BenchReport) -> None:
     for note in report.notes:
         click.echo(f"note: {note}")
     click.echo("best settings on this machine (`cinev4 --version` shows those in use):")
+    for line in report.env_lines():
+        click.echo(line)
+
+
+def _print_cold(report: ColdReport) -> None:
+    from cinev4.tuning import size_label
+
+    click.echo(f"cinev4 bench --cold: {size_label(report.size)} of data evicted before every command, "
+               f"median of {report.rounds} interleaved rounds; MB = 10^6 bytes")
+    click.echo(f"storage: {report.readers} parallel readers {report.storage_mb_per_s:8.0f} MB/s")
+    for m in report.measurements:
+        click.echo(f"  {m.label:<22} {m.data:<28} {m.mb_per_s:8.0f} MB/s "
+                   f"({m.mb_per_s / report.storage_mb_per_s:.2f}x the readers)")
+    click.echo("")
+    for note in report.notes:
+        click.echo(f"note: {note}")
+    click.echo("best settings for this storage (`cinev4 --version` shows those in use):")
     for line in report.env_lines():
         click.echo(line)
