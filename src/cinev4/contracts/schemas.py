@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,9 @@ __all__ = ["DocumentKind", "SCHEMA_BASE", "schema", "schema_problems", "validate
 SCHEMA_BASE = "https://cinev4.invalid/schemas/"
 _SCHEMA_FILES = ("common", "artifact", "project", "shot", "manifest", "release", "stage")
 _MAX_MESSAGE = 240
+# A control character the validator copies into its message from the document (a key
+# "\n"): written as its escape, so that every problem stays one printable line.
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 _SCHEMA_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "schemas")
 
 
@@ -88,7 +92,7 @@ def _expectations() -> dict[str, str]:
 
 
 def _describe(error: Any) -> str:
-    message = str(error.message)
+    message = _CONTROL.sub(lambda found: found.group().encode("unicode_escape").decode("ascii"), str(error.message))
     if len(message) > _MAX_MESSAGE:
         message = message[: _MAX_MESSAGE - 3] + "..."
     pattern = getattr(error.kind, "pattern", None)
