@@ -319,7 +319,7 @@ def test_done_gate_lists_every_reason(project: Path) -> None:
 
 
 def test_strict_done_is_final(done: Path) -> None:
-    strict = "the project is strict (immutable_outputs: true, see ADR-0004)"
+    strict = "the project is strict (immutable_outputs: true)"
     forward = "new work goes under a new shot id (cinev4 shot new NEW_ID)"
     for command, error in (
         (("shot", "reopen", "SH010"), f"shot SH010: DONE is terminal: {strict}; {forward}"),

@@ -88,12 +88,12 @@ def test_released_shot_is_immutable_whatever_project_json_says(done: Path) -> No
         result = run_cli("shot", *action, cwd=done, expect=2)
         assert result.stderr.splitlines() == [
             f"cinev4: error: shot SH010: {action[0]} refused: the shot was released under the strict policy "
-            f"(releases/R1/release.json) and what was released that way is immutable whatever project.json says "
-            f"(ADR-0004); to rework it, create a new shot"]
+            f"(releases/R1/release.json) and what was released that way is immutable whatever project.json says; "
+            f"to rework it, create a new shot"]
     result = run_cli("manifest", "SH010", cwd=done, expect=2)
     assert result.stderr.splitlines() == [
         "cinev4: error: shot SH010: manifest refused: v0001 of the shot was released (releases/R1/release.json) "
-        "and what was released that way is immutable whatever project.json says (ADR-0004); start a new version "
+        "and what was released that way is immutable whatever project.json says; start a new version "
         "(non-strict projects) or create a new shot"]
     assert (done / RECORD).read_bytes() == before
 

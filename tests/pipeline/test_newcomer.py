@@ -131,7 +131,7 @@ def test_a_stranded_strict_shot_is_told_the_way_out(project: Path) -> None:
         "work under a new shot id (cinev4 shot new NEW_ID)")
     run_cli("shot", "fail", "SH010", "--reason", "sealed too early", cwd=project)
     assert run_cli("shot", "reopen", "SH010", cwd=project, expect=2).stderr == (
-        "cinev4: error: shot SH010: FAIL is terminal: the project is strict (immutable_outputs: true, see ADR-0004); "
+        "cinev4: error: shot SH010: FAIL is terminal: the project is strict (immutable_outputs: true); "
         "redo the work under a new shot id (cinev4 shot new NEW_ID)\n")
     assert run_cli("shot", "done", "SH010", cwd=project, expect=2).stderr == (
         "cinev4: error: shot SH010: done needs QC, the shot is FAIL; redo the work under a new shot id "

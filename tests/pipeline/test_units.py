@@ -234,17 +234,17 @@ S = Status
     (Action.FAIL, S.IN_PROGRESS, STRICT, S.FAIL),
     (Action.FAIL, S.QC, STRICT, S.FAIL),
     (Action.FAIL, S.DONE, LOOSE, S.FAIL),
-    (Action.FAIL, S.DONE, STRICT, "DONE is terminal: the project is strict (immutable_outputs: true, see ADR-0004)"),
+    (Action.FAIL, S.DONE, STRICT, "DONE is terminal: the project is strict (immutable_outputs: true)"),
     (Action.FAIL, S.FAIL, LOOSE, "the shot is already FAIL"),
     (Action.REOPEN, S.QC, STRICT, S.IN_PROGRESS),
     (Action.REOPEN, S.IN_PROGRESS, LOOSE, "the shot is already IN_PROGRESS"),
-    (Action.REOPEN, S.DONE, STRICT, "DONE is terminal: the project is strict (immutable_outputs: true, see ADR-0004)"),
-    (Action.REOPEN, S.FAIL, STRICT, "FAIL is terminal: the project is strict (immutable_outputs: true, see ADR-0004)"),
+    (Action.REOPEN, S.DONE, STRICT, "DONE is terminal: the project is strict (immutable_outputs: true)"),
+    (Action.REOPEN, S.FAIL, STRICT, "FAIL is terminal: the project is strict (immutable_outputs: true)"),
     (Action.REOPEN, S.DONE, LOOSE, S.IN_PROGRESS),
     (Action.REOPEN, S.FAIL, LOOSE, S.IN_PROGRESS),
     (Action.NEW_VERSION, S.IN_PROGRESS, LOOSE, S.IN_PROGRESS),
     (Action.NEW_VERSION, S.IN_PROGRESS, STRICT,
-     "new-version needs immutable_outputs: false; the project is strict (immutable_outputs: true, see ADR-0004)"),
+     "new-version needs immutable_outputs: false; the project is strict (immutable_outputs: true)"),
     (Action.NEW_VERSION, S.QC, LOOSE, "new-version needs IN_PROGRESS, the shot is QC (reopen it first)"),
 ])
 def test_target_status(action: Action, status: Status, policy: Policy, result: object) -> None:
@@ -265,7 +265,7 @@ def test_policy_and_can_manifest() -> None:
     with pytest.raises(TransitionRefused) as strict:
         can_manifest(S.DONE, STRICT)
     assert str(strict.value) == ("the shot is DONE; re-manifesting is refused: the project is strict "
-                                 "(immutable_outputs: true, see ADR-0004)")
+                                 "(immutable_outputs: true)")
     with pytest.raises(TransitionRefused) as loose:
         can_manifest(S.DONE, LOOSE)
     assert str(loose.value) == "the shot is DONE; reopen it and start a new version to manifest new outputs"

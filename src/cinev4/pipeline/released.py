@@ -87,7 +87,7 @@ def refuse_if_released(project: Project, shot_id: str, action: str, version: str
     if records:
         raise TransitionRefused(
             f"shot {shot_id}: {action} refused: {why} ({', '.join(records)}) and what was released that way is "
-            f"immutable whatever project.json says (ADR-0004); {way_out}"
+            f"immutable whatever project.json says; {way_out}"
         )
 
 

@@ -64,7 +64,7 @@ class Policy:
         )
 
 
-_STRICT_HINT = "the project is strict (immutable_outputs: true, see ADR-0004)"
+_STRICT_HINT = "the project is strict (immutable_outputs: true)"
 
 
 def target_status(action: Action, status: Status, policy: Policy) -> Status:
