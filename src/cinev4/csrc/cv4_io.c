@@ -155,7 +155,7 @@ static void cache_open(cv4_source *src, const struct stat *st)
 {
     cv4_cache_state *c = &src->cache;
     long page = sysconf(_SC_PAGESIZE);
-    int fd = (int)src->handle;
+    (void)st;
     c->page = page > 0 ? (size_t)page : 4096;
     c->probe = CV4_PROBE_KEEP; /* residency unknown: nothing is dropped */
 #if defined(POSIX_FADV_DONTNEED)
@@ -170,28 +170,67 @@ static void cache_open(cv4_source *src, const struct stat *st)
             span = src->size;
         c->ring_pages = (size_t)((span + c->page - 1) / c->page);
     }
+    c->pending = 1; /* cache_begin, once the batch has said what it read ahead (cv4_item_admit) */
+#endif
+}
+
+/* How residency will be seen, before any byte is read; the first cold_head
+ * bytes were cold before the batch read them ahead (cv4_prefetch_head). */
+static void cache_begin(cv4_source *src, uint64_t cold_head)
+{
+    cv4_cache_state *c = &src->cache;
+    int fd = (int)src->handle;
+    uint64_t pages = (src->size + c->page - 1) / c->page;
+    uint64_t head_pages;
+    int64_t cached;
+    c->pending = 0;
+    if (cold_head > src->size)
+        cold_head = src->size;
+    head_pages = (cold_head + c->page - 1) / c->page;
+    if (head_pages > c->ring_pages) {
+        cold_head = 0;
+        head_pages = 0;
+    }
+    /* One cachestat settles most files: all resident (a warm verify: nothing to
+     * record or drop), or none resident and small enough to record at once. */
+    cached = cached_pages(fd, 0, src->size);
+    if (cold_head == 0 && cached >= 0 && (uint64_t)cached >= pages)
+        return;
     c->ring = (unsigned char *)malloc(c->ring_pages);
     if (!c->ring)
         return;
-    if (mincore_sees_cache(fd, st)) {
-        void *p = mmap(NULL, (size_t)src->size, PROT_READ, MAP_SHARED, fd, 0);
-        if (p != MAP_FAILED) {
-            c->map = (const uint8_t *)p;
-            c->map_len = (size_t)src->size;
-            c->probe = CV4_PROBE_MINCORE;
+    if (cold_head) {
+        memset(c->ring, 0, (size_t)head_pages);
+        c->recorded_to = cold_head;
+        if (cold_head == src->size) {
+            c->probe = CV4_PROBE_CACHESTAT;
             return;
         }
+    } else if (cached == 0 && pages <= c->ring_pages) {
+        memset(c->ring, 0, (size_t)pages);
+        c->recorded_to = src->size;
+        c->probe = CV4_PROBE_CACHESTAT;
+        return;
     }
-    if (cached_pages(fd, 0, c->page) >= 0) {
+    {
+        struct stat st;
+        if (fstat(fd, &st) == 0 && mincore_sees_cache(fd, &st)) {
+            void *p = mmap(NULL, (size_t)src->size, PROT_READ, MAP_SHARED, fd, 0);
+            if (p != MAP_FAILED) {
+                c->map = (const uint8_t *)p;
+                c->map_len = (size_t)src->size;
+                c->probe = CV4_PROBE_MINCORE;
+                return;
+            }
+        }
+    }
+    if (cached >= 0) {
         c->probe = CV4_PROBE_CACHESTAT;
         return;
     }
     free(c->ring);
     c->ring = NULL;
-#else
-    (void)st;
-    (void)fd;
-#endif
+    c->recorded_to = 0;
 }
 
 /* Records the residency of the pages from recorded_to up to `to`, before any is read. */
@@ -257,6 +296,7 @@ static void cache_release(cv4_source *src, uint64_t to)
 static void cache_close(cv4_source *src)
 {
     cv4_cache_state *c = &src->cache;
+    c->pending = 0;
     if (c->ring) {
         cache_release(src, c->recorded_to); /* read-ahead of windows never handed out too */
         free(c->ring);
@@ -269,21 +309,17 @@ static void cache_close(cv4_source *src)
     c->probe = CV4_PROBE_OFF;
 }
 
-static int cache_active(const cv4_source *src) { return src->cache.ring != NULL; }
+static int cache_active(cv4_source *src)
+{
+    if (src->cache.pending)
+        cache_begin(src, 0);
+    return src->cache.ring != NULL;
+}
 
 void cv4_source_assume_cold(cv4_source *src, uint64_t len)
 {
-    cv4_cache_state *c = &src->cache;
-    uint64_t pages;
-    if (!cache_active(src) || c->recorded_to != 0 || len == 0)
-        return;
-    if (len > src->size)
-        len = src->size;
-    pages = (len + c->page - 1) / c->page;
-    if (pages > c->ring_pages)
-        return;
-    memset(c->ring, 0, (size_t)pages);
-    c->recorded_to = len;
+    if (src->cache.pending)
+        cache_begin(src, len);
 }
 
 void cv4_prefetch_head(const cv4_io_config *cfg, const char *path, uint64_t *cold_head)

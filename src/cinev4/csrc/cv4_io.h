@@ -41,6 +41,7 @@ typedef struct {
  * posix_fadvise(DONTNEED). Pages resident before stay. */
 typedef struct {
     int probe;            /* CV4_PROBE_*: how residency is seen */
+    int pending;          /* opened, residency not looked at yet (cache_begin) */
     const uint8_t *map;   /* CV4_PROBE_MINCORE: the whole file mapped, never touched */
     size_t map_len;
     size_t page;
