@@ -147,6 +147,24 @@ def test_pipeline_entry_points_drop_by_default(frames: list[Path], monkeypatch: 
     assert max(fractions) < 0.02, fractions
 
 
+def test_sizes_only_and_refused_files_are_left_cold(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files read ahead by the batch but never hashed (a size that differs) are dropped at
+    their close; an open-only check (verify --sizes-only) reads nothing ahead at all."""
+    monkeypatch.setenv("CINEV4_QUEUE_DEPTH", "4")
+    paths = [Path(write_file(tmp_path / f"s{i}", os.urandom(1 << 20))) for i in range(6)]
+    for p in paths:
+        evict(p)
+    names = [p.name for p in paths]
+    sizes = [p.stat().st_size for p in paths]
+    problems, hashed, _ = check_files(tmp_path, names, sizes, None, 1)
+    assert (problems, hashed) == ([], 0)
+    assert max(resident_fraction(p) for p in paths) == 0.0
+    wrong = [s + 1 for s in sizes]
+    problems, hashed, _ = check_files(tmp_path, names, wrong, ["0" * 64] * len(names), 1)
+    assert [(index, kind) for index, kind, *_ in problems] == [(i, "size_differs") for i in range(6)]
+    assert max(resident_fraction(p) for p in paths) < 0.02
+
+
 @pytest.mark.parametrize("io", ["mmap", "read"])
 @pytest.mark.parametrize("window", [SMALL_WINDOW, SMALL_WINDOW * 16, 8 << 20])
 def test_digests_identical_across_modes(frames: list[Path], io: str, window: int) -> None:

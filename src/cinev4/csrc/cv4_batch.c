@@ -69,10 +69,10 @@ int cv4_item_admit(cv4_item *item, cv4_source *src)
         code = CV4_ERR_SIZE;
     else if (item->check & CV4_CHECK_OPEN_ONLY)
         code = CV4_ERR_UNHASHED;
+    /* Told before a refusal too: the close then drops what was read ahead for nothing. */
+    cv4_source_assume_cold(src, cv4_atomic_load((volatile uint64_t *)&item->cold_head));
     if (code)
         cv4_source_close(src, 0);
-    else
-        cv4_source_assume_cold(src, cv4_atomic_load((volatile uint64_t *)&item->cold_head));
     return code;
 }
 
@@ -200,7 +200,9 @@ static void read_ahead_files(cv4_batch *b, uint64_t taken)
         return;
     for (; j <= end && j < b->count; j++) {
         cv4_item *ahead = &b->items[b->order[j]];
-        if (ahead->error == CV4_ERR_NOTREG || b->by_size[j].size < CV4_MMAP_MIN_SIZE)
+        /* Open-only checks (verify --sizes-only) never read a byte. */
+        if (ahead->error == CV4_ERR_NOTREG || (ahead->check & CV4_CHECK_OPEN_ONLY) ||
+            b->by_size[j].size < CV4_MMAP_MIN_SIZE)
             continue;
         cv4_prefetch_head(&b->cfg.io, ahead->path, &ahead->cold_head);
     }
