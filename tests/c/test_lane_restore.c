@@ -61,7 +61,7 @@ int main(void)
     volatile uint64_t bytes = 0, files = 0, cancel = 0;
     cv4_counters counters = {&bytes, &files, &cancel};
     cv4_lane_policy policy = {&storing_x4, &portable, 1};
-    cv4_io_config io = {CV4_IO_MMAP, (size_t)LANES * 64 * 1024, NULL, NULL, 0}; /* no anchor, no prefault helper, cache kept */
+    cv4_io_config io = {CV4_IO_MMAP, (size_t)LANES * 64 * 1024, NULL, NULL, 0, 0}; /* no anchor, no prefault helper, cache kept, no read-ahead depth */
     queue_t q = {items, LANES, 0, paths[0]};
     int l, failures = 0;
     size_t i;
