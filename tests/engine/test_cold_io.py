@@ -9,6 +9,7 @@ import ctypes.util
 import hashlib
 import mmap
 import os
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -198,6 +199,27 @@ def test_engine_info_names_the_queue_depth(monkeypatch: pytest.MonkeyPatch) -> N
     assert cinev4.engine_info()["queue_depth"] == 5
     monkeypatch.delenv("CINEV4_QUEUE_DEPTH")
     assert cinev4.engine_info()["queue_depth"] == 2
+
+
+@pytest.mark.parametrize(("setting", "left"), [(None, "resident"), ("drop", "cold")])
+def test_cinev4_hash_keeps_like_sha256sum_unless_asked(frames: list[Path], setting: str | None, left: str) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "CINEV4_CACHE"}
+    if setting:
+        env["CINEV4_CACHE"] = setting
+    expected = digests_of(frames[:2])
+    for p in frames[:2]:
+        evict(p)
+    script = Path(sys.executable).parent / "cinev4"
+    argv = [str(script)] if script.exists() else [sys.executable, "-m", "cinev4"]
+    out = subprocess.run([*argv, "hash", frames[0].name, frames[1].name], cwd=frames[0].parent, env=env,
+                         capture_output=True, timeout=120)
+    assert (out.returncode, out.stderr) == (0, b"")
+    fractions = [resident_fraction(p) for p in frames[:2]]
+    assert [line.split()[0] for line in out.stdout.decode().splitlines()] == expected
+    if left == "resident":
+        assert min(fractions) > 0.9, fractions
+    else:
+        assert max(fractions) < 0.02, fractions
 
 
 def test_unknown_cache_mode_is_refused(frames: list[Path]) -> None:

@@ -204,7 +204,8 @@ static void read_ahead_files(cv4_batch *b, uint64_t taken)
         if (ahead->error == CV4_ERR_NOTREG || (ahead->check & CV4_CHECK_OPEN_ONLY) ||
             b->by_size[j].size < CV4_MMAP_MIN_SIZE)
             continue;
-        cv4_prefetch_head(&b->cfg.io, ahead->path, &ahead->cold_head);
+        cv4_prefetch_head(&b->cfg.io, ahead->path,
+                          (ahead->check & CV4_CHECK_SIZE) ? ahead->expected_size : UINT64_MAX, &ahead->cold_head);
     }
 }
 

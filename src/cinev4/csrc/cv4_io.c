@@ -322,7 +322,7 @@ void cv4_source_assume_cold(cv4_source *src, uint64_t len)
         cache_begin(src, len);
 }
 
-void cv4_prefetch_head(const cv4_io_config *cfg, const char *path, uint64_t *cold_head)
+void cv4_prefetch_head(const cv4_io_config *cfg, const char *path, uint64_t expected_size, uint64_t *cold_head)
 {
     struct stat st;
     int fd;
@@ -340,7 +340,10 @@ void cv4_prefetch_head(const cv4_io_config *cfg, const char *path, uint64_t *col
         if (fd < 0)
             return;
     }
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+    /* A file refused unread would be closed while its read-ahead is still in
+     * flight, and DONTNEED skips pages under I/O: never asked for. */
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+        (expected_size == UINT64_MAX || (uint64_t)st.st_size == expected_size)) {
         len = (uint64_t)st.st_size < cfg->window ? (uint64_t)st.st_size : cfg->window;
         if (!cfg->drop_cache) {
             advise_willneed(fd, 0, len);
@@ -653,10 +656,11 @@ int cv4_source_open(cv4_source *src, const char *path, const cv4_io_config *cfg,
 
 void cv4_source_drop_window(cv4_source *src) { (void)src; }
 
-void cv4_prefetch_head(const cv4_io_config *cfg, const char *path, uint64_t *cold_head)
+void cv4_prefetch_head(const cv4_io_config *cfg, const char *path, uint64_t expected_size, uint64_t *cold_head)
 {
     (void)cfg;
     (void)path;
+    (void)expected_size;
     (void)cold_head;
 }
 

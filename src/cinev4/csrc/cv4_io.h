@@ -88,11 +88,12 @@ void cv4_source_drop_window(cv4_source *src);
 int cv4_source_close(cv4_source *src, int check_unchanged);
 
 /* Reads in flight before a file is taken: asks the disk for the first window
- * of path (POSIX_FADV_WILLNEED) and closes it again. With cfg->drop_cache it
+ * of path (POSIX_FADV_WILLNEED) and closes it again; not where its size is not
+ * expected_size (UINT64_MAX: any), since that file will be refused unread. With cfg->drop_cache it
  * does so only where none of those pages is resident (cachestat), and returns
  * in *cold_head how many bytes it asked for, all of them cold: the source that
  * later hashes the file is told so (cv4_source_assume_cold) and drops them. */
-void cv4_prefetch_head(const cv4_io_config *cfg, const char *path, uint64_t *cold_head);
+void cv4_prefetch_head(const cv4_io_config *cfg, const char *path, uint64_t expected_size, uint64_t *cold_head);
 /* Right after open: the first len bytes were not resident before (see above). */
 void cv4_source_assume_cold(cv4_source *src, uint64_t len);
 
