@@ -395,7 +395,7 @@ class ColdReport:
     storage_seconds: float = 0.0     # median of the parallel readers
     readers: int = 0
     measurements: list[Measurement] = field(default_factory=list)  # stage "cold"; median of rounds
-    best: dict[str, Any] = field(default_factory=dict)  # threads, queue_depth (None: leave unset)
+    best: dict[str, Any] = field(default_factory=dict)  # threads, queue_depth, kernel (None: leave unset)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -404,7 +404,8 @@ class ColdReport:
 
     def env(self) -> dict[str, str | None]:
         return {"CINEV4_THREADS": None if self.best.get("threads") is None else str(self.best["threads"]),
-                "CINEV4_QUEUE_DEPTH": None if self.best.get("queue_depth") is None else str(self.best["queue_depth"])}
+                "CINEV4_QUEUE_DEPTH": None if self.best.get("queue_depth") is None else str(self.best["queue_depth"]),
+                "CINEV4_KERNEL": self.best.get("kernel")}
 
     def env_lines(self) -> list[str]:
         return [f"export {n}={v}" if v is not None else f"unset {n}" for n, v in self.env().items()]
@@ -422,8 +423,9 @@ def run_cold_bench(size: int = DEFAULT_SIZE, *, rounds: int = 3, directory: Path
     """Frames of 8 MiB (``size`` in all), evicted from the page cache before every
     command; interleaved rounds, the median of each (cold reads vary more than warm
     ones). Times parallel readers (one per usable CPU: the storage's speed) and
-    ``hash_files`` at 1 and 2 threads per CPU and every queue depth, and recommends
-    the fastest, or leaves a variable unset where the engine's default was within 3%."""
+    ``hash_files`` at 1 and 2 threads per CPU and every queue depth (with the lanes
+    and, where the engine has them, without), and recommends the fastest, or leaves
+    a variable unset where the engine's default was within 3%."""
     import statistics
 
     if not hasattr(os, "posix_fadvise"):
@@ -443,7 +445,10 @@ def run_cold_bench(size: int = DEFAULT_SIZE, *, rounds: int = 3, directory: Path
         data = f"{len(paths)} x {size_label(frame)}, evicted"
         evict(paths)
         expected: list[str] | None = None
-        configs = [(t, d) for t in sorted({cpus, 2 * cpus}) for d in QUEUE_DEPTHS]
+        # Lanes across files read many files' small windows at once; cold, the single-stream
+        # kernel (a whole window per file) measured faster on the development VM: both are timed.
+        kernels: list[str | None] = [None, info["kernel"]] if info.get("multibuffer") else [None]
+        configs = [(t, d, k) for k in kernels for t in sorted({cpus, 2 * cpus}) for d in QUEUE_DEPTHS]
         times: dict[Any, list[float]] = {"storage": [], **{c: [] for c in configs}}
         for round_ in range(rounds):
             say(f"round {round_ + 1} of {rounds}")
@@ -454,9 +459,9 @@ def run_cold_bench(size: int = DEFAULT_SIZE, *, rounds: int = 3, directory: Path
                     read_in_parallel(paths, cpus)
                     times[key].append(time.perf_counter() - start)
                     continue
-                threads, depth = key
+                threads, depth, kernel = key
                 with _queue_depth(depth):
-                    results = cinev4.hash_files(paths, threads, cache="keep")
+                    results = cinev4.hash_files(paths, threads, kernel=kernel, cache="keep")
                 times[key].append(time.perf_counter() - start)
                 digests = _digests(results)
                 if expected is None:
@@ -465,17 +470,19 @@ def run_cold_bench(size: int = DEFAULT_SIZE, *, rounds: int = 3, directory: Path
         evict(paths)
     report.storage_seconds = statistics.median(times["storage"])
     median = {c: statistics.median(times[c]) for c in configs}
-    for threads, depth in configs:
-        report.measurements.append(Measurement("cold", f"{_threads_label(threads)}, depth {depth}", data,
-                                               {"threads": threads, "queue_depth": depth}, total, len(paths),
-                                               median[(threads, depth)]))
+    for threads, depth, kernel in configs:
+        lanes = f", {kernel} (lanes off)" if kernel else ""
+        report.measurements.append(Measurement("cold", f"{_threads_label(threads)}, depth {depth}{lanes}", data,
+                                               {"threads": threads, "queue_depth": depth, "kernel": kernel},
+                                               total, len(paths), median[(threads, depth, kernel)]))
     fastest = min(configs, key=lambda c: median[c])
-    default = (cpus, int(info.get("queue_depth", 2)))
+    default = (cpus, int(info.get("queue_depth", 2)), None)
     if default in median and median[default] <= median[fastest] * MARGIN:
-        report.best = {"threads": None, "queue_depth": None}
+        report.best = {"threads": None, "queue_depth": None, "kernel": None}
     else:
         report.best = {"threads": None if fastest[0] == cpus else fastest[0],
-                       "queue_depth": None if fastest[1] == default[1] else fastest[1]}
+                       "queue_depth": None if fastest[1] == default[1] else fastest[1],
+                       "kernel": fastest[2]}
     ratio = report.storage_seconds / median[fastest]
     report.notes.append(f"fastest cinev4 setting ran at {ratio:.2f}x the speed of {cpus} parallel readers "
                         f"(medians of {rounds} rounds, data evicted before each)")
