@@ -18,6 +18,10 @@ import pytest
 from tests.pipeline.conftest import _make_writable, render, run_cli
 
 README = Path(__file__).resolve().parents[2] / "README.md"
+# The README, LICENSE and MANIFEST.in are the source tree's: the wheel check and cibuildwheel run
+# this suite from a copy of tests/ beside the installed wheel, where they are not.
+needs_source_tree = pytest.mark.skipif(not README.is_file(),
+                                       reason="reads the source tree's README and packaging files")
 OUT = "shots/SH010/outputs/v0001"
 MANIFEST = "shots/SH010/manifests/v0001/manifest.json"
 
@@ -45,6 +49,7 @@ def here(tmp_path: Path):  # type: ignore[no-untyped-def]
     _make_writable(tmp_path)
 
 
+@needs_source_tree
 def test_the_readme_command_list_runs_in_its_order(here: Path) -> None:
     lines = _readme_flow()
     assert lines[0] == "cinev4 init film01 --id FILM01 && cd film01"
@@ -268,7 +273,8 @@ def test_shell_completion_offers_the_projects_shot_ids(project: Path) -> None:
     assert run_cli(cwd=project, env=env).stdout.splitlines() == ["plain,SH010", "plain,SH020", "plain,XY100"]
     script = run_cli(cwd=project, env={"_CINEV4_COMPLETE": "bash_source"}).stdout
     assert "_CINEV4_COMPLETE=bash_complete" in script
-    assert "_CINEV4_COMPLETE=bash_source cinev4" in README.read_text(encoding="utf-8")
+    if README.is_file():  # and the README tells how to install it
+        assert "_CINEV4_COMPLETE=bash_source cinev4" in README.read_text(encoding="utf-8")
 
 
 def test_help_texts_name_no_file_the_package_does_not_ship(tmp_path: Path) -> None:
@@ -296,6 +302,7 @@ def test_make_demo_installs_runtime_dependencies_only_and_says_where_the_command
     assert "src/cinev4/_fasthash.pyx" in line and "_fasthash.c" not in line.replace("_fasthash.c ", "").split()
 
 
+@needs_source_tree
 def test_packaging_metadata_licence_and_sdist_contents() -> None:
     import sys
 
