@@ -325,6 +325,52 @@ cdef object _error_for(int code, char kind, object path):
     return OSError(code, os.strerror(code), path)
 
 
+cdef int _batch_config(cv4_batch_config *cfg, object threads, object kernel, object io, object window,
+                       object cache, str default_cache) except -1:
+    """``cfg`` from the keyword arguments every batch entry point takes."""
+    memset(cfg, 0, sizeof(cv4_batch_config))
+    _lane_plan(kernel, cfg)
+    cfg.io = _io_config(io, window, cache, default_cache)
+    cfg.ahead_files = cfg.io.ahead_windows
+    if isinstance(threads, bool) or isinstance(threads, float):
+        raise TypeError(f"threads must be an int or None, not {type(threads).__name__}")
+    cfg.threads = default_threads() if threads is None else operator.index(threads)
+    if cfg.threads < 1:
+        raise ValueError(f"threads must be at least 1, not {cfg.threads}")
+    return 0
+
+
+cdef int _drive_batch(cv4_batch *batch, object progress, unsigned slice_ms) except -1:
+    """Runs ``batch`` to the end on its native threads and frees it (also when
+    interrupted): the GIL is released while it waits, signals are checked and
+    ``progress(bytes_done, files_done)`` called every ``slice_ms``; any exception
+    (Ctrl-C) cancels the workers first."""
+    cdef int rc, finished
+    cdef uint64_t bytes_done, files_done
+    cv4_fault_guard_install()
+    try:
+        with nogil:
+            rc = cv4_batch_start(batch)
+        if rc != 0:
+            raise OSError(rc, "could not start hashing threads: " + os.strerror(rc))
+        while True:
+            with nogil:
+                finished = cv4_batch_wait(batch, slice_ms)
+            if finished:
+                break
+            PyErr_CheckSignals()
+            if progress is not None:
+                cv4_batch_progress(batch, &bytes_done, &files_done)
+                progress(bytes_done, files_done)
+    except BaseException:
+        cv4_batch_cancel(batch)
+        raise
+    finally:
+        with nogil:
+            cv4_batch_free(batch)
+    return 0
+
+
 def hash_files(paths, threads=None, *, kernel=None, io=None, window=None,
                progress=None, double progress_interval=0.1, cache=None):
     """Hash many files on native threads; results in input order.
@@ -345,18 +391,9 @@ def hash_files(paths, threads=None, *, kernel=None, io=None, window=None,
     cdef cv4_batch_config cfg
     cdef cv4_item *items
     cdef cv4_batch *batch
-    cdef int rc, finished
-    cdef uint64_t bytes_done, files_done
     cdef unsigned slice_ms
 
-    _lane_plan(kernel, &cfg)
-    cfg.io = _io_config(io, window, cache)
-    cfg.ahead_files = cfg.io.ahead_windows
-    if isinstance(threads, bool) or isinstance(threads, float):
-        raise TypeError(f"threads must be an int or None, not {type(threads).__name__}")
-    cfg.threads = default_threads() if threads is None else operator.index(threads)
-    if cfg.threads < 1:
-        raise ValueError(f"threads must be at least 1, not {cfg.threads}")
+    _batch_config(&cfg, threads, kernel, io, window, cache, "keep")
     if count == 0:
         return []
     for path in originals:
@@ -375,29 +412,11 @@ def hash_files(paths, threads=None, *, kernel=None, io=None, window=None,
     if batch == NULL:
         free(items)
         raise MemoryError()
-    cv4_fault_guard_install()
     try:
-        with nogil:
-            rc = cv4_batch_start(batch)
-        if rc != 0:
-            raise OSError(rc, "could not start hashing threads: " + os.strerror(rc))
-        while True:
-            with nogil:
-                finished = cv4_batch_wait(batch, slice_ms)
-            if finished:
-                break
-            PyErr_CheckSignals()
-            if progress is not None:
-                cv4_batch_progress(batch, &bytes_done, &files_done)
-                progress(bytes_done, files_done)
+        _drive_batch(batch, progress, slice_ms)
     except BaseException:
-        cv4_batch_cancel(batch)
-        with nogil:
-            cv4_batch_free(batch)
         free(items)
         raise
-    with nogil:
-        cv4_batch_free(batch)
     try:
         results = []
         for i in range(count):
@@ -630,15 +649,8 @@ def hash_files_ordered(paths, threads=None, *, kernel=None, io=None, window=None
     cdef cv4_batch_config cfg
     cdef Py_ssize_t i
     cdef int rc
-    _lane_plan(kernel, &cfg)
-    cfg.io = _io_config(io, window, cache)
-    cfg.ahead_files = cfg.io.ahead_windows
+    _batch_config(&cfg, threads, kernel, io, window, cache, "keep")
     cfg.keep_order = 1
-    if isinstance(threads, bool) or isinstance(threads, float):
-        raise TypeError(f"threads must be an int or None, not {type(threads).__name__}")
-    cfg.threads = default_threads() if threads is None else operator.index(threads)
-    if cfg.threads < 1:
-        raise ValueError(f"threads must be at least 1, not {cfg.threads}")
     results.originals = list(paths)
     results.count = len(results.originals)
     results.next_index = 0
@@ -811,47 +823,16 @@ cdef int _run_anchored(object root, cv4_item *items, Py_ssize_t count, object th
     cdef cv4_anchor anchor
     cdef cv4_batch_config cfg
     cdef cv4_batch *batch
-    cdef int rc, finished
-    cdef uint64_t bytes_done, files_done
     cdef unsigned slice_ms = <unsigned>max(1.0, min(progress_interval, 1.0) * 1000.0)
-    memset(&cfg, 0, sizeof(cfg))
-    _lane_plan(kernel, &cfg)
-    cfg.io = _io_config(io, window, cache, "drop")
-    cfg.ahead_files = cfg.io.ahead_windows
-    if isinstance(threads, bool) or isinstance(threads, float):
-        raise TypeError(f"threads must be an int or None, not {type(threads).__name__}")
-    cfg.threads = default_threads() if threads is None else operator.index(threads)
-    if cfg.threads < 1:
-        raise ValueError(f"threads must be at least 1, not {cfg.threads}")
+    _batch_config(&cfg, threads, kernel, io, window, cache, "drop")
     _open_anchor(&anchor, root)
-    cv4_config_set_anchor(&cfg, &anchor)
-    batch = cv4_batch_new(items, count, &cfg)
-    if batch == NULL:
-        cv4_anchor_close(&anchor)
-        raise MemoryError()
-    cv4_fault_guard_install()
     try:
-        with nogil:
-            rc = cv4_batch_start(batch)
-        if rc != 0:
-            raise OSError(rc, "could not start hashing threads: " + os.strerror(rc))
-        while True:
-            with nogil:
-                finished = cv4_batch_wait(batch, slice_ms)
-            if finished:
-                break
-            PyErr_CheckSignals()
-            if progress is not None:
-                cv4_batch_progress(batch, &bytes_done, &files_done)
-                progress(bytes_done, files_done)
-    except BaseException:
-        cv4_batch_cancel(batch)
-        with nogil:
-            cv4_batch_free(batch)
-            cv4_anchor_close(&anchor)
-        raise
-    with nogil:
-        cv4_batch_free(batch)
+        cv4_config_set_anchor(&cfg, &anchor)
+        batch = cv4_batch_new(items, count, &cfg)
+        if batch == NULL:
+            raise MemoryError()
+        _drive_batch(batch, progress, slice_ms)
+    finally:
         cv4_anchor_close(&anchor)
     return 0
 
