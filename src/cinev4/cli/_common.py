@@ -17,7 +17,10 @@ from typing import IO, Any, TypeVar
 
 import click
 
-from cinev4.progress import BarProgress as BarProgress, progress_for as progress_for  # re-exported for the commands
+# Re-exported for the commands: the progress display and the one size format.
+from cinev4.progress import BarProgress as BarProgress
+from cinev4.progress import human_bytes as human_bytes
+from cinev4.progress import progress_for as progress_for
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -157,15 +160,6 @@ def json_was_emitted() -> bool:
 def emit_result(fields: Mapping[str, Any], exit_code: int = 0) -> None:
     """Print a command's ``--json`` report in the common envelope."""
     emit_json(envelope(fields, exit_code))
-
-
-def human_bytes(count: int) -> str:
-    size = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{count} B" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{count} B"  # pragma: no cover
 
 
 def warn(lines: Any) -> None:
