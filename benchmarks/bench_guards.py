@@ -165,3 +165,16 @@ COLD_ONE_FILE_VS_DD_QUICK = 0.1
 # with mincore over the files after the last (evicted) round. Measured 100% (0.0% left) in
 # quick mode (24 x 8 MiB); the bar is less than 10% left.
 COLD_VERIFY_LEFT_UNCACHED = 0.9
+
+# --- render-time staging (benchmarks/test_staging.py) --------------------------------------------
+# `cinev4 manifest` of a version whose frames were all staged, as a share of the time of the same
+# command on the same frames with nothing staged (the bar: <= 0.3x). Measured on
+# 2026-11-30 on the shared 2-vCPU VM (installed package, load 1-3), full mode (50 x 8 MiB):
+# cold 0.21-0.29x, warm 0.40-0.44x (a staged seal reads no frame byte; what is left, about
+# 0.11 s, is mostly the interpreter's start-up and imports, which no staging can remove).
+# Quick mode (8 x 8 MiB): cold 0.48-0.58x, warm 0.68-0.83x: start-up is most of both sides,
+# so the quick bars only catch a staged seal that hashes again.
+STAGED_SEAL_COLD = 0.3
+STAGED_SEAL_WARM = 0.6
+STAGED_SEAL_COLD_QUICK = 0.85
+STAGED_SEAL_WARM_QUICK = 1.0

@@ -1,0 +1,131 @@
+"""Render-time staging (README "Farm hooks", ADR-0005): ``cinev4 manifest`` of a version whose
+frames were all staged by the render tasks, beside the same command on the same frames with
+nothing staged, warm and cold (``posix_fadvise(DONTNEED)`` before every round, not timed: the
+seal usually runs after the frames have left every page cache, on another machine).
+
+A manifest is written once, so every round seals a project of its own. The projects share the
+frames through hard links: the same inodes, so cold means cold for all of them, and every
+project is staged after the last link is made (a link changes the file's ctime, which staging
+compares). Full mode: 50 x 8 MiB (the issue's shape); quick mode: 8 x 8 MiB.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import bench_guards
+import bench_harness as bh
+from test_cold import evict, measure_cold, resident_bytes
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
+                                reason="evicts with posix_fadvise and measures residency with mincore")
+
+SHOT_ID = "SH010"
+OUT = f"shots/{SHOT_ID}/outputs/v0001"
+FULL = bh.Shape("frames", 50, 8 * bh.MIB)
+QUICK = bh.Shape("frames", 8, 8 * bh.MIB)
+STAGED = "cinev4 manifest, all staged (CLI)"
+UNSTAGED = "cinev4 manifest, nothing staged (CLI)"
+
+
+class Seals:
+    """Projects ready to be sealed, one per timed call, handed out in order."""
+
+    def __init__(self, roots: list[Path]) -> None:
+        self._roots: Iterator[Path] = iter(roots)
+
+    def __call__(self) -> None:
+        root = next(self._roots)
+        done = subprocess.run(bh.cinev4_argv("manifest", SHOT_ID), cwd=root, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"cinev4 manifest failed in {root}: {done.stderr.strip()}")
+
+
+def _frames(data_root: Path, shape: bh.Shape, mode: str) -> tuple[Path, list[str]]:
+    folder = data_root / f"staging-frames-{mode}"
+    names = [f"sh010.{1001 + i}.exr" for i in range(shape.files)]
+    marker = folder / f".complete-{shape.files}x{shape.file_size}"
+    if not marker.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        bh.write_random_files(folder, names, shape.file_size, seed=16)
+        marker.touch()
+    return folder, names
+
+
+def _projects(base: Path, frames: Path, names: list[str], count: int, staged: bool) -> list[Path]:
+    from cinev4.pipeline import create_shot, init_project
+
+    roots = []
+    for index in range(count):
+        project = init_project(base / f"{'staged' if staged else 'plain'}-{index}", "BENCH")
+        create_shot(project, SHOT_ID)
+        out = project.root / OUT
+        out.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            os.link(frames / name, out / name)
+        (out / "qc.json").write_text('{"reviewer": "bench", "approved": true}\n')
+        (out / "preview.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42")
+        roots.append(project.root)
+    return roots
+
+
+def _stage_all(roots: list[Path], names: list[str]) -> None:
+    from cinev4.pipeline import load_project, stage
+
+    for root in roots:
+        result = stage(load_project(root, search=False), SHOT_ID, [root / OUT / n for n in names])
+        assert not result.failures and len(result.files) == len(names), result.failures
+
+
+def _case(benchmark: Any, data_root: Path, settings: bh.Settings, cold: bool) -> bh.Case:
+    shape = QUICK if settings.quick else FULL
+    frames, names = _frames(data_root, shape, settings.mode)
+    paths = [str(frames / n) for n in names]
+    if cold:
+        evict(paths)
+        if resident_bytes(paths) > shape.total_bytes // 100:
+            pytest.skip("this file system keeps files in memory (tmpfs?): no cold data to measure")
+    calls = settings.rounds + 1  # --benchmark-disable may add one call of the target
+    base = data_root / f"staging-projects-{settings.mode}-{'cold' if cold else 'warm'}"  # beside the frames: links
+    shutil.rmtree(base, ignore_errors=True)
+    staged = _projects(base, frames, names, calls, staged=True)
+    plain = _projects(base, frames, names, calls, staged=False)
+    _stage_all(staged, names)  # after every link: each link moves the frames' ctime
+    case = bh.Case(f"staging{' cold' if cold else ''}: {shape.label}", shape.total_bytes, shape.files)
+    case.add(STAGED, Seals(staged))
+    case.add(UNSTAGED, Seals(plain))
+    if cold:
+        measure_cold(case, benchmark, STAGED, settings.rounds, paths)
+    else:
+        bh.warm_page_cache(paths)
+        case.measure(benchmark, STAGED, settings.rounds)
+    case.record(benchmark)
+    benchmark.extra_info["staged / nothing staged (time)"] = round(case.best(STAGED) / case.best(UNSTAGED), 3)
+    return case
+
+
+def _guard(case: bh.Case, bar: float, what: str) -> bh.GuardResult:
+    """The staged seal may take at most ``bar`` of the unstaged one's time (judged as a speed-up)."""
+    share = case.best(STAGED) / case.best(UNSTAGED)
+    return bh.record_guard(case, what, 1 / share, 1 / bar, f"{STAGED} vs {UNSTAGED}")
+
+
+@pytest.mark.benchmark(group="staging")
+def test_staged_seal_warm(benchmark: Any, data_root: Path, bench_settings: bh.Settings) -> None:
+    case = _case(benchmark, data_root, bench_settings, cold=False)
+    bar = bench_guards.STAGED_SEAL_WARM_QUICK if bench_settings.quick else bench_guards.STAGED_SEAL_WARM
+    bh.check([_guard(case, bar, "staged seal, warm: speed-up over nothing staged")])
+
+
+@pytest.mark.benchmark(group="staging")
+def test_staged_seal_cold(benchmark: Any, data_root: Path, bench_settings: bh.Settings) -> None:
+    case = _case(benchmark, data_root, bench_settings, cold=True)
+    bar = bench_guards.STAGED_SEAL_COLD_QUICK if bench_settings.quick else bench_guards.STAGED_SEAL_COLD
+    bh.check([_guard(case, bar, "staged seal, cold: speed-up over nothing staged")])
