@@ -32,7 +32,7 @@ import errno
 import os
 import stat
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -55,8 +55,9 @@ from cinev4.pipeline.media import media_type_for, role_for
 from cinev4.pipeline.project import Project
 from cinev4.pipeline.released import refuse_if_released
 from cinev4.pipeline.scan import ScannedFile, scan_folder
-from cinev4.pipeline.staging import StagingUse, digests_with_staging, seal_staging
-from cinev4.pipeline.shots import Shot, load_shot, save_shot, seal_refusal
+from cinev4.pipeline.staging import StagingUse, digests_with_staging, discard_staging
+from cinev4.pipeline.gates import seal_refusal
+from cinev4.pipeline.shots import Shot, load_shot, save_shot
 from cinev4.pipeline.states import can_manifest
 
 __all__ = ["ManifestResult", "build_manifest", "MANIFEST_SCHEMA"]
@@ -183,6 +184,16 @@ def _is_proof_of(proof: Path, manifest_real: Path) -> bool:
     except OSError:
         return False
     return stat.S_ISREG(a.st_mode) and (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
+def seal_staging(project: Project, result: ManifestResult, use: StagingUse | None) -> ManifestResult:
+    """The version is sealed: remove its staging records and tell where the manifest's digests
+    came from (``use`` None: an adopted manifest, every file verified by hashing)."""
+    leftovers = discard_staging(project, result.shot_id, result.version)
+    if use is None:
+        use = StagingUse(0, result.artifact_count)
+    return replace(result, staged_files=use.staged_files, hashed_files=use.hashed_files,
+                   warnings=(*result.warnings, *use.warnings, *leftovers))
 
 
 def _manifest_document(project: Project, shot: Shot, *, threads: int | None, progress: Progress | None,

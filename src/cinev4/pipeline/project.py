@@ -12,6 +12,7 @@ from cinev4.contracts.rules import check_id, resolve_inside
 from cinev4.errors import AlreadyExistsError, ContractError, ProjectNotFoundError
 from cinev4.pipeline import layout
 from cinev4.pipeline.clock import utc_now
+from cinev4.pipeline.stage_key import create_stage_key
 from cinev4.pipeline.states import Policy
 
 __all__ = ["Project", "init_project", "find_project_root", "load_project", "LAYOUT_VERSION"]
@@ -100,8 +101,6 @@ def init_project(
         write_once(folder / layout.PROJECT_FILE, canonical_bytes(data), mode=0o644)
     except AlreadyExistsError:
         raise AlreadyExistsError(f"{folder / layout.PROJECT_FILE} already exists (a project is initialised once)") from None
-    from cinev4.pipeline.staging import create_stage_key
-
     create_stage_key(folder)  # render hooks key their staging records with it (0640: the group reads it)
     return Project(root=folder, data=data)
 

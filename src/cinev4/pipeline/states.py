@@ -10,7 +10,7 @@
 
 Under the strict policy (immutable_outputs: true, ADR-0004) DONE and FAIL are
 terminal. The QC -> DONE gate itself (qc.json, preview, manifest) needs the
-files and lives in cinev4.pipeline.shots.
+files and lives in cinev4.pipeline.gates.
 """
 from __future__ import annotations
 

@@ -36,8 +36,8 @@ from cinev4.pipeline.hashing import Digest, HashBackend, Progress, hash_beneath,
 from cinev4.pipeline.project import Project, load_project
 from cinev4.pipeline.report import ManifestCheck, Problem, VerifyReport
 from cinev4.pipeline.scan import ScannedFile, scan_folder
-from cinev4.pipeline.released import record_problems, release_pins
-from cinev4.pipeline.shots import Shot, list_shots, load_shot, unrecorded_shot_problems
+from cinev4.pipeline.released import release_pins
+from cinev4.pipeline.shots import Shot, list_shots, load_shot, record_problems, unrecorded_shot_problems
 from cinev4.pipeline.states import Status
 
 __all__ = [
