@@ -19,9 +19,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from cinev4.contracts import read_json_file
+from cinev4.contracts import layout, read_json_file
 from cinev4.errors import ContractError
-from cinev4.pipeline import layout
 from cinev4.pipeline.frames import frame_gaps
 from cinev4.pipeline.hashing import Progress
 from cinev4.pipeline.media import role_for

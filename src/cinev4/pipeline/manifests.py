@@ -36,9 +36,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from cinev4.contracts import canonical_bytes, validate
+from cinev4.contracts import canonical_bytes, layout, validate
 from cinev4.contracts.atomic import READ_ONLY, fsync_dir, stale_temp_files, write_once
 from cinev4.contracts.rules import check_id, duplicate_problems, manifest_problems, nfc, portability_warnings
+from cinev4.contracts.schemas import schema_id
 from cinev4.errors import (
     AlreadyExistsError,
     ContractError,
@@ -47,7 +48,6 @@ from cinev4.errors import (
     UnsafePathError,
     VerificationFailed,
 )
-from cinev4.pipeline import layout
 from cinev4.pipeline.clock import utc_now
 from cinev4.pipeline.hashing import Digest, HashBackend, Progress, hash_beneath, hash_paths
 from cinev4.pipeline.locks import shot_lock
@@ -62,7 +62,7 @@ from cinev4.pipeline.states import can_manifest
 
 __all__ = ["ManifestResult", "build_manifest", "MANIFEST_SCHEMA"]
 
-MANIFEST_SCHEMA = "cinev4/manifest@1"
+MANIFEST_SCHEMA = schema_id("manifest")
 # os.link errors that mean "this file system has no hard links" (FAT, some SMB mounts)
 _NO_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK}
 
@@ -110,7 +110,7 @@ def build_manifest(
     """Hash the shot's current version folder and write its manifest once
     (``backend``: where the bytes are hashed, default this machine)."""
     folder = project.path(layout.shot_dir(check_id(shot_id, "shot id")))
-    if not (folder / "shot.json").is_file():
+    if not (folder / layout.SHOT_FILE).is_file():
         raise ShotNotFoundError(f"no shot {shot_id} in project {project.id} ({layout.shot_record(shot_id)} does not exist)")
     with shot_lock(folder, shot_id, wait_s=0.0):
         shot = load_shot(project, shot_id)
@@ -119,7 +119,7 @@ def build_manifest(
         manifest_path = shot.manifest_path
         manifest_real = project.path(manifest_path)
         proof = folder / f".manifest-{shot.version}.unpinned.tmp"
-        for stale in [*stale_temp_files(manifest_real), *stale_temp_files(folder / "shot.json")]:
+        for stale in [*stale_temp_files(manifest_real), *stale_temp_files(folder / layout.SHOT_FILE)]:
             stale.unlink()  # left by a killed writer; we hold the lock, so nobody else writes them
         if os.path.lexists(manifest_real):
             return seal_staging(project, _existing_manifest(project, shot, proof, threads=threads,

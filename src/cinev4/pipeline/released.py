@@ -16,9 +16,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from cinev4.contracts import load_document
+from cinev4.contracts import layout, load_document
 from cinev4.errors import TransitionRefused
-from cinev4.pipeline import layout
 from cinev4.pipeline.project import Project
 
 __all__ = ["ReleasePin", "release_pins", "refuse_if_released"]
@@ -47,7 +46,7 @@ def release_pins(project: Project, shot_id: str | None = None) -> list[ReleasePi
     pins: list[ReleasePin] = []
     for name in sorted(entry.name for entry in os.scandir(folder) if entry.is_dir()):
         record_path = layout.release_record(name)
-        record_file = project.root / layout.RELEASES_DIR / name / "release.json"
+        record_file = project.root / record_path
         if not record_file.is_file():
             continue  # a folder without its record is no release (a publish in progress, or never finished)
         record = load_document(record_file, "release", record_path).data

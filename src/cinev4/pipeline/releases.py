@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from cinev4 import hash_bytes
-from cinev4.contracts import canonical_bytes, parse_document, validate
+from cinev4.contracts import canonical_bytes, layout, parse_document, validate
 from cinev4.contracts.atomic import READ_ONLY, write_once
 from cinev4.contracts.rules import check_id, nfc
+from cinev4.contracts.schemas import schema_id
 from cinev4.errors import AlreadyExistsError, ContractError, VerificationFailed
-from cinev4.pipeline import layout
 from cinev4.pipeline.clock import utc_now
 from cinev4.pipeline.hashing import Progress
 from cinev4.pipeline.locks import shot_lock
@@ -40,7 +40,7 @@ from cinev4.pipeline.verify import ManifestTarget, unique_ids, verify_targets
 
 __all__ = ["PublishResult", "publish_release", "verify_release_file", "RELEASE_SCHEMA", "DEFAULT_WAIT_S"]
 
-RELEASE_SCHEMA = "cinev4/release@1"
+RELEASE_SCHEMA = schema_id("release")
 DEFAULT_WAIT_S = 30.0  # how long publish waits for a shot another process is writing
 
 
@@ -89,7 +89,7 @@ def verify_release_file(
     from cinev4.contracts import load_document
 
     real = Path(os.path.abspath(record_file))
-    if real.name != "release.json" or real.parent.parent.name != layout.RELEASES_DIR:
+    if real.name != layout.RELEASE_FILE or real.parent.parent.name != layout.RELEASES_DIR:
         raise ContractError(f"{record_file}: not at a release record's layout place "
                             f"(expected <root>/releases/<RELEASE>/release.json)")
     root = real.parent.parent.parent

@@ -13,11 +13,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from cinev4.contracts import canonical_bytes, load_document, validate
+from cinev4.contracts import canonical_bytes, layout, load_document, validate
 from cinev4.contracts.atomic import replace_atomic, stale_temp_files, write_once
 from cinev4.contracts.rules import check_id, resolve_inside
 from cinev4.errors import AlreadyExistsError, ContractError, ShotNotFoundError, TransitionRefused
-from cinev4.pipeline import layout
 from cinev4.pipeline.clock import utc_now
 from cinev4.pipeline.frames import FrameRange
 from cinev4.pipeline.locks import shot_lock
@@ -127,11 +126,11 @@ def create_shot(project: Project, shot_id: str, frames: FrameRange | None = None
         data["frames"] = frames.to_dict()
     source = layout.shot_record(shot_id)
     validate(data, "shot", source)
-    if (folder / "shot.json").exists():
+    if (folder / layout.SHOT_FILE).exists():
         raise AlreadyExistsError(f"shot {shot_id} already exists ({source})")
     os.makedirs(project.path(layout.outputs_dir(shot_id, layout.FIRST_VERSION)), exist_ok=True)
     try:
-        write_once(folder / "shot.json", canonical_bytes(data), mode=0o644)
+        write_once(folder / layout.SHOT_FILE, canonical_bytes(data), mode=0o644)
     except AlreadyExistsError:
         raise AlreadyExistsError(f"shot {shot_id} already exists ({source})") from None
     return Shot(data)
@@ -142,7 +141,7 @@ def load_shot(project: Project, shot_id: str) -> Shot:
     folder = _shot_folder(project, shot_id)
     source = layout.shot_record(shot_id)
     try:
-        document = load_document(folder / "shot.json", "shot", source)
+        document = load_document(folder / layout.SHOT_FILE, "shot", source)
     except FileNotFoundError:
         raise ShotNotFoundError(f"no shot {shot_id} in project {project.id} ({source} does not exist)") from None
     data = document.data
@@ -157,7 +156,7 @@ def list_shots(project: Project) -> list[Shot]:
     shots_root = project.root / layout.SHOTS_DIR
     if not shots_root.is_dir():
         return []
-    names = sorted(entry.name for entry in os.scandir(shots_root) if (shots_root / entry.name / "shot.json").is_file())
+    names = sorted(entry.name for entry in os.scandir(shots_root) if (shots_root / entry.name / layout.SHOT_FILE).is_file())
     return [load_shot(project, name) for name in names]
 
 
@@ -169,7 +168,7 @@ def unrecorded_shot_folders(project: Project) -> list[str]:
         return []
     return sorted(entry.name for entry in os.scandir(shots_root)
                   if entry.is_dir() and not entry.name.startswith(".")
-                  and not (shots_root / entry.name / "shot.json").is_file())
+                  and not (shots_root / entry.name / layout.SHOT_FILE).is_file())
 
 
 def unrecorded_shot_problems(project: Project) -> list[tuple[str, Problem]]:
@@ -206,10 +205,10 @@ def save_shot(project: Project, shot: Shot) -> None:
 def locked_shot(project: Project, shot_id: str, wait_s: float = TRANSITION_WAIT_S) -> Iterator[Shot]:
     """``with locked_shot(project, id) as shot:`` the shot, loaded under its lock."""
     folder = _shot_folder(project, shot_id)
-    if not (folder / "shot.json").is_file():
+    if not (folder / layout.SHOT_FILE).is_file():
         load_shot(project, shot_id)  # raises ShotNotFoundError with the full message
     with shot_lock(folder, shot_id, wait_s):
-        for stale in stale_temp_files(folder / "shot.json"):  # left by a killed writer; we hold the lock
+        for stale in stale_temp_files(folder / layout.SHOT_FILE):  # left by a killed writer; we hold the lock
             stale.unlink()
         yield load_shot(project, shot_id)
 

@@ -11,9 +11,9 @@ import secrets
 import stat
 from pathlib import Path
 
+from cinev4.contracts import layout
 from cinev4.contracts.atomic import rename_noreplace
 from cinev4.errors import ContractError
-from cinev4.pipeline import layout
 
 __all__ = ["KEY_BYTES", "KEY_MODE", "create_stage_key", "read_stage_key"]
 

@@ -51,11 +51,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cinev4.contracts import canonical_bytes, parse_document, read_document_bytes
+from cinev4.contracts import canonical_bytes, layout, parse_document, read_document_bytes
 from cinev4.contracts.atomic import READ_ONLY, fsync_dir, write_once
 from cinev4.contracts.rules import check_id, path_problems
+from cinev4.contracts.schemas import schema_id
 from cinev4.errors import ContractError, ShotNotFoundError, TransitionRefused, UnsafePathError
-from cinev4.pipeline import layout
 from cinev4.pipeline.clock import utc_now
 from cinev4.pipeline.journal import RACY_NS
 from cinev4.pipeline.project import Project
@@ -70,7 +70,7 @@ if TYPE_CHECKING:
 __all__ = ["STAGE_SCHEMA", "StageResult", "StagedFile", "StagingUse", "stage", "digests_with_staging",
            "discard_staging"]
 
-STAGE_SCHEMA = "cinev4/stage@1"
+STAGE_SCHEMA = schema_id("stage")
 _HOST_UNSAFE = re.compile(r"[^A-Za-z0-9.-]+")
 
 
