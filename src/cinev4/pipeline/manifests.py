@@ -49,14 +49,15 @@ from cinev4.errors import (
     VerificationFailed,
 )
 from cinev4.pipeline.clock import utc_now
+from cinev4.pipeline.gates import seal_refusal
 from cinev4.pipeline.hashing import Digest, HashBackend, Progress, hash_beneath, hash_paths
 from cinev4.pipeline.locks import shot_lock
 from cinev4.pipeline.media import media_type_for, role_for
 from cinev4.pipeline.project import Project
 from cinev4.pipeline.released import refuse_if_released
+from cinev4.pipeline.report import frame_sequences, manifest_summary
 from cinev4.pipeline.scan import ScannedFile, scan_folder
 from cinev4.pipeline.staging import StagingUse, digests_with_staging, discard_staging
-from cinev4.pipeline.gates import seal_refusal
 from cinev4.pipeline.shots import Shot, load_shot, save_shot
 from cinev4.pipeline.states import can_manifest
 
@@ -82,17 +83,10 @@ class ManifestResult:
     hashed_files: int = 0  # files hashed by this run
 
     def to_dict(self) -> dict[str, Any]:
-        from cinev4.pipeline.frames import FrameSequence, collapse
-
         return {
             "warnings": list(self.warnings),
-            "sequences": [e.to_dict() for e in collapse(self.artifact_paths) if isinstance(e, FrameSequence)],
-            "shot_id": self.shot_id,
-            "version": self.version,
-            "manifest_path": self.manifest_path,
-            "manifest_sha256": self.manifest_sha256,
-            "artifact_count": self.artifact_count,
-            "total_bytes": self.total_bytes,
+            "sequences": frame_sequences(self.artifact_paths),
+            **manifest_summary(self),
             "adopted": self.adopted,
             "staged_files": self.staged_files,
             "hashed_files": self.hashed_files,

@@ -8,6 +8,7 @@ from typing import Any
 
 from cinev4.contracts import canonical_bytes, layout, load_document, validate
 from cinev4.contracts.atomic import write_once
+from cinev4.contracts.documents import Record
 from cinev4.contracts.rules import check_id, resolve_inside
 from cinev4.errors import AlreadyExistsError, ContractError, ProjectNotFoundError
 from cinev4.pipeline.clock import utc_now
@@ -18,15 +19,11 @@ __all__ = ["Project", "init_project", "find_project_root", "load_project"]
 
 
 @dataclass(frozen=True)
-class Project:
+class Project(Record):
     """A loaded project: ``root`` is the folder that holds project.json."""
 
     root: Path
     data: dict[str, Any]
-
-    @property
-    def id(self) -> str:
-        return str(self.data["id"])
 
     @property
     def policy(self) -> Policy:

@@ -15,6 +15,7 @@ from typing import Any
 
 from cinev4.contracts import canonical_bytes, layout, load_document, validate
 from cinev4.contracts.atomic import replace_atomic, stale_temp_files, write_once
+from cinev4.contracts.documents import Record
 from cinev4.contracts.rules import check_id, resolve_inside
 from cinev4.errors import AlreadyExistsError, ContractError, ShotNotFoundError, TransitionRefused
 from cinev4.pipeline.clock import utc_now
@@ -50,14 +51,10 @@ TRANSITION_WAIT_S = 10.0
 
 
 @dataclass
-class Shot:
+class Shot(Record):
     """A shot record as loaded; ``data`` is the schema-valid document."""
 
     data: dict[str, Any]
-
-    @property
-    def id(self) -> str:
-        return str(self.data["id"])
 
     @property
     def status(self) -> Status:
