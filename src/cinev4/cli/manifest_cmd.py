@@ -61,7 +61,8 @@ def manifest_command(shot_id: str, project_dir: Path | None, threads: int | None
         emit_result(result.to_dict())
         return
     how = "adopted (left complete by an interrupted run, verified)" if result.adopted else "written"
-    contents = collapsed_summary(result.artifact_paths, strip=layout.version_outputs_prefix(result.shot_id, result.version))
+    folder = layout.version_outputs_prefix(result.shot_id, result.version)
+    contents = collapsed_summary(result.artifact_paths, strip=folder)
     click.echo(f"{result.shot_id} {result.version}: manifest {how}, {result.artifact_count} artifacts "
                f"({contents}), {human_bytes(result.total_bytes)}, sha256 {result.manifest_sha256} "
                f"({result.manifest_path})")

@@ -26,8 +26,8 @@ from cinev4.contracts.jsonio import JsonProblem, parse_json
 from cinev4.contracts.schemas import DocumentKind, validate
 from cinev4.errors import ContractError, UnsafePathError
 
-__all__ = ["Document", "MAX_BYTES", "Record", "load_document", "parse_document", "read_document_beneath", "read_document_bytes",
-           "read_json_file"]
+__all__ = ["Document", "MAX_BYTES", "Record", "load_document", "parse_document", "read_document_beneath",
+           "read_document_bytes", "read_json_file"]
 
 _MiB = 1024 * 1024
 

@@ -153,7 +153,8 @@ def list_shots(project: Project) -> list[Shot]:
     shots_root = project.root / layout.SHOTS_DIR
     if not shots_root.is_dir():
         return []
-    names = sorted(entry.name for entry in os.scandir(shots_root) if (shots_root / entry.name / layout.SHOT_FILE).is_file())
+    names = sorted(entry.name for entry in os.scandir(shots_root)
+                   if (shots_root / entry.name / layout.SHOT_FILE).is_file())
     return [load_shot(project, name) for name in names]
 
 

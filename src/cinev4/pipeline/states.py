@@ -29,7 +29,7 @@ class _TextEnum(str, Enum):
     """An enum that prints as its value (in messages and JSON alike)."""
 
     def __str__(self) -> str:
-        return self.value
+        return str(self.value)
 
 
 if TYPE_CHECKING:
