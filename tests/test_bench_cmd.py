@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 import cinev4
 from cinev4.cli import cli
-from cinev4.tuning import WINDOWS, parse_size, run_bench
+from cinev4.cli.tuning import WINDOWS, parse_size, run_bench
 
 TINY = "2M"
 
@@ -112,6 +112,6 @@ def test_settings_that_disagree_on_a_digest_fail(monkeypatch: pytest.MonkeyPatch
 
 
 def test_bench_path_does_not_import_numpy() -> None:
-    code = ("import sys; from cinev4.cli import bench_cmd; import cinev4.tuning; "
+    code = ("import sys; from cinev4.cli import bench_cmd; import cinev4.cli.tuning; "
             "assert 'numpy' not in sys.modules, 'numpy imported'")
     subprocess.run([sys.executable, "-c", code], check=True)

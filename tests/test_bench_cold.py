@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 import cinev4
 from cinev4.cli import cli
-from cinev4.tuning import QUEUE_DEPTHS
+from cinev4.cli.tuning import QUEUE_DEPTHS
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="evicts with posix_fadvise")
 

@@ -10,7 +10,7 @@ import stat
 import time
 from pathlib import Path
 
-from cinev4.distributed import WireDigest, hash_batch
+from cinev4.pipeline.dask_backend import WireDigest, hash_batch
 
 
 def stall_once(marker: str, paths: list[str], threads: int | None) -> list[WireDigest]:

@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from cinev4.distributed import plan_batches
+from cinev4.pipeline.dask_backend import plan_batches
 
 
 @pytest.mark.parametrize("seed", range(5))

@@ -11,7 +11,7 @@ import pytest
 
 from cinev4 import hash_files
 from cinev4._fasthash import format_sum_lines, hash_files_ordered
-from cinev4.sumsfile import format_line
+from cinev4.hashcli.sumsfile import format_line
 
 
 @pytest.fixture()

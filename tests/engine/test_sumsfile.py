@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from cinev4.hashcli.quoting import quote_name
-from cinev4.sumsfile import SumsEntry, SumsParser, format_line
+from cinev4.hashcli.sumsfile import SumsEntry, SumsParser, format_line
 
 D = "ab" * 32
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from cinev4.contracts import atomic
+from cinev4.contracts.layout import version_outputs_prefix
 from cinev4.contracts.rules import (
     check_id,
     check_path,
@@ -27,7 +28,6 @@ from cinev4.contracts.rules import (
     path_problems,
     portability_warnings,
     resolve_inside,
-    version_outputs_prefix,
 )
 from cinev4.errors import AlreadyExistsError, ContractError, TransitionRefused, UnsafePathError
 from cinev4.pipeline import build_manifest, create_shot, init_project, load_project, verify_shots

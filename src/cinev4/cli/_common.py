@@ -110,13 +110,14 @@ def complete_shot_ids(ctx: click.Context, _param: click.Parameter, incomplete: s
     from click.shell_completion import CompletionItem
 
     try:
+        from cinev4.contracts import layout
         from cinev4.pipeline.project import find_project_root
 
         given = ctx.params.get("project_dir") or os.environ.get("CINEV4_PROJECT")
         root = Path(given) if given else find_project_root()
-        shots = root / "shots"
+        shots = root / layout.SHOTS_DIR
         names = sorted(entry.name for entry in os.scandir(shots)
-                       if entry.name.startswith(incomplete) and (shots / entry.name / "shot.json").is_file())
+                       if entry.name.startswith(incomplete) and (shots / entry.name / layout.SHOT_FILE).is_file())
     except (OSError, Exception):  # noqa: BLE001 - completion must never print a traceback into the shell
         return []
     return [CompletionItem(name) for name in names]
@@ -207,13 +208,14 @@ def problem_lines(problems: list[Any]) -> list[str]:
 def print_report(report: Any) -> None:
     """A verification report for people: one line per manifest, one per problem (frame
     sequences collapsed into ranges)."""
+    from cinev4.contracts import layout
     from cinev4.pipeline.frames import collapsed_summary
 
     hashes = "size+sha256" if report.hashes_checked else "sizes only"
     for check in report.checks:
         version = check.version or "?"
         if check.ok:
-            folder = f"shots/{check.shot_id}/outputs/{check.version}/" if check.version else ""
+            folder = layout.version_outputs_prefix(check.shot_id, check.version) if check.version else ""
             contents = f": {collapsed_summary(check.artifact_paths, strip=folder)}" if check.artifact_paths else ""
             click.echo(f"{check.shot_id} {version}: OK  {check.artifact_count} artifacts, "
                        f"{human_bytes(check.total_bytes)} ({hashes}){contents}")

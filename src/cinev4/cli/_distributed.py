@@ -1,6 +1,6 @@
 """``--scheduler`` / ``--local-cluster``: the options that move hashing onto a Dask cluster.
 
-Nothing here imports Dask: ``cinev4.distributed`` is imported only when one
+Nothing here imports Dask: ``cinev4.pipeline.dask_backend`` is imported only when one
 of the options is given, so a plain ``cinev4 verify`` on a farm hook pays
 nothing for it, and works where the ``cinev4[dask]`` extra is not installed.
 """
@@ -46,7 +46,7 @@ def hash_backend(scheduler: str | None, local_cluster: int | None) -> Iterator[H
         return
     if scheduler is not None and local_cluster is not None:
         raise click.UsageError("--scheduler and --local-cluster exclude each other (give one)")
-    from cinev4.distributed import DaskBackend
+    from cinev4.pipeline.dask_backend import DaskBackend
 
     # quiet: Dask's log lines would break the one-line-per-error output.
     with DaskBackend(scheduler, local_cluster=local_cluster, quiet=True) as backend:

@@ -10,7 +10,7 @@ import click
 from cinev4.cli._common import CommandError, emit_result, json_option
 
 if TYPE_CHECKING:
-    from cinev4.tuning import BenchReport, ColdReport
+    from cinev4.cli.tuning import BenchReport, ColdReport
 
 
 class _Size(click.ParamType):  # type: ignore[type-arg]  # generic only in click >= 8.2
@@ -19,7 +19,7 @@ class _Size(click.ParamType):  # type: ignore[type-arg]  # generic only in click
     def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> int:
         if isinstance(value, int):
             return value
-        from cinev4.tuning import parse_size
+        from cinev4.cli.tuning import parse_size
 
         try:
             return parse_size(str(value))
@@ -58,7 +58,7 @@ def bench_command(size: int, rounds: int, directory: Path | None, cold: bool, as
       cinev4 bench --cold --size 2G --dir /mnt/nas/scratch
       cinev4 bench --json > bench.json
     """
-    from cinev4.tuning import run_bench, run_cold_bench
+    from cinev4.cli.tuning import run_bench, run_cold_bench
 
     def say(text: str) -> None:
         if not as_json and sys.stderr.isatty():
@@ -89,7 +89,7 @@ def bench_command(size: int, rounds: int, directory: Path | None, cold: bool, as
 
 
 def _print(report: BenchReport) -> None:
-    from cinev4.tuning import size_label
+    from cinev4.cli.tuning import size_label
 
     engine = report.engine
     click.echo(
@@ -124,7 +124,7 @@ def _print(report: BenchReport) -> None:
 
 
 def _print_cold(report: ColdReport) -> None:
-    from cinev4.tuning import size_label
+    from cinev4.cli.tuning import size_label
 
     click.echo(f"cinev4 bench --cold: {size_label(report.size)} of data evicted before every command, "
                f"median of {report.rounds} interleaved rounds; MB = 10^6 bytes")

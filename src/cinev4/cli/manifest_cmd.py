@@ -53,6 +53,7 @@ def manifest_command(shot_id: str, project_dir: Path | None, threads: int | None
     with hash_backend(scheduler, local_cluster) as backend:
         result = build_manifest(project, shot_id, threads=threads, backend=backend,
                                 progress=progress_for("hashing", as_json, show_progress))
+    from cinev4.contracts import layout
     from cinev4.pipeline.frames import collapsed_summary
 
     warn(result.warnings)
@@ -60,7 +61,8 @@ def manifest_command(shot_id: str, project_dir: Path | None, threads: int | None
         emit_result(result.to_dict())
         return
     how = "adopted (left complete by an interrupted run, verified)" if result.adopted else "written"
-    contents = collapsed_summary(result.artifact_paths, strip=f"shots/{result.shot_id}/outputs/{result.version}/")
+    folder = layout.version_outputs_prefix(result.shot_id, result.version)
+    contents = collapsed_summary(result.artifact_paths, strip=folder)
     click.echo(f"{result.shot_id} {result.version}: manifest {how}, {result.artifact_count} artifacts "
                f"({contents}), {human_bytes(result.total_bytes)}, sha256 {result.manifest_sha256} "
                f"({result.manifest_path})")

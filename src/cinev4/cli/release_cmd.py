@@ -62,7 +62,7 @@ def release_check(shot_ids: tuple[str, ...], all_done: bool, project_dir: Path |
       cinev4 release check SH010 SH020 --json
       cinev4 release check --all
     """
-    from cinev4.pipeline.releases import check_release, done_shot_ids
+    from cinev4.pipeline.gates import check_release, done_shot_ids
 
     if bool(shot_ids) == all_done:
         raise click.UsageError("name shots, or give --all (every DONE shot), one of them")

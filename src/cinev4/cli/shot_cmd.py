@@ -183,7 +183,8 @@ def shot_qc(shot_id: str, reason: str, project_dir: Path | None, as_json: bool) 
       cinev4 manifest SH010
       cinev4 shot done SH010
     """
-    from cinev4.pipeline.shots import done_needs, mark_qc
+    from cinev4.pipeline.gates import done_needs
+    from cinev4.pipeline.shots import mark_qc
 
     project = load(project_dir)
     shot = mark_qc(project, shot_id, reason)
@@ -221,7 +222,7 @@ def shot_done(shot_id: str, reason: str, project_dir: Path | None, threads: int 
     Example:
       cinev4 shot done SH010
     """
-    from cinev4.pipeline.shots import mark_done
+    from cinev4.pipeline.gates import mark_done
 
     shot = mark_done(load(project_dir), shot_id, threads=threads, reason=reason,
                      progress=progress_for("verifying", as_json, show_progress))

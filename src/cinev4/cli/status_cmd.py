@@ -28,8 +28,8 @@ def status_command(project_dir: Path | None, as_json: bool) -> None:
       cinev4 status --project /mnt/projects/film01 --json
     """
     from cinev4.pipeline.frames import FrameSequence, collapse, collapsed_summary
-    from cinev4.pipeline.released import record_problems, release_pins
-    from cinev4.pipeline.shots import list_shots, unrecorded_shot_problems
+    from cinev4.pipeline.released import release_pins
+    from cinev4.pipeline.shots import list_shots, record_problems, unrecorded_shot_problems
 
     project = load(project_dir)
     shots = list_shots(project)

@@ -6,6 +6,7 @@
   source of truth for what each document holds;
 - ``rules``: the rules a schema cannot say (path safety, uniqueness, where a
   path points on disk);
+- ``layout``: where each document and each shot version's files are on disk;
 - ``atomic``: write-once and atomic-replace file writes.
 
 ``load_document`` is the one way a document is read: bounded bytes from a

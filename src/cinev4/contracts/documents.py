@@ -26,8 +26,8 @@ from cinev4.contracts.jsonio import JsonProblem, parse_json
 from cinev4.contracts.schemas import DocumentKind, validate
 from cinev4.errors import ContractError, UnsafePathError
 
-__all__ = ["Document", "MAX_BYTES", "load_document", "parse_document", "read_document_beneath", "read_document_bytes",
-           "read_json_file"]
+__all__ = ["Document", "MAX_BYTES", "Record", "load_document", "parse_document", "read_document_beneath",
+           "read_document_bytes", "read_json_file"]
 
 _MiB = 1024 * 1024
 
@@ -68,6 +68,17 @@ class Document:
         from cinev4._fasthash import hash_bytes  # the engine is the only hashing path
 
         return hash_bytes(self.raw)
+
+
+class Record:
+    """A loaded document that names itself by its ``id`` (a project, a shot): its subclasses
+    hold the schema-valid ``data`` and read their fields from it."""
+
+    data: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return str(self.data["id"])
 
 
 def _is_symlink(path: str | os.PathLike[str], dir_fd: int | None) -> bool:

@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from cinev4.contracts import layout
 from cinev4.contracts.jsonio import json_path
 from cinev4.contracts.schemas import is_valid_ref, schema
 from cinev4.errors import ContractError, UnsafePathError
@@ -34,7 +35,6 @@ __all__ = [
     "duplicate_problems",
     "manifest_problems",
     "check_id",
-    "version_outputs_prefix",
     "nfc",
     "portability_warnings",
 ]
@@ -147,14 +147,9 @@ def duplicate_problems(paths: Iterable[str], source: str = "artifacts") -> list[
             for path, count in sorted(Counter(paths).items()) if count > 1]
 
 
-def version_outputs_prefix(shot_id: str, version: str) -> str:
-    """Where a shot version's artifacts live (the layout of SPEC section 2)."""
-    return f"shots/{shot_id}/outputs/{version}/"
-
-
 def manifest_problems(doc: dict[str, Any], source: str) -> list[str]:
     """Rule violations of a schema-valid manifest: unsafe, repeated or misplaced paths."""
-    prefix = version_outputs_prefix(doc["shot_id"], doc["version"])
+    prefix = layout.version_outputs_prefix(doc["shot_id"], doc["version"])
     problems: list[str] = []
     for index, artifact in enumerate(doc["artifacts"]):
         path = artifact["path"]

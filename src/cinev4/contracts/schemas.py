@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 else:
     DocumentKind = str
 
-__all__ = ["DocumentKind", "SCHEMA_BASE", "schema", "schema_problems", "validate", "is_valid_ref"]
+__all__ = ["DocumentKind", "SCHEMA_BASE", "schema", "schema_id", "schema_problems", "validate", "is_valid_ref"]
 
 SCHEMA_BASE = "https://cinev4.invalid/schemas/"
 _SCHEMA_FILES = ("common", "artifact", "project", "shot", "manifest", "release", "stage")
@@ -50,6 +50,11 @@ def schema(name: str) -> dict[str, Any]:
 
         text = (resources.files("cinev4") / "schemas" / f"{name}.schema.json").read_text(encoding="utf-8")
     return json.loads(text)  # type: ignore[no-any-return]
+
+
+def schema_id(kind: DocumentKind) -> str:
+    """The ``schema`` value a document of ``kind`` carries (``cinev4/manifest@1``): its schema's const."""
+    return str(schema(kind)["properties"]["schema"]["const"])
 
 
 @lru_cache(maxsize=None)

@@ -24,7 +24,7 @@ from cinev4 import FileDigest, FileTruncatedError, NotRegularFileError, Sha256
 from cinev4._fasthash import format_sum_lines, hash_files_ordered
 from cinev4.hashcli.options import HashOptions, HashUsageError, check_combinations, parse_hash_args
 from cinev4.hashcli.quoting import quote_name
-from cinev4.sumsfile import SumsEntry, SumsParser, format_check_name, format_line, format_lines
+from cinev4.hashcli.sumsfile import SumsEntry, SumsParser, format_check_name, format_line, format_lines
 
 PROGRAM = "cinev4"
 STDIN_NAME = b"-"

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 # importing one submodule does not pay for all of them.
 _EXPORTS = {
     "Action": "states",
-    "GateReport": "releases",
+    "GateReport": "gates",
     "ManifestCheck": "report",
     "ManifestResult": "manifests",
     "Policy": "states",
@@ -26,14 +26,14 @@ _EXPORTS = {
     "Status": "states",
     "VerifyReport": "report",
     "build_manifest": "manifests",
-    "check_release": "releases",
+    "check_release": "gates",
     "create_shot": "shots",
     "find_project_root": "project",
     "init_project": "project",
     "list_shots": "shots",
     "load_project": "project",
     "load_shot": "shots",
-    "mark_done": "shots",
+    "mark_done": "gates",
     "mark_fail": "shots",
     "mark_qc": "shots",
     "new_version": "shots",
@@ -45,17 +45,17 @@ _EXPORTS = {
 }
 
 if TYPE_CHECKING:
+    from cinev4.pipeline.gates import GateReport, check_release, mark_done
     from cinev4.pipeline.hashing import Progress
     from cinev4.pipeline.manifests import ManifestResult, build_manifest
     from cinev4.pipeline.project import Project, find_project_root, init_project, load_project
-    from cinev4.pipeline.releases import GateReport, PublishResult, check_release, publish_release
+    from cinev4.pipeline.releases import PublishResult, publish_release
     from cinev4.pipeline.report import ManifestCheck, Problem, VerifyReport
     from cinev4.pipeline.shots import (
         Shot,
         create_shot,
         list_shots,
         load_shot,
-        mark_done,
         mark_fail,
         mark_qc,
         new_version,

@@ -4,7 +4,7 @@ Files are hashed in one ``hash_files`` batch (all cores, GIL released), so a
 shot of many small frames runs as fast as one of a few large movies.
 
 Where the bytes are hashed is a ``HashBackend``: this machine's engine by
-default, or another one (``cinev4.distributed.DaskBackend`` spreads the files
+default, or another one (``cinev4.pipeline.dask_backend.DaskBackend`` spreads the files
 over a Dask cluster). A backend takes the files and their expected sizes and
 returns one ``Digest`` per file, in order, with per-file errors; wrappers (a
 journal, a cache) can stand in front of any backend.
@@ -95,7 +95,7 @@ def hash_paths(
 
     ``sizes`` (the expected size of each file) lets a distributed backend
     balance its batches without a second stat of every file; when it is not
-    given the backend stats the files itself (see ``cinev4.distributed``).
+    given the backend stats the files itself (see ``cinev4.pipeline.dask_backend``).
     """
     if not paths:
         return []

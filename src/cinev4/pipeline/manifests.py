@@ -32,13 +32,14 @@ import errno
 import os
 import stat
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from cinev4.contracts import canonical_bytes, validate
+from cinev4.contracts import canonical_bytes, layout, validate
 from cinev4.contracts.atomic import READ_ONLY, fsync_dir, stale_temp_files, write_once
 from cinev4.contracts.rules import check_id, duplicate_problems, manifest_problems, nfc, portability_warnings
+from cinev4.contracts.schemas import schema_id
 from cinev4.errors import (
     AlreadyExistsError,
     ContractError,
@@ -47,21 +48,22 @@ from cinev4.errors import (
     UnsafePathError,
     VerificationFailed,
 )
-from cinev4.pipeline import layout
 from cinev4.pipeline.clock import utc_now
+from cinev4.pipeline.gates import seal_refusal
 from cinev4.pipeline.hashing import Digest, HashBackend, Progress, hash_beneath, hash_paths
 from cinev4.pipeline.locks import shot_lock
 from cinev4.pipeline.media import media_type_for, role_for
 from cinev4.pipeline.project import Project
 from cinev4.pipeline.released import refuse_if_released
+from cinev4.pipeline.report import frame_sequences, manifest_summary
 from cinev4.pipeline.scan import ScannedFile, scan_folder
-from cinev4.pipeline.staging import StagingUse, digests_with_staging, seal_staging
-from cinev4.pipeline.shots import Shot, load_shot, save_shot, seal_refusal
+from cinev4.pipeline.staging import StagingUse, digests_with_staging, discard_staging
+from cinev4.pipeline.shots import Shot, load_shot, save_shot
 from cinev4.pipeline.states import can_manifest
 
 __all__ = ["ManifestResult", "build_manifest", "MANIFEST_SCHEMA"]
 
-MANIFEST_SCHEMA = "cinev4/manifest@1"
+MANIFEST_SCHEMA = schema_id("manifest")
 # os.link errors that mean "this file system has no hard links" (FAT, some SMB mounts)
 _NO_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK}
 
@@ -81,17 +83,10 @@ class ManifestResult:
     hashed_files: int = 0  # files hashed by this run
 
     def to_dict(self) -> dict[str, Any]:
-        from cinev4.pipeline.frames import FrameSequence, collapse
-
         return {
             "warnings": list(self.warnings),
-            "sequences": [e.to_dict() for e in collapse(self.artifact_paths) if isinstance(e, FrameSequence)],
-            "shot_id": self.shot_id,
-            "version": self.version,
-            "manifest_path": self.manifest_path,
-            "manifest_sha256": self.manifest_sha256,
-            "artifact_count": self.artifact_count,
-            "total_bytes": self.total_bytes,
+            "sequences": frame_sequences(self.artifact_paths),
+            **manifest_summary(self),
             "adopted": self.adopted,
             "staged_files": self.staged_files,
             "hashed_files": self.hashed_files,
@@ -109,7 +104,7 @@ def build_manifest(
     """Hash the shot's current version folder and write its manifest once
     (``backend``: where the bytes are hashed, default this machine)."""
     folder = project.path(layout.shot_dir(check_id(shot_id, "shot id")))
-    if not (folder / "shot.json").is_file():
+    if not (folder / layout.SHOT_FILE).is_file():
         raise ShotNotFoundError(f"no shot {shot_id} in project {project.id} ({layout.shot_record(shot_id)} does not exist)")
     with shot_lock(folder, shot_id, wait_s=0.0):
         shot = load_shot(project, shot_id)
@@ -118,7 +113,7 @@ def build_manifest(
         manifest_path = shot.manifest_path
         manifest_real = project.path(manifest_path)
         proof = folder / f".manifest-{shot.version}.unpinned.tmp"
-        for stale in [*stale_temp_files(manifest_real), *stale_temp_files(folder / "shot.json")]:
+        for stale in [*stale_temp_files(manifest_real), *stale_temp_files(folder / layout.SHOT_FILE)]:
             stale.unlink()  # left by a killed writer; we hold the lock, so nobody else writes them
         if os.path.lexists(manifest_real):
             return seal_staging(project, _existing_manifest(project, shot, proof, threads=threads,
@@ -183,6 +178,16 @@ def _is_proof_of(proof: Path, manifest_real: Path) -> bool:
     except OSError:
         return False
     return stat.S_ISREG(a.st_mode) and (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
+def seal_staging(project: Project, result: ManifestResult, use: StagingUse | None) -> ManifestResult:
+    """The version is sealed: remove its staging records and tell where the manifest's digests
+    came from (``use`` None: an adopted manifest, every file verified by hashing)."""
+    leftovers = discard_staging(project, result.shot_id, result.version)
+    if use is None:
+        use = StagingUse(0, result.artifact_count)
+    return replace(result, staged_files=use.staged_files, hashed_files=use.hashed_files,
+                   warnings=(*result.warnings, *use.warnings, *leftovers))
 
 
 def _manifest_document(project: Project, shot: Shot, *, threads: int | None, progress: Progress | None,

@@ -6,29 +6,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cinev4.contracts import canonical_bytes, load_document, validate
+from cinev4.contracts import canonical_bytes, layout, load_document, validate
 from cinev4.contracts.atomic import write_once
+from cinev4.contracts.documents import Record
 from cinev4.contracts.rules import check_id, resolve_inside
 from cinev4.errors import AlreadyExistsError, ContractError, ProjectNotFoundError
-from cinev4.pipeline import layout
 from cinev4.pipeline.clock import utc_now
+from cinev4.pipeline.stage_key import create_stage_key
 from cinev4.pipeline.states import Policy
 
-__all__ = ["Project", "init_project", "find_project_root", "load_project", "LAYOUT_VERSION"]
-
-LAYOUT_VERSION = "v4"
+__all__ = ["Project", "init_project", "find_project_root", "load_project"]
 
 
 @dataclass(frozen=True)
-class Project:
+class Project(Record):
     """A loaded project: ``root`` is the folder that holds project.json."""
 
     root: Path
     data: dict[str, Any]
-
-    @property
-    def id(self) -> str:
-        return str(self.data["id"])
 
     @property
     def policy(self) -> Policy:
@@ -81,7 +76,7 @@ def init_project(
         raise AlreadyExistsError(f"{folder / layout.PROJECT_FILE} already exists (a project is initialised once)")
     data: dict[str, Any] = {
         "id": project_id,
-        "version": LAYOUT_VERSION,
+        "version": layout.LAYOUT_VERSION,
         "created_utc": utc_now(),
         "policy": {
             "hash_alg": "sha256",
@@ -100,8 +95,6 @@ def init_project(
         write_once(folder / layout.PROJECT_FILE, canonical_bytes(data), mode=0o644)
     except AlreadyExistsError:
         raise AlreadyExistsError(f"{folder / layout.PROJECT_FILE} already exists (a project is initialised once)") from None
-    from cinev4.pipeline.staging import create_stage_key
-
     create_stage_key(folder)  # render hooks key their staging records with it (0640: the group reads it)
     return Project(root=folder, data=data)
 

@@ -14,20 +14,13 @@ its released versions stay pinned (ADR-0004).
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from cinev4.contracts import load_document
+from cinev4.contracts import layout, load_document
 from cinev4.errors import TransitionRefused
-from cinev4.pipeline import layout
 from cinev4.pipeline.project import Project
-from cinev4.pipeline.report import Problem
 
-if TYPE_CHECKING:
-    from cinev4.pipeline.shots import Shot  # shots refuses transitions through this module
-
-__all__ = ["ReleasePin", "release_pins", "refuse_if_released", "record_problems"]
+__all__ = ["ReleasePin", "release_pins", "refuse_if_released"]
 
 
 @dataclass(frozen=True)
@@ -53,7 +46,7 @@ def release_pins(project: Project, shot_id: str | None = None) -> list[ReleasePi
     pins: list[ReleasePin] = []
     for name in sorted(entry.name for entry in os.scandir(folder) if entry.is_dir()):
         record_path = layout.release_record(name)
-        record_file = project.root / layout.RELEASES_DIR / name / "release.json"
+        record_file = project.root / record_path
         if not record_file.is_file():
             continue  # a folder without its record is no release (a publish in progress, or never finished)
         record = load_document(record_file, "release", record_path).data
@@ -89,18 +82,3 @@ def refuse_if_released(project: Project, shot_id: str, action: str, version: str
             f"shot {shot_id}: {action} refused: {why} ({', '.join(records)}) and what was released that way is "
             f"immutable whatever project.json says; {way_out}"
         )
-
-
-def record_problems(shot: Shot, pins: Sequence[ReleasePin]) -> list[Problem]:
-    """What is wrong with the shot record itself, whatever its files say: a status not earned
-    in its history, or a manifest pin that contradicts a release record (re-pinned after release)."""
-    problems = [Problem("status_unearned", layout.shot_record(shot.id), reason) for reason in shot.status_problems()]
-    ref = shot.manifest_ref
-    for pin in pins:
-        if ref is not None and pin.shot_id == shot.id and pin.manifest_path == ref["path"] \
-                and pin.manifest_sha256 != ref["sha256"]:
-            problems.append(Problem(
-                "manifest_edited", ref["path"],
-                f"the manifest was re-pinned after release: {pin.record_path} pinned another sha256 "
-                f"than the shot record does now", expected=pin.manifest_sha256, actual=ref["sha256"]))
-    return problems

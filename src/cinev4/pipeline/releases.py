@@ -1,9 +1,6 @@
-"""The release gate and publishing.
+"""Publishing a release, behind the release gate (``cinev4.pipeline.gates``).
 
-The gate: every shot DONE, its manifest valid and equal (by SHA-256) to the
-one pinned in ``manifest_ref``, and every artifact verified by size and
-SHA-256. A failed gate changes no shot and writes no record; it reports every
-problem.
+A failed gate changes no shot and writes no record; it reports every problem.
 
 Publishing writes ``releases/<RELEASE>/release.json`` once; the record pins
 each shot's manifest (sha256) and the project's policy in force. With a
@@ -26,11 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from cinev4 import hash_bytes
-from cinev4.contracts import canonical_bytes, parse_document, validate
+from cinev4.contracts import canonical_bytes, layout, parse_document, validate
 from cinev4.contracts.atomic import READ_ONLY, write_once
 from cinev4.contracts.rules import check_id, nfc
+from cinev4.contracts.schemas import schema_id
 from cinev4.errors import AlreadyExistsError, ContractError, VerificationFailed
-from cinev4.pipeline import layout
 from cinev4.pipeline.clock import utc_now
 from cinev4.pipeline.hashing import Progress
 from cinev4.pipeline.locks import shot_lock
@@ -38,34 +35,13 @@ from cinev4.pipeline.project import Project
 from cinev4.pipeline.publish import CopyItem, Destination, check_destination
 from cinev4.pipeline.report import ManifestCheck, VerifyReport
 from cinev4.pipeline.scan import scan_folder
-from cinev4.pipeline.shots import Shot, load_shot
-from cinev4.pipeline.states import Status
-from cinev4.pipeline.verify import ManifestTarget, shot_pairs, unique_ids, verify_pairs, verify_targets
+from cinev4.pipeline.gates import GateReport, check_release
+from cinev4.pipeline.verify import ManifestTarget, unique_ids, verify_targets
 
-__all__ = ["GateReport", "PublishResult", "check_release", "done_shot_ids", "publish_release", "verify_release_file",
-           "RELEASE_SCHEMA", "DEFAULT_WAIT_S"]
+__all__ = ["PublishResult", "publish_release", "verify_release_file", "RELEASE_SCHEMA", "DEFAULT_WAIT_S"]
 
-RELEASE_SCHEMA = "cinev4/release@1"
+RELEASE_SCHEMA = schema_id("release")
 DEFAULT_WAIT_S = 30.0  # how long publish waits for a shot another process is writing
-
-
-@dataclass
-class GateReport:
-    """The gate's verdict: the verification report of every shot, gate problems included."""
-
-    shots: list[Shot]
-    report: VerifyReport
-
-    @property
-    def ok(self) -> bool:
-        return self.report.ok
-
-    @property
-    def exit_code(self) -> int:
-        return self.report.exit_code
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"gate": "passed" if self.ok else "failed", **self.report.to_dict()}
 
 
 @dataclass
@@ -99,36 +75,6 @@ class PublishResult:
         return out
 
 
-def check_release(
-    project: Project,
-    shot_ids: list[str],
-    *,
-    threads: int | None = None,
-    progress: Progress | None = None,
-) -> GateReport:
-    """Run the gate on ``shot_ids``; read-only, whatever the outcome."""
-    if not shot_ids:
-        raise ContractError("a release needs at least one shot")
-    shots = [load_shot(project, shot_id) for shot_id in unique_ids(shot_ids)]
-    pairs, _ = shot_pairs(project, shots, skip_unmanifested=False)
-    for shot, (_, check) in zip(shots, pairs):
-        if shot.status is not Status.DONE:
-            check.add("not_done", layout.shot_record(shot.id),
-                      f"shot {shot.id} is {shot.status}, a release takes DONE shots only")
-    report = verify_pairs(pairs, threads=threads, progress=progress)
-    return GateReport(shots, report)
-
-
-def done_shot_ids(project: Project) -> list[str]:
-    """Every DONE shot of the project, sorted (``release check --all``); ContractError if none."""
-    from cinev4.pipeline.shots import list_shots
-
-    ids = [shot.id for shot in list_shots(project) if shot.status is Status.DONE]
-    if not ids:
-        raise ContractError(f"project {project.id} has no DONE shot: nothing for the release gate to check")
-    return ids
-
-
 def verify_release_file(
     record_file: str | os.PathLike[str],
     *,
@@ -143,7 +89,7 @@ def verify_release_file(
     from cinev4.contracts import load_document
 
     real = Path(os.path.abspath(record_file))
-    if real.name != "release.json" or real.parent.parent.name != layout.RELEASES_DIR:
+    if real.name != layout.RELEASE_FILE or real.parent.parent.name != layout.RELEASES_DIR:
         raise ContractError(f"{record_file}: not at a release record's layout place "
                             f"(expected <root>/releases/<RELEASE>/release.json)")
     root = real.parent.parent.parent

@@ -7,10 +7,12 @@ enough to be checked), 1 when bytes differ or the gate refuses, 0 when clean.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Problem", "ManifestCheck", "VerifyReport", "PROBLEM_KINDS", "CONTRACT_KINDS"]
+__all__ = ["Problem", "ManifestCheck", "VerifyReport", "PROBLEM_KINDS", "CONTRACT_KINDS", "manifest_summary",
+           "frame_sequences"]
 
 PROBLEM_KINDS = {
     "no_manifest": "the shot has no manifest for its current version",
@@ -33,6 +35,22 @@ PROBLEM_KINDS = {
     "conflict": "publish: a different file is already at this path in the destination (never overwritten)",
 }
 CONTRACT_KINDS = frozenset({"manifest_invalid", "manifest_mismatch", "unsafe_path"})
+
+
+_SUMMARY_FIELDS = ("shot_id", "version", "manifest_path", "manifest_sha256", "artifact_count", "total_bytes")
+
+
+def manifest_summary(result: Any) -> dict[str, Any]:
+    """The fields every JSON result about one manifest starts with, written (``ManifestResult``)
+    or verified (``ManifestCheck``), read from the result's attributes of those names."""
+    return {name: getattr(result, name) for name in _SUMMARY_FIELDS}
+
+
+def frame_sequences(paths: Iterable[str]) -> list[dict[str, Any]]:
+    """The image sequences among ``paths``, as frame ranges (single files left out)."""
+    from cinev4.pipeline.frames import FrameSequence, collapse
+
+    return [entry.to_dict() for entry in collapse(paths) if isinstance(entry, FrameSequence)]
 
 
 @dataclass(frozen=True)
@@ -77,24 +95,17 @@ class ManifestCheck:
             self.problems.append(problem)
 
     def to_dict(self) -> dict[str, Any]:
-        from cinev4.pipeline.frames import FrameSequence, collapse
-
         kinds: dict[str, list[str]] = {}
         for problem in self.problems:
             kinds.setdefault(problem.kind, []).append(problem.path)
         return {
-            "shot_id": self.shot_id,
-            "version": self.version,
-            "manifest_path": self.manifest_path,
-            "manifest_sha256": self.manifest_sha256,
-            "artifact_count": self.artifact_count,
-            "total_bytes": self.total_bytes,
+            **manifest_summary(self),
             "ok": self.ok,
             "problems": [p.to_dict() for p in self.problems],
             # The same files as frame ranges (per-file detail stays in "problems" and the manifest).
-            "sequences": [e.to_dict() for e in collapse(self.artifact_paths) if isinstance(e, FrameSequence)],
-            "problem_sequences": [{"kind": kind, **e.to_dict()} for kind, paths in kinds.items()
-                                  for e in collapse(paths) if isinstance(e, FrameSequence)],
+            "sequences": frame_sequences(self.artifact_paths),
+            "problem_sequences": [{"kind": kind, **sequence} for kind, paths in kinds.items()
+                                  for sequence in frame_sequences(paths)],
         }
 
 

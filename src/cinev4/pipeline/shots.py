@@ -8,25 +8,22 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from cinev4.contracts import canonical_bytes, load_document, read_json_file, validate
+from cinev4.contracts import canonical_bytes, layout, load_document, validate
 from cinev4.contracts.atomic import replace_atomic, stale_temp_files, write_once
+from cinev4.contracts.documents import Record
 from cinev4.contracts.rules import check_id, resolve_inside
 from cinev4.errors import AlreadyExistsError, ContractError, ShotNotFoundError, TransitionRefused
-from cinev4.pipeline import layout
 from cinev4.pipeline.clock import utc_now
-from cinev4.pipeline.frames import FrameRange, frame_gaps
-from cinev4.pipeline.hashing import Progress
+from cinev4.pipeline.frames import FrameRange
 from cinev4.pipeline.locks import shot_lock
-from cinev4.pipeline.media import role_for
 from cinev4.pipeline.project import Project, check_same_project
-from cinev4.pipeline.released import refuse_if_released
+from cinev4.pipeline.released import ReleasePin, refuse_if_released
 from cinev4.pipeline.report import Problem
-from cinev4.pipeline.scan import scan_folder
 from cinev4.pipeline.states import Action, Status, target_status, unearned_status
 
 __all__ = [
@@ -36,17 +33,14 @@ __all__ = [
     "list_shots",
     "unrecorded_shot_folders",
     "unrecorded_shot_problems",
+    "record_problems",
     "save_shot",
     "locked_shot",
     "mark_qc",
-    "mark_done",
     "mark_fail",
     "reopen",
     "new_version",
-    "done_gate_reasons",
-    "content_gate_reasons",
-    "done_needs",
-    "seal_refusal",
+    "transition",
     "set_frames",
     "TRANSITION_WAIT_S",
 ]
@@ -57,14 +51,10 @@ TRANSITION_WAIT_S = 10.0
 
 
 @dataclass
-class Shot:
+class Shot(Record):
     """A shot record as loaded; ``data`` is the schema-valid document."""
 
     data: dict[str, Any]
-
-    @property
-    def id(self) -> str:
-        return str(self.data["id"])
 
     @property
     def status(self) -> Status:
@@ -133,11 +123,11 @@ def create_shot(project: Project, shot_id: str, frames: FrameRange | None = None
         data["frames"] = frames.to_dict()
     source = layout.shot_record(shot_id)
     validate(data, "shot", source)
-    if (folder / "shot.json").exists():
+    if (folder / layout.SHOT_FILE).exists():
         raise AlreadyExistsError(f"shot {shot_id} already exists ({source})")
     os.makedirs(project.path(layout.outputs_dir(shot_id, layout.FIRST_VERSION)), exist_ok=True)
     try:
-        write_once(folder / "shot.json", canonical_bytes(data), mode=0o644)
+        write_once(folder / layout.SHOT_FILE, canonical_bytes(data), mode=0o644)
     except AlreadyExistsError:
         raise AlreadyExistsError(f"shot {shot_id} already exists ({source})") from None
     return Shot(data)
@@ -148,7 +138,7 @@ def load_shot(project: Project, shot_id: str) -> Shot:
     folder = _shot_folder(project, shot_id)
     source = layout.shot_record(shot_id)
     try:
-        document = load_document(folder / "shot.json", "shot", source)
+        document = load_document(folder / layout.SHOT_FILE, "shot", source)
     except FileNotFoundError:
         raise ShotNotFoundError(f"no shot {shot_id} in project {project.id} ({source} does not exist)") from None
     data = document.data
@@ -163,7 +153,8 @@ def list_shots(project: Project) -> list[Shot]:
     shots_root = project.root / layout.SHOTS_DIR
     if not shots_root.is_dir():
         return []
-    names = sorted(entry.name for entry in os.scandir(shots_root) if (shots_root / entry.name / "shot.json").is_file())
+    names = sorted(entry.name for entry in os.scandir(shots_root)
+                   if (shots_root / entry.name / layout.SHOT_FILE).is_file())
     return [load_shot(project, name) for name in names]
 
 
@@ -175,7 +166,7 @@ def unrecorded_shot_folders(project: Project) -> list[str]:
         return []
     return sorted(entry.name for entry in os.scandir(shots_root)
                   if entry.is_dir() and not entry.name.startswith(".")
-                  and not (shots_root / entry.name / "shot.json").is_file())
+                  and not (shots_root / entry.name / layout.SHOT_FILE).is_file())
 
 
 def unrecorded_shot_problems(project: Project) -> list[tuple[str, Problem]]:
@@ -184,6 +175,21 @@ def unrecorded_shot_problems(project: Project) -> list[tuple[str, Problem]]:
                            f"{layout.shot_dir(name)}/ has no shot.json: the shot and its outputs are tracked by no "
                            f"record (restore its shot.json, or remove the folder)"))
             for name in unrecorded_shot_folders(project)]
+
+
+def record_problems(shot: Shot, pins: Sequence[ReleasePin]) -> list[Problem]:
+    """What is wrong with the shot record itself, whatever its files say: a status not earned
+    in its history, or a manifest pin that contradicts a release record (re-pinned after release)."""
+    problems = [Problem("status_unearned", layout.shot_record(shot.id), reason) for reason in shot.status_problems()]
+    ref = shot.manifest_ref
+    for pin in pins:
+        if ref is not None and pin.shot_id == shot.id and pin.manifest_path == ref["path"] \
+                and pin.manifest_sha256 != ref["sha256"]:
+            problems.append(Problem(
+                "manifest_edited", ref["path"],
+                f"the manifest was re-pinned after release: {pin.record_path} pinned another sha256 "
+                f"than the shot record does now", expected=pin.manifest_sha256, actual=ref["sha256"]))
+    return problems
 
 
 def save_shot(project: Project, shot: Shot) -> None:
@@ -197,15 +203,15 @@ def save_shot(project: Project, shot: Shot) -> None:
 def locked_shot(project: Project, shot_id: str, wait_s: float = TRANSITION_WAIT_S) -> Iterator[Shot]:
     """``with locked_shot(project, id) as shot:`` the shot, loaded under its lock."""
     folder = _shot_folder(project, shot_id)
-    if not (folder / "shot.json").is_file():
+    if not (folder / layout.SHOT_FILE).is_file():
         load_shot(project, shot_id)  # raises ShotNotFoundError with the full message
     with shot_lock(folder, shot_id, wait_s):
-        for stale in stale_temp_files(folder / "shot.json"):  # left by a killed writer; we hold the lock
+        for stale in stale_temp_files(folder / layout.SHOT_FILE):  # left by a killed writer; we hold the lock
             stale.unlink()
         yield load_shot(project, shot_id)
 
 
-def _transition(
+def transition(
     project: Project,
     shot_id: str,
     action: Action,
@@ -213,6 +219,9 @@ def _transition(
     gate: Callable[[Shot], list[str]] | None = None,
     mutate: Callable[[Shot], None] | None = None,
 ) -> Shot:
+    """Move the shot by ``action`` under its lock: refused (nothing written) when the state
+    machine, a release or ``gate`` (the reasons it returns) says no; ``mutate`` edits the
+    record before the transition is appended. The DONE gate is ``gates.mark_done``'s."""
     with locked_shot(project, shot_id) as shot:
         before = copy.deepcopy(shot.data)
         if action in (Action.REOPEN, Action.FAIL, Action.NEW_VERSION):
@@ -265,96 +274,7 @@ def set_frames(project: Project, shot_id: str, frames: FrameRange | None) -> Sho
 
 def mark_qc(project: Project, shot_id: str, reason: str = "outputs ready for review") -> Shot:
     """IN_PROGRESS -> QC."""
-    return _transition(project, shot_id, Action.QC, reason)
-
-
-def content_gate_reasons(project: Project, shot: Shot, paths: Iterable[str]) -> list[str]:
-    """What the QC -> DONE gate demands of the files themselves (empty: all there):
-    a qc.json holding a JSON object, a preview, and every frame of the declared
-    range. ``paths`` are project-relative; the same check runs on the outputs
-    (the gate) and, in a strict project, on what a manifest is about to seal."""
-    reasons: list[str] = []
-    files = list(paths)
-    by_role: dict[str, list[str]] = {}
-    for path in files:
-        by_role.setdefault(role_for(path) or "", []).append(path)
-    qc_files = by_role.get("qc", [])
-    if not qc_files:
-        reasons.append(f"no qc.json (a JSON object: the review's result) among the outputs of {shot.version} "
-                       f"({shot.outputs_dir}/)")
-    for qc_path in qc_files:
-        try:
-            qc = read_json_file(project.path(qc_path), "qc", qc_path)
-        except ContractError as exc:
-            reasons += exc.problems
-            continue
-        except OSError as exc:
-            reasons.append(f"{qc_path}: cannot be read ({exc.strerror})")
-            continue
-        if not isinstance(qc, dict):
-            reasons.append(f"{qc_path}: holds a JSON {_json_kind(qc)}, not a JSON object (the review's result, "
-                           f"e.g. {{\"approved\": true}})")
-    if not by_role.get("preview"):
-        reasons.append(f"no preview (a file named preview.*) among the outputs of {shot.version}")
-    expected = shot.frames
-    if expected is not None:
-        strip = shot.outputs_dir + "/"
-        reasons += [f"missing frames: {gap.describe(strip)}" for gap in frame_gaps(files, expected)]
-    return reasons
-
-
-def _json_kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    return {str: "string", list: "array", type(None): "null"}.get(type(value), type(value).__name__)
-
-
-def done_gate_reasons(
-    project: Project, shot: Shot, *, threads: int | None = None, progress: Progress | None = None
-) -> list[str]:
-    """Why ``shot`` may not become DONE (empty: it may): a qc.json holding a JSON
-    object and a preview among the current version's outputs, the declared frame
-    range complete and, when the policy says so, a manifest of that version that
-    verifies."""
-    scan = scan_folder(project.root, shot.outputs_dir)
-    reasons = content_gate_reasons(project, shot, (f.path for f in scan.files))
-    if project.policy.done_requires_manifest:
-        if shot.manifest_ref is None:
-            reasons.append(f"no manifest for {shot.version} (run: cinev4 manifest {shot.id}); the policy requires one")
-        else:
-            from cinev4.pipeline.verify import verify_targets, shot_target
-
-            target = shot_target(project, shot)
-            assert target is not None
-            report = verify_targets([target], threads=threads, progress=progress)
-            reasons += [f"manifest does not verify: {p.kind} {p.path}: {p.detail}" for p in report.problems]
-    return reasons
-
-
-def done_needs(project: Project, shot: Shot) -> list[str]:
-    """What ``cinev4 shot done`` will still refuse today, read from the files and the
-    record without hashing (empty: only the manifest's verification is left)."""
-    reasons = content_gate_reasons(project, shot, (f.path for f in scan_folder(project.root, shot.outputs_dir).files))
-    if project.policy.done_requires_manifest and shot.manifest_ref is None:
-        reasons.append(f"no manifest for {shot.version} (run: cinev4 manifest {shot.id})")
-    return reasons
-
-
-def seal_refusal(project: Project, shot: Shot, paths: Iterable[str]) -> list[str]:
-    """In a strict project, why a manifest of ``paths`` must not be written (empty: it
-    may): it is sealed once and the DONE gate will need it to hold the qc.json, the
-    preview and the whole frame range, so one that lacks them would strand the shot.
-    (Without ``done_requires_manifest`` DONE does not verify the manifest: nothing to strand.)"""
-    if not (project.policy.strict and project.policy.done_requires_manifest):
-        return []
-    reasons = content_gate_reasons(project, shot, paths)
-    if not reasons:
-        return []
-    return ([f"shot {shot.id}: manifest refused, nothing written: {r}" for r in reasons]
-            + [f"shot {shot.id}: the project is strict: a manifest is written once and shot done needs it to hold "
-               f"all of the above; add what is missing to {shot.outputs_dir}/, then run: cinev4 manifest {shot.id}"])
+    return transition(project, shot_id, Action.QC, reason)
 
 
 def _escape(shot: Shot) -> str:
@@ -395,15 +315,6 @@ def _gate_way_forward(project: Project, shot: Shot) -> str:
             f"then cinev4 manifest {shot.id}")
 
 
-def mark_done(
-    project: Project, shot_id: str, *, threads: int | None = None, progress: Progress | None = None,
-    reason: str = "QC passed",
-) -> Shot:
-    """QC -> DONE through the gate (qc.json, preview, verified manifest)."""
-    return _transition(project, shot_id, Action.DONE, reason,
-                       gate=lambda shot: done_gate_reasons(project, shot, threads=threads, progress=progress))
-
-
 def mark_fail(project: Project, shot_id: str, reason: str) -> Shot:
     """Any non-terminal state -> FAIL, with the reason kept in ``fail_reason``."""
     if not reason.strip():
@@ -412,7 +323,7 @@ def mark_fail(project: Project, shot_id: str, reason: str) -> Shot:
     def mutate(shot: Shot) -> None:
         shot.data["fail_reason"] = reason
 
-    return _transition(project, shot_id, Action.FAIL, reason, mutate=mutate)
+    return transition(project, shot_id, Action.FAIL, reason, mutate=mutate)
 
 
 def reopen(project: Project, shot_id: str, reason: str = "reopened") -> Shot:
@@ -421,7 +332,7 @@ def reopen(project: Project, shot_id: str, reason: str = "reopened") -> Shot:
     def mutate(shot: Shot) -> None:
         shot.data.pop("fail_reason", None)  # the history keeps it
 
-    return _transition(project, shot_id, Action.REOPEN, reason, mutate=mutate)
+    return transition(project, shot_id, Action.REOPEN, reason, mutate=mutate)
 
 
 def new_version(project: Project, shot_id: str) -> Shot:
@@ -437,5 +348,5 @@ def new_version(project: Project, shot_id: str) -> Shot:
         shot.data["artifacts"] = []
         os.makedirs(project.path(shot.outputs_dir), exist_ok=True)
 
-    return _transition(project, shot_id, Action.NEW_VERSION,
+    return transition(project, shot_id, Action.NEW_VERSION,
                        lambda shot: f"new version {shot.version} (was {previous[0]})", mutate=mutate)

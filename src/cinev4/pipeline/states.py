@@ -10,39 +10,48 @@
 
 Under the strict policy (immutable_outputs: true, ADR-0004) DONE and FAIL are
 terminal. The QC -> DONE gate itself (qc.json, preview, manifest) needs the
-files and lives in cinev4.pipeline.shots.
+files and lives in cinev4.pipeline.gates.
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import Enum
-from typing import Any
+from enum import Enum, auto
+from typing import TYPE_CHECKING, Any
 
+from cinev4.contracts.schemas import schema
 from cinev4.errors import TransitionRefused
 
 __all__ = ["Status", "Action", "Policy", "target_status", "can_manifest", "unearned_status"]
 
 
-class Status(str, Enum):
-    IN_PROGRESS = "IN_PROGRESS"
-    QC = "QC"
-    DONE = "DONE"
-    FAIL = "FAIL"
+class _TextEnum(str, Enum):
+    """An enum that prints as its value (in messages and JSON alike)."""
 
     def __str__(self) -> str:
-        return self.value
+        return str(self.value)
 
 
-class Action(str, Enum):
+if TYPE_CHECKING:
+    class Status(_TextEnum):
+        # The names this code refers to, for the type checker only; the values are the schema's.
+        IN_PROGRESS = auto()
+        QC = auto()
+        DONE = auto()
+        FAIL = auto()
+else:
+    # A shot's status: the values of the shot schema's "status" definition, read from it,
+    # so that the schema is the one place they are stated.
+    Status = _TextEnum("Status", [(value, value) for value in schema("shot")["$defs"]["status"]["enum"]],
+                       module=__name__, qualname="Status")
+
+
+class Action(_TextEnum):
     QC = "qc"
     DONE = "done"
     FAIL = "fail"
     REOPEN = "reopen"
     NEW_VERSION = "new-version"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True)

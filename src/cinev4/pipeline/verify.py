@@ -27,17 +27,16 @@ from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
 
-from cinev4.contracts import parse_document, read_document_beneath
-from cinev4.contracts.rules import check_path, manifest_problems, nfc, path_problems, resolve_inside, version_outputs_prefix
+from cinev4.contracts import layout, parse_document, read_document_beneath
+from cinev4.contracts.rules import check_path, manifest_problems, nfc, path_problems, resolve_inside
 from cinev4.errors import ContractError, ShotNotFoundError, UnsafePathError
-from cinev4.pipeline import layout
 from cinev4.pipeline.frames import FrameRange, frame_gaps
 from cinev4.pipeline.hashing import Digest, HashBackend, Progress, hash_beneath, hash_paths
 from cinev4.pipeline.project import Project, load_project
 from cinev4.pipeline.report import ManifestCheck, Problem, VerifyReport
 from cinev4.pipeline.scan import ScannedFile, scan_folder
-from cinev4.pipeline.released import record_problems, release_pins
-from cinev4.pipeline.shots import Shot, list_shots, load_shot, unrecorded_shot_problems
+from cinev4.pipeline.released import release_pins
+from cinev4.pipeline.shots import Shot, list_shots, load_shot, record_problems, unrecorded_shot_problems
 from cinev4.pipeline.states import Status
 
 __all__ = [
@@ -183,7 +182,7 @@ def _plan_artifacts(target: ManifestTarget, data: dict, rules_kept: bool,  # typ
     problems (scan, extras, frames). Nothing is opened or stat'ed here, file by file.
     ``rules_kept``: every path is safe and in the version folder (``manifest_problems``
     found nothing), so the table is the manifest's columns as they are."""
-    prefix = version_outputs_prefix(data["shot_id"], data["version"])
+    prefix = layout.version_outputs_prefix(data["shot_id"], data["version"])
     outputs = layout.outputs_dir(data["shot_id"], data["version"])
     scan = scan_folder(target.root, outputs)
     table = _Table(target, check, len(check.problems), [], [], [], [], _Moves([], []))
@@ -735,8 +734,8 @@ def _pinned_by_release(root: Path, contract_path: str, notes: list[str]) -> str 
     releases = root / layout.RELEASES_DIR
     if not releases.is_dir():
         return None
-    for record_file in sorted(releases.glob("*/release.json")):
-        source = f"{layout.RELEASES_DIR}/{record_file.parent.name}/release.json"
+    for record_file in sorted(releases.glob(f"*/{layout.RELEASE_FILE}")):
+        source = layout.release_record(record_file.parent.name)
         record = load_document(record_file, "release", source).data
         for entry in record["shots"]:
             if entry["manifest_path"] == contract_path:

@@ -1,4 +1,6 @@
-"""The on-disk layout of SPEC section 2, as contract paths (relative, '/').
+"""The on-disk layout of SPEC section 2, as contract paths (relative, '/'): part of the
+contract, so it lives here, and every other module (contract rules, pipeline, CLI) builds
+and reads paths through these functions and names.
 
     project.json
     shots/<SHOT>/shot.json
@@ -8,21 +10,25 @@
     releases/<RELEASE>/release.json
     .cinev4-stage.key                                the project's staging secret (group-readable)
 
-Every other module builds paths through these functions; ids are checked
-as safe folder names (cinev4.contracts.rules.check_id) before they get here.
+Ids are checked as safe folder names (cinev4.contracts.rules.check_id) before
+they get here.
 """
 from __future__ import annotations
 
 import re
 
 __all__ = [
+    "LAYOUT_VERSION",
     "PROJECT_FILE",
     "SHOTS_DIR",
+    "SHOT_FILE",
     "RELEASES_DIR",
+    "RELEASE_FILE",
     "FIRST_VERSION",
     "shot_dir",
     "shot_record",
     "outputs_dir",
+    "version_outputs_prefix",
     "manifest_file",
     "staging_dir",
     "STAGE_KEY_FILE",
@@ -31,9 +37,12 @@ __all__ = [
     "parse_manifest_location",
 ]
 
+LAYOUT_VERSION = "v4"  # project.json's "version": the layout below
 PROJECT_FILE = "project.json"
 SHOTS_DIR = "shots"
+SHOT_FILE = "shot.json"
 RELEASES_DIR = "releases"
+RELEASE_FILE = "release.json"
 FIRST_VERSION = "v0001"
 
 
@@ -42,11 +51,16 @@ def shot_dir(shot_id: str) -> str:
 
 
 def shot_record(shot_id: str) -> str:
-    return f"{SHOTS_DIR}/{shot_id}/shot.json"
+    return f"{SHOTS_DIR}/{shot_id}/{SHOT_FILE}"
 
 
 def outputs_dir(shot_id: str, version: str) -> str:
     return f"{SHOTS_DIR}/{shot_id}/outputs/{version}"
+
+
+def version_outputs_prefix(shot_id: str, version: str) -> str:
+    """``outputs_dir`` with its trailing '/': every artifact path of the version starts with it."""
+    return f"{outputs_dir(shot_id, version)}/"
 
 
 def manifest_file(shot_id: str, version: str) -> str:
@@ -65,7 +79,7 @@ STAGE_KEY_FILE = ".cinev4-stage.key"
 
 
 def release_record(release_id: str) -> str:
-    return f"{RELEASES_DIR}/{release_id}/release.json"
+    return f"{RELEASES_DIR}/{release_id}/{RELEASE_FILE}"
 
 
 def next_version(version: str) -> str:
