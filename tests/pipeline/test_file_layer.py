@@ -25,7 +25,7 @@ from cinev4.pipeline.hashing import hash_beneath
 from cinev4.pipeline.project import Project
 from cinev4.pipeline.scan import scan_folder
 
-from .conftest import render
+from helpers import render
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX symlinks and byte names")
 

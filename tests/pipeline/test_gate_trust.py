@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .conftest import pin, render, rewrite, run_cli
+from helpers import pin, render, rewrite, run_cli
 
 MANIFEST = "shots/SH010/manifests/v0001/manifest.json"
 RECORD = "shots/SH010/shot.json"
