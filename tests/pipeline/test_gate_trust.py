@@ -4,7 +4,7 @@ Each test edits the project's documents as a careless or hostile person
 would (shot.json set to DONE by hand, a manifest edited and re-pinned, a
 strict project switched to mutable after a release, a deleted shot.json, a
 manifest planted before ``cinev4 manifest``) and checks that the edit is
-caught, with the exit code of SPEC section 5.
+caught, with the exit code of docs/CONTRACT.md "Exit codes".
 """
 from __future__ import annotations
 

@@ -148,7 +148,7 @@ def duplicate_problems(paths: Iterable[str], source: str = "artifacts") -> list[
 
 
 def version_outputs_prefix(shot_id: str, version: str) -> str:
-    """Where a shot version's artifacts live (the layout of SPEC section 2)."""
+    """Where a shot version's artifacts live (docs/CONTRACT.md "Project layout")."""
     return f"shots/{shot_id}/outputs/{version}/"
 
 

@@ -1,4 +1,4 @@
-"""The on-disk layout of SPEC section 2, as contract paths (relative, '/').
+"""The on-disk layout (docs/CONTRACT.md "Project layout"), as contract paths (relative, '/').
 
     project.json
     shots/<SHOT>/shot.json
