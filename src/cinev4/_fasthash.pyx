@@ -109,7 +109,7 @@ cdef extern from "cv4_batch.h" nogil:
 cv4_kernels_init()
 
 IO_MODES = ("mmap", "read")
-# Chosen by benchmarks/ (see README "Tuning"): mmap windows beat read() copies
+# Chosen by benchmarks/ (README "Kernels and settings"): mmap windows beat read() copies
 # on page-cached data, and 8 MiB windows keep RSS bounded at no measurable cost.
 DEFAULT_IO = "mmap"
 DEFAULT_WINDOW = 8 * 1024 * 1024
@@ -682,7 +682,7 @@ def hash_files_ordered(paths, threads=None, *, kernel=None, io=None, window=None
     return results
 
 
-# --- Anchored file layer: files opened beneath one root, no symlink followed (README "File layer") ---
+# --- Anchored file layer: files opened beneath one root, no symlink followed (docs/CONTRACT.md "File layer") ---
 
 from libc.string cimport memcmp
 

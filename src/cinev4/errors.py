@@ -69,8 +69,8 @@ class HashCancelledError(_EngineFileError):
 
 
 # --- contracts and pipeline -------------------------------------------------
-# The CLI maps these to exit codes (cinev4.cli._boundary): VerificationFailed
-# exits 1, every other CinevError exits 2.
+# The CLI maps these to exit codes (cinev4.cli._common.to_command_error; docs/CONTRACT.md
+# "Exit codes"): VerificationFailed exits 1, every other CinevError exits 2.
 
 
 class ContractError(CinevError, ValueError):

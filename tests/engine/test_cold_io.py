@@ -20,7 +20,7 @@ import cinev4
 from cinev4._fasthash import check_files, hash_files_under
 from cinev4.errors import FileTruncatedError
 
-from .conftest import SMALL_WINDOW, write_file
+from .helpers import SMALL_WINDOW, write_file
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="mincore/posix_fadvise residency as Linux reports it")

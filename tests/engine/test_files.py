@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 import cinev4
 from cinev4.errors import FileChangedError, FileTruncatedError, NotRegularFileError
 
-from .conftest import SMALL_WINDOW, write_file
+from .helpers import SMALL_WINDOW, write_file
 
 WINDOW_EDGES = sorted(
     {n * SMALL_WINDOW + d for n in (1, 2, 3) for d in (-65, -64, -63, -1, 0, 1, 63, 64, 65)} | {0, 1, 63, 64, 65}

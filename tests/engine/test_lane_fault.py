@@ -36,7 +36,7 @@ import pytest
 import cinev4
 from cinev4.errors import FileTruncatedError
 
-from .conftest import SMALL_WINDOW, write_file
+from .helpers import SMALL_WINDOW, write_file
 
 MB_KERNELS = cinev4.multibuffer_kernels()
 pytestmark = [

@@ -15,7 +15,7 @@ import pytest
 import cinev4
 from cinev4.errors import FileTruncatedError, NotRegularFileError
 
-from .conftest import SMALL_WINDOW, write_file
+from .helpers import SMALL_WINDOW, write_file
 
 MB_KERNELS = cinev4.multibuffer_kernels()
 pytestmark = pytest.mark.skipif(not MB_KERNELS, reason="this CPU offers no multi-buffer kernel")

@@ -15,7 +15,7 @@ import pytest
 import cinev4
 from cinev4.errors import FileTruncatedError
 
-from .conftest import SMALL_WINDOW, write_file
+from .helpers import SMALL_WINDOW, write_file
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="MADV_POPULATE_READ is Linux's")
 

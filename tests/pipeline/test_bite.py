@@ -22,7 +22,7 @@ import pytest
 from cinev4.contracts import atomic
 from cinev4.errors import AlreadyExistsError
 
-from .conftest import render, run_cli
+from helpers import render, run_cli
 
 MANIFEST = "shots/SH010/manifests/v0001/manifest.json"
 OUT = "shots/SH010/outputs/v0001"

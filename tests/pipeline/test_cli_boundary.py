@@ -8,7 +8,7 @@ import pytest
 
 from cinev4.settings import environment_problems, parse_window
 
-from .conftest import CINEV4, _clean_env, run_cli
+from helpers import CINEV4, clean_env, run_cli
 
 BAD_SETTINGS = [
     ("CINEV4_THREADS", "abc", "expected a whole number from 1 to 1024"),
@@ -70,7 +70,7 @@ def _crashing_site(tmp_path: Path) -> dict[str, str]:
 
 
 def test_unexpected_exception_is_one_line_exit_2(tmp_path: Path) -> None:
-    env = _clean_env(_crashing_site(tmp_path))
+    env = clean_env(_crashing_site(tmp_path))
     result = subprocess.run([*CINEV4, "status"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert result.stderr == ("cinev4: internal error: RuntimeError: boom second line "
@@ -78,7 +78,7 @@ def test_unexpected_exception_is_one_line_exit_2(tmp_path: Path) -> None:
 
 
 def test_debug_shows_the_traceback(tmp_path: Path) -> None:
-    env = _clean_env({**_crashing_site(tmp_path), "CINEV4_DEBUG": "1"})
+    env = clean_env({**_crashing_site(tmp_path), "CINEV4_DEBUG": "1"})
     proc = subprocess.run([*CINEV4, "status"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert proc.stderr.startswith("Traceback (most recent call last):\n")
@@ -91,7 +91,7 @@ def test_cli_start_up_imports_no_numpy(tmp_path: Path) -> None:
     import sys
 
     proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "cinev4", "--version"], cwd=tmp_path,
-                          env=_clean_env(None), capture_output=True, text=True, timeout=60)
+                          env=clean_env(None), capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0
     imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
     assert "cinev4.settings" in imported

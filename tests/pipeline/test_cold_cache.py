@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.engine.test_cold_io import evict, resident_fraction, warm
-
-from .conftest import render, run_cli
+from engine.test_cold_io import evict, resident_fraction, warm  # tests/ is on sys.path, as for helpers
+from helpers import render, run_cli
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="mincore/posix_fadvise residency as Linux reports it")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import popen_cli, render, run_cli
+from helpers import popen_cli, render, run_cli
 
 MANIFEST = "shots/SH010/manifests/v0001/manifest.json"
 OUT = "shots/SH010/outputs/v0001"
@@ -172,13 +172,13 @@ def test_hash_and_version_do_not_import_the_pipeline(argv: list[str]) -> None:
 def test_progress_bar_only_on_a_terminal_and_never_with_json(project: Path, as_json: bool) -> None:
     import pty
 
-    from .conftest import CINEV4, _clean_env
+    from helpers import CINEV4, clean_env
 
     run_cli("shot", "new", "SH010", cwd=project)
     big_render(project, files=1, size=64 * 1024 * 1024)
     controller, terminal = pty.openpty()  # stderr is a terminal, stdout a pipe
     args = [*CINEV4, "manifest", "SH010", *(["--json"] if as_json else [])]
-    proc = subprocess.Popen(args, cwd=project, env=_clean_env(None), stdout=subprocess.PIPE, stderr=terminal)
+    proc = subprocess.Popen(args, cwd=project, env=clean_env(None), stdout=subprocess.PIPE, stderr=terminal)
     os.close(terminal)
     seen = b""
     while True:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import pin, render, rewrite, run_cli
+from helpers import pin, render, rewrite, run_cli
 
 MANIFEST = "shots/SH010/manifests/v0001/manifest.json"
 OUT = "shots/SH010/outputs/v0001"

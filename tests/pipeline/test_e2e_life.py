@@ -5,7 +5,7 @@ import json
 import stat
 from pathlib import Path
 
-from .conftest import render, run_cli, sha256_of
+from helpers import render, run_cli, sha256_of
 
 
 def test_full_life_of_a_shot(project: Path, tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ import pytest
 
 from cinev4.pipeline.journal import JOURNAL_DIR
 
-from .conftest import _make_writable, age, popen_cli, render, run_cli
+from helpers import age, make_writable, popen_cli, render, run_cli
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
 
@@ -44,7 +44,7 @@ def big(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     run_cli("shot", "qc", "SH010", cwd=root)
     run_cli("manifest", "SH010", cwd=root)
     yield root
-    _make_writable(base)
+    make_writable(base)
 
 
 @pytest.fixture(scope="module")

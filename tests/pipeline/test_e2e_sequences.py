@@ -7,7 +7,7 @@ from pathlib import Path
 
 from cinev4.contracts.rules import manifest_problems, portability_warnings
 
-from .conftest import render, run_cli
+from helpers import render, run_cli
 
 OUT = "shots/SH010/outputs/v0001"
 

@@ -1,4 +1,4 @@
-"""The pipeline's file layer (README "File layer"): every output is opened beneath the project
+"""The pipeline's file layer (docs/CONTRACT.md "File layer"): every output is opened beneath the project
 root's folder handle and no symlink below the root is followed, by verify and by manifest.
 
 A folder of the version swapped for a symlink to a folder outside, in a loop while verify and
@@ -25,7 +25,7 @@ from cinev4.pipeline.hashing import hash_beneath
 from cinev4.pipeline.project import Project
 from cinev4.pipeline.scan import scan_folder
 
-from .conftest import render
+from helpers import render
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX symlinks and byte names")
 

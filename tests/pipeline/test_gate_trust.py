@@ -4,7 +4,7 @@ Each test edits the project's documents as a careless or hostile person
 would (shot.json set to DONE by hand, a manifest edited and re-pinned, a
 strict project switched to mutable after a release, a deleted shot.json, a
 manifest planted before ``cinev4 manifest``) and checks that the edit is
-caught, with the exit code of SPEC section 5.
+caught, with the exit code of docs/CONTRACT.md "Exit codes".
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .conftest import pin, render, rewrite, run_cli
+from helpers import pin, render, rewrite, run_cli
 
 MANIFEST = "shots/SH010/manifests/v0001/manifest.json"
 RECORD = "shots/SH010/shot.json"

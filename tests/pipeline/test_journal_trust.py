@@ -18,7 +18,7 @@ import pytest
 
 from cinev4.pipeline.journal import JOURNAL_DIR, journal_file_name, journal_key_file, open_journal
 
-from .conftest import age, run_cli, sha256_of
+from helpers import age, run_cli, sha256_of
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX symlinks, owners and modes")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.pipeline.conftest import render, run_cli
+from helpers import render, run_cli
 
 OUT = "shots/SH010/outputs/v0001"
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.pipeline.conftest import _make_writable, render, run_cli
+from helpers import make_writable, render, run_cli
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 # The README, LICENSE and MANIFEST.in are the source tree's: the wheel check and cibuildwheel run
@@ -46,7 +46,7 @@ def _review(out: Path) -> None:
 @pytest.fixture
 def here(tmp_path: Path):  # type: ignore[no-untyped-def]
     yield tmp_path
-    _make_writable(tmp_path)
+    make_writable(tmp_path)
 
 
 @needs_source_tree
@@ -180,7 +180,7 @@ def two_done(two_done_template: Path, tmp_path: Path):  # type: ignore[no-untype
     root = tmp_path / "proj"
     shutil.copytree(two_done_template, root, symlinks=True)
     yield root
-    _make_writable(tmp_path)
+    make_writable(tmp_path)
 
 
 def test_verify_all_leaves_fail_shots_out_and_release_check_all_takes_done_shots(two_done: Path) -> None:
@@ -335,7 +335,7 @@ def test_help_of_the_package_shows_python_signatures_once() -> None:
 
 
 def test_a_strict_project_that_does_not_need_a_manifest_for_done_seals_as_is(project: Path) -> None:
-    from tests.pipeline.conftest import rewrite
+    from helpers import rewrite
 
     record = json.loads((project / "project.json").read_text())
     record["policy"]["done_requires_manifest"] = False  # DONE never verifies the manifest: nothing to strand

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from cinev4.progress import LineProgress, TerminalProgress, progress_for
-from tests.pipeline.conftest import CINEV4, _clean_env, render, run_cli
+from helpers import CINEV4, clean_env, render, run_cli
 
 class _Clock:
     def __init__(self) -> None:
@@ -29,7 +29,7 @@ def _run_on_pty(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, b
     """Run cinev4 with stderr on a pseudo-terminal; return (exit code, the terminal's bytes, stdout)."""
     leader, follower = os.openpty()
     try:
-        proc = subprocess.Popen([*CINEV4, *args], cwd=cwd, env=_clean_env(env), stdout=subprocess.PIPE,
+        proc = subprocess.Popen([*CINEV4, *args], cwd=cwd, env=clean_env(env), stdout=subprocess.PIPE,
                                 stderr=follower, stdin=subprocess.DEVNULL)
         os.close(follower)
         received = b""

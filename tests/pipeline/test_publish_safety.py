@@ -23,7 +23,7 @@ import pytest
 
 from cinev4.pipeline.publish import CopyItem, Destination
 
-from .conftest import _make_writable, popen_cli, render, run_cli, sha256_of
+from helpers import make_writable, popen_cli, render, run_cli, sha256_of
 
 # Every finding here needs POSIX: flock, SIGSTOP/SIGKILL, symlinks without privileges, umask, mount.
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="POSIX locks, signals, symlinks and modes")
@@ -61,7 +61,7 @@ def done(done_template: Path, tmp_path: Path) -> Iterator[Path]:
     root = tmp_path / "proj"
     shutil.copytree(done_template, root, symlinks=True)
     yield root
-    _make_writable(tmp_path)
+    make_writable(tmp_path)
 
 
 def temps_in(folder: Path) -> list[Path]:

@@ -23,7 +23,7 @@ from cinev4.pipeline import load_project, stage
 from cinev4.pipeline.manifests import build_manifest
 from cinev4.pipeline.staging import STAGE_SCHEMA, StageResult, _Claim, _racy
 
-from .conftest import CINEV4, popen_cli, render, run_cli, sha256_of
+from helpers import CINEV4, popen_cli, render, run_cli, sha256_of
 
 OUT = "shots/SH010/outputs/v0001"
 STAGING = "shots/SH010/staging/v0001"

@@ -34,7 +34,7 @@ from cinev4.pipeline import build_manifest, create_shot, init_project, load_proj
 from cinev4.pipeline.states import Action, Policy, Status, can_manifest, target_status
 from cinev4.pipeline.verify import ManifestTarget, unique_ids, verify_manifest_file, verify_targets
 
-from .conftest import render
+from helpers import render
 
 OUT = "shots/SH010/outputs/v0001"
 MANIFEST = "shots/SH010/manifests/v0001/manifest.json"

@@ -12,7 +12,7 @@ import os
 import shutil
 from pathlib import Path
 
-from .conftest import run_cli
+from helpers import run_cli
 
 MANIFEST = "shots/SH010/manifests/v0001/manifest.json"
 OUT = "shots/SH010/outputs/v0001"

@@ -1,7 +1,7 @@
 """What every pipeline command shares: options, the error boundary, output.
 
 The boundary turns cinev4's exceptions into ``click.ClickException``s with
-stable exit codes (SPEC section 5): 1 when bytes or the release gate fail,
+stable exit codes (docs/CONTRACT.md "Exit codes"): 1 when bytes or the release gate fail,
 2 for usage and contract errors (invalid documents, unsafe paths, refused
 transitions, write-once refusals). Each error is one line on stderr, never a
 traceback; with ``--json`` a machine-readable object also goes to stdout.

@@ -1,6 +1,6 @@
-"""The on-disk layout of SPEC section 2, as contract paths (relative, '/'): part of the
-contract, so it lives here, and every other module (contract rules, pipeline, CLI) builds
-and reads paths through these functions and names.
+"""The on-disk layout (docs/CONTRACT.md "Project layout"), as contract paths (relative, '/'):
+part of the contract, so it lives here, and every other module (contract rules, pipeline,
+CLI) builds and reads paths through these functions and names.
 
     project.json
     shots/<SHOT>/shot.json

@@ -1,6 +1,6 @@
 /* Anchored opening: every file of a project is opened relative to one
  * directory handle of the project root, and no symlink below that root is
- * ever followed (the pipeline's file layer, README "File layer").
+ * ever followed (the pipeline's file layer, docs/CONTRACT.md "File layer").
  *
  * Modes, chosen at run time:
  *   openat2      Linux 5.6+: openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |

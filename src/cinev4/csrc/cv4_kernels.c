@@ -1,5 +1,8 @@
 /* Run-time kernel selection: CPU features decide what may run; a self-test
- * decides what is offered; measured speed decides the order. */
+ * decides what is offered. The single-stream kernels keep a fixed preference
+ * order (from benchmarks/, see cv4_kernels_init); the multi-buffer kernels are
+ * timed against the single-stream one at run time (cv4_mb_calibrate), and
+ * _fasthash.pyx uses the fastest of them only where it measures 1.25x faster. */
 #include <string.h>
 
 #include "cv4_cpu.h"

@@ -120,7 +120,7 @@ def hash_beneath(
     sizes: Sequence[int] | None = None,
 ) -> Sequence[Digest]:
     """``hash_paths`` on this machine for contract ``paths`` under ``root``: each file
-    opened beneath the root's folder handle, no symlink followed (README "File layer");
+    opened beneath the root's folder handle, no symlink followed (docs/CONTRACT.md "File layer");
     a symlink on the way is that file's error. ``sizes`` only order the work."""
     from cinev4._fasthash import hash_files_under
 

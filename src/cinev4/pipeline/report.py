@@ -2,7 +2,7 @@
 
 One ``ManifestCheck`` per manifest verified; each ``Problem`` has a kind
 that scripts can rely on (see PROBLEM_KINDS). A report's exit code follows
-SPEC section 5: 2 when a document breaks the contract (it cannot be trusted
+docs/CONTRACT.md "Exit codes": 2 when a document breaks the contract (it cannot be trusted
 enough to be checked), 1 when bytes differ or the gate refuses, 0 when clean.
 """
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Listing the files of a version folder, as contract paths.
 
 Only regular files are outputs, and no symlink below the project root is
-followed (README "File layer"): the engine walks the folder from a directory
+followed (docs/CONTRACT.md "File layer"): the engine walks the folder from a directory
 handle of the root (``cinev4._fasthash.scan_tree``: iterative, one folder
 open at a time, one ``fstatat(AT_SYMLINK_NOFOLLOW)`` per entry). A symlinked
 file or folder, a symlinked version folder, a FIFO or a device, and a name

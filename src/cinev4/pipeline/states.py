@@ -1,4 +1,4 @@
-"""The life of a shot (SPEC section 3) as a pure state machine: no I/O here.
+"""The life of a shot (docs/CONTRACT.md "Shot states") as a pure state machine: no I/O here.
 
     IN_PROGRESS --qc--> QC --done (gate)--> DONE
          ^               |

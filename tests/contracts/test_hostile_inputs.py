@@ -16,7 +16,7 @@ from cinev4.contracts.documents import MAX_BYTES
 from cinev4.contracts.jsonio import MAX_DEPTH, JsonProblem, max_depth, parse_json
 from cinev4.errors import ContractError
 from cinev4.pipeline.frames import FrameRange, FrameSequence, frame_ranges, missing_frames
-from .conftest import pin, render, rewrite, run_cli
+from helpers import pin, render, rewrite, run_cli
 
 MANIFEST = "shots/SH010/manifests/v0001/manifest.json"
 needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX only")

@@ -23,7 +23,7 @@ from cinev4.cli import main
 from cinev4.contracts import parse_document, read_json_file
 from cinev4.errors import ContractError
 
-from .conftest import _make_writable, render, run_cli
+from helpers import make_writable, render, run_cli
 
 HOSTILE = Path(__file__).resolve().parent.parent / "data" / "hostile"
 CORPUS = sorted(HOSTILE.glob("bad_*.json"))
@@ -147,7 +147,7 @@ def fuzz_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     run_cli("shot", "qc", "SH010", cwd=root)
     run_cli("manifest", "SH010", cwd=root)
     yield root
-    _make_writable(base)
+    make_writable(base)
 
 
 # target -> (file replaced, command run, a line it must print)

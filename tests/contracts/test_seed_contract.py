@@ -11,7 +11,7 @@ from cinev4.contracts import parse_document
 from cinev4.contracts.schemas import schema
 from cinev4.errors import ContractError
 
-from .conftest import pin, run_cli
+from helpers import pin, run_cli
 
 MANIFEST = "shots/SH010/manifests/v0001/manifest.json"
 SEED_MANIFEST_FIELDS = {"schema", "project_id", "shot_id", "created_utc", "hash_alg", "artifacts"}

@@ -1,8 +1,11 @@
-"""Fixtures of the pipeline tests: the real ``cinev4`` executable, projects, renders.
+"""Helpers of the tests that drive the real ``cinev4`` executable (tests/pipeline,
+tests/contracts): running it, rendering outputs, editing documents by hand.
 
 End-to-end tests run the installed console script in a subprocess, exactly
 as a farm hook would, and assert the exit code, stdout and stderr. hashlib
 appears here only as the reference the engine's digests are compared with.
+Tests import these from here (``from helpers import run_cli``: pytest puts
+tests/ on sys.path); the fixtures built on them are in tests/conftest.py.
 """
 from __future__ import annotations
 
@@ -12,12 +15,9 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 
 def _cinev4_command() -> list[str]:
@@ -45,7 +45,7 @@ class Result:
         return f"cinev4 {' '.join(self.args)} -> {self.returncode}\nstdout:\n{self.stdout}\nstderr:\n{self.stderr}"
 
 
-def _clean_env(extra: dict[str, str] | None) -> dict[str, str]:
+def clean_env(extra: dict[str, str] | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("SOURCE_DATE_EPOCH", "CINEV4_PROJECT")}
     env.update(extra or {})
     return env
@@ -54,7 +54,7 @@ def _clean_env(extra: dict[str, str] | None) -> dict[str, str]:
 def run_cli(*args: str, cwd: Path, expect: int | None = 0, env: dict[str, str] | None = None,
             timeout: float = 120) -> Result:
     """Run the real cinev4 executable; check the exit code and that no traceback escaped."""
-    proc = subprocess.run([*CINEV4, *args], cwd=cwd, env=_clean_env(env), capture_output=True, text=True,
+    proc = subprocess.run([*CINEV4, *args], cwd=cwd, env=clean_env(env), capture_output=True, text=True,
                           timeout=timeout)
     result = Result(args, proc.returncode, proc.stdout, proc.stderr)
     assert "Traceback" not in proc.stderr, str(result)
@@ -69,7 +69,7 @@ def run_cli(*args: str, cwd: Path, expect: int | None = 0, env: dict[str, str] |
 
 
 def popen_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    return subprocess.Popen([*CINEV4, *args], cwd=cwd, env=_clean_env(env), stdout=subprocess.PIPE,
+    return subprocess.Popen([*CINEV4, *args], cwd=cwd, env=clean_env(env), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
 
 
@@ -99,58 +99,7 @@ def render(root: Path, shot: str = "SH010", version: str = "v0001", frames: int 
     return out
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _session_user_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """The user cache folder (where verify --resume keeps its journal key) is the session's own,
-    for this process and every cinev4 it runs: tests never write into the real home."""
-    before = os.environ.get("XDG_CACHE_HOME")
-    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("user-cache"))
-    yield
-    if before is None:
-        del os.environ["XDG_CACHE_HOME"]
-    else:
-        os.environ["XDG_CACHE_HOME"] = before
-
-
-@pytest.fixture
-def cli() -> Callable[..., Result]:
-    return run_cli
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Iterator[Path]:
-    """A fresh strict project, initialised through the CLI."""
-    root = tmp_path / "proj"
-    run_cli("init", str(root), "--id", "FILM01", "--name", "Test film", cwd=tmp_path)
-    yield root
-    _make_writable(tmp_path)
-
-
-@pytest.fixture
-def mutable_project(tmp_path: Path) -> Iterator[Path]:
-    root = tmp_path / "mproj"
-    run_cli("init", str(root), "--id", "FILM02", "--mutable-outputs", cwd=tmp_path)
-    yield root
-    _make_writable(tmp_path)
-
-
-@pytest.fixture
-def manifested(project: Path) -> Path:
-    """A project with shot SH010 rendered, in QC, its manifest written."""
-    run_cli("shot", "new", "SH010", cwd=project)
-    render(project)
-    run_cli("shot", "qc", "SH010", cwd=project)
-    run_cli("manifest", "SH010", cwd=project)
-    return project
-
-
-@pytest.fixture
-def done(manifested: Path) -> Path:
-    run_cli("shot", "done", "SH010", cwd=manifested)
-    return manifested
-
-
-def _make_writable(folder: Path) -> None:
+def make_writable(folder: Path) -> None:
     """Manifests are read-only; let pytest clean the temporary folder everywhere."""
     for dirpath, dirnames, filenames in os.walk(folder):
         for name in dirnames + filenames:

@@ -175,7 +175,7 @@ def test_schemas_are_the_single_source_of_the_safe_id_rule() -> None:
 
 def test_a_control_character_the_validator_quotes_stays_escaped_on_one_line() -> None:
     # jsonschema-rs copies an unexpected key into its message as it is: a key "\n" would
-    # break the one-line problem (found by tests/pipeline/test_fuzz_documents.py).
+    # break the one-line problem (found by tests/contracts/test_fuzz_documents.py).
     with pytest.raises(ContractError) as caught:
         parse_document(b'{"\\n": null, "a\\u007f\\t": 1}', "project", "doc.json")
     assert caught.value.problems[-1] == (
