@@ -27,6 +27,7 @@ from cinev4.settings import (
     DEFAULT_QUEUE_DEPTH,
     DEFAULT_WINDOW,
     IO_MODES,
+    WINDOW_UNIT,
     resolve_anchor,
     resolve_cache,
     resolve_io,
@@ -80,6 +81,7 @@ cdef extern from "cv4_cpu.h" nogil:
 
 cdef extern from "cv4_io.h" nogil:
     enum:
+        CV4_WINDOW_UNIT
         CV4_ERR_CHANGED
         CV4_ERR_TRUNCATED
         CV4_ERR_NOTREG
@@ -124,6 +126,8 @@ cdef extern from "cv4_batch.h" nogil:
 
 
 cv4_kernels_init()
+if CV4_WINDOW_UNIT != WINDOW_UNIT:  # the unit parse_window checks is the one the C windows assume
+    raise ImportError(f"cinev4.settings.WINDOW_UNIT {WINDOW_UNIT} is not the engine's {CV4_WINDOW_UNIT}")
 
 # IO_MODES, DEFAULT_IO, DEFAULT_WINDOW, DEFAULT_QUEUE_DEPTH and CACHE_MODES are
 # cinev4.settings' (imported above, kept here as the engine's public names).
