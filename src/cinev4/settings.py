@@ -34,8 +34,8 @@ __all__ = [
     "WINDOW_UNIT", "MAX_WINDOW", "THREADS_RANGE", "IO_MODES", "IO_CHOICES", "CACHE_MODES", "ANCHOR_CHOICES",
     "DEFAULT_IO", "DEFAULT_WINDOW", "DEFAULT_QUEUE_DEPTH", "QUEUE_DEPTH_RANGE", "ENGINE_OPTIONS",
     "debug_enabled", "environment_problems", "parse_count", "parse_seconds", "parse_threads", "parse_window",
-    "pipeline_cache_mode", "resolve_anchor", "resolve_cache", "resolve_io", "resolve_kernel", "resolve_lane_min", "resolve_prefault",
-    "resolve_queue_depth", "resolve_threads", "resolve_window", "usable_cpus",
+    "pipeline_cache_mode", "resolve_anchor", "resolve_cache", "resolve_io", "resolve_kernel", "resolve_lane_min",
+    "resolve_prefault", "resolve_queue_depth", "resolve_threads", "resolve_window", "usable_cpus",
 ]
 
 # A window is a whole number of these: mmap offsets must fall on a page, and
@@ -48,7 +48,7 @@ IO_MODES = ("mmap", "read")
 IO_CHOICES = ("auto", *IO_MODES)
 CACHE_MODES = ("keep", "drop")
 ANCHOR_CHOICES = ("auto", "openat2", "openat-walk")
-# Chosen by benchmarks/ (see README "Tuning"): mmap windows beat read() copies
+# Chosen by benchmarks/ (and ``cinev4 bench``): mmap windows beat read() copies
 # on page-cached data, and 8 MiB windows keep RSS bounded at no measurable cost.
 DEFAULT_IO = "mmap"
 DEFAULT_WINDOW = 8 * 1024 * 1024
