@@ -75,6 +75,7 @@ class Sha256:
 IO_MODES: tuple[str, ...]
 DEFAULT_IO: str
 DEFAULT_WINDOW: int
+WINDOW_UNIT: int  # a window is a whole number of these (64 KiB)
 
 CACHE_MODES: tuple[str, ...]
 DEFAULT_QUEUE_DEPTH: int

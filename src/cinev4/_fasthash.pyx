@@ -5,9 +5,9 @@ native thread pool, reached from Python with the GIL released.
 Settings come from keyword arguments, else from the environment:
 ``CINEV4_KERNEL`` (a name from ``available_kernels()``), ``CINEV4_IO``
 (``mmap`` or ``read``), ``CINEV4_WINDOW`` (bytes; ``K``/``M`` suffixes allowed,
-a multiple of 64 KiB) and ``CINEV4_THREADS``.
+a multiple of 64 KiB) and ``CINEV4_THREADS``, each resolved by its
+``cinev4.settings.resolve_*`` function, the one every other layer calls too.
 """
-import operator
 import os
 
 cimport cython
@@ -20,7 +20,24 @@ from libc.stdlib cimport calloc, free
 from libc.string cimport memchr, memcpy, memset
 
 from cinev4._version import __version__
-from cinev4.settings import parse_count, parse_window
+from cinev4.settings import (
+    ANCHOR_CHOICES,
+    CACHE_MODES,
+    DEFAULT_IO,
+    DEFAULT_QUEUE_DEPTH,
+    DEFAULT_WINDOW,
+    IO_MODES,
+    WINDOW_UNIT,
+    resolve_anchor,
+    resolve_cache,
+    resolve_io,
+    resolve_kernel,
+    resolve_lane_min,
+    resolve_prefault,
+    resolve_queue_depth,
+    resolve_threads,
+    resolve_window,
+)
 from cinev4.errors import (
     FileChangedError,
     FileTruncatedError,
@@ -64,6 +81,7 @@ cdef extern from "cv4_cpu.h" nogil:
 
 cdef extern from "cv4_io.h" nogil:
     enum:
+        CV4_WINDOW_UNIT
         CV4_ERR_CHANGED
         CV4_ERR_TRUNCATED
         CV4_ERR_NOTREG
@@ -97,6 +115,7 @@ cdef extern from "cv4_batch.h" nogil:
         int threads
         int keep_order
         int ahead_files
+        int prefault
     int cv4_item_is_done(const cv4_item *item)
     cv4_batch *cv4_batch_new(cv4_item *items, size_t count, const cv4_batch_config *cfg)
     int cv4_batch_start(cv4_batch *b)
@@ -107,22 +126,15 @@ cdef extern from "cv4_batch.h" nogil:
 
 
 cv4_kernels_init()
+if CV4_WINDOW_UNIT != WINDOW_UNIT:  # the unit parse_window checks is the one the C windows assume
+    raise ImportError(f"cinev4.settings.WINDOW_UNIT {WINDOW_UNIT} is not the engine's {CV4_WINDOW_UNIT}")
 
-IO_MODES = ("mmap", "read")
-# Chosen by benchmarks/ (README "Kernels and settings"): mmap windows beat read() copies
-# on page-cached data, and 8 MiB windows keep RSS bounded at no measurable cost.
-DEFAULT_IO = "mmap"
-DEFAULT_WINDOW = 8 * 1024 * 1024
-# "keep": the page cache is left to the kernel (what sha256sum does; hash_files'
+# IO_MODES, DEFAULT_IO, DEFAULT_WINDOW, DEFAULT_QUEUE_DEPTH and CACHE_MODES are
+# cinev4.settings' (imported above, kept here as the engine's public names).
+# Cache "keep": the page cache is left to the kernel (what sha256sum does; hash_files'
 # default). "drop": pages a batch read that were not resident before are dropped
 # once hashed (the pipeline's entry points' default: a verify of a terabyte must not
 # evict what the node was using). CINEV4_CACHE overrides either default.
-CACHE_MODES = ("keep", "drop")
-# Reads in flight ahead of the hashing (README "Reads in flight"): the next N
-# windows of each file and the first window of the next N files of a batch are
-# asked from the disk (POSIX_FADV_WILLNEED) while the current ones are hashed.
-# 2 measured faster than 0, 1 and 4 on cold frames (README); CINEV4_QUEUE_DEPTH.
-DEFAULT_QUEUE_DEPTH = 2
 _NOT_REGULAR_KINDS = {"p": "FIFO", "c": "character device", "b": "block device", "s": "socket"}
 
 
@@ -153,9 +165,7 @@ cdef const cv4_kernel *_single_kernel(str name) except NULL:
 
 
 cdef const cv4_kernel *_kernel(object name) except NULL:
-    """The single-stream kernel for a name (None: CINEV4_KERNEL, else the fastest)."""
-    if name is None:
-        name = os.environ.get("CINEV4_KERNEL") or None
+    """The single-stream kernel for a resolved name (``resolve_kernel``; None: the fastest)."""
     if name is None or cv4_mb_kernel_find(str(name).encode()) != NULL:
         return cv4_kernel_best()
     return _single_kernel(str(name))
@@ -177,8 +187,7 @@ cdef int _lane_plan(object name, cv4_batch_config *cfg) except -1:
     name, or by default where it measures faster; None of it for a single name.
     The first to fill ``cfg``: every field it does not set starts at zero."""
     memset(cfg, 0, sizeof(cv4_batch_config))
-    if name is None:
-        name = os.environ.get("CINEV4_KERNEL") or None
+    name = resolve_kernel(name)
     cfg.kernel = _kernel(name)
     cfg.lanes = NULL
     cfg.min_busy_lanes = 0
@@ -188,12 +197,9 @@ cdef int _lane_plan(object name, cv4_batch_config *cfg) except -1:
         cfg.lanes = cv4_mb_kernel_find(str(name).encode())
     if cfg.lanes == NULL:
         return 0
-    env = os.environ.get("CINEV4_LANE_MIN")
-    if env:
-        try:
-            cfg.min_busy_lanes = int(env)
-        except ValueError:
-            raise ValueError(f"CINEV4_LANE_MIN={env!r} is not a whole number") from None
+    lane_min = resolve_lane_min()
+    if lane_min is not None:
+        cfg.min_busy_lanes = lane_min
     else:
         cfg.min_busy_lanes = cv4_mb_calibrate(cfg.lanes, cfg.kernel).break_even_lanes
     return 0
@@ -202,44 +208,16 @@ cdef int _lane_plan(object name, cv4_batch_config *cfg) except -1:
 cdef cv4_io_config _io_config(object io, object window, object cache=None, str default_cache="keep") except *:
     cdef cv4_io_config cfg
     memset(&cfg, 0, sizeof(cfg))
-    if cache is None:
-        cache = os.environ.get("CINEV4_CACHE") or default_cache
-    if cache not in CACHE_MODES:
-        raise ValueError(f"unknown cache mode {cache!r}; choose one of: {', '.join(CACHE_MODES)}")
-    cfg.drop_cache = cache == "drop"
-    depth = os.environ.get("CINEV4_QUEUE_DEPTH")
-    cfg.ahead_windows = parse_count(depth, 0, 64) if depth else DEFAULT_QUEUE_DEPTH
-    if io is None:
-        io = os.environ.get("CINEV4_IO") or DEFAULT_IO
-    if io == "auto":
-        io = DEFAULT_IO
-    if io not in IO_MODES:
-        raise ValueError(f"unknown I/O mode {io!r}; choose one of: auto, {', '.join(IO_MODES)}")
-    if window is None:
-        env = os.environ.get("CINEV4_WINDOW")
-        window = env if env else DEFAULT_WINDOW
-    # The argument and the variable accept the same forms: 8388608, "8M", "512K".
-    window = parse_window(window)
-    cfg.mode = CV4_IO_MMAP if io == "mmap" else CV4_IO_READ
-    cfg.window = window
+    cfg.drop_cache = resolve_cache(cache, default_cache) == "drop"
+    cfg.ahead_windows = resolve_queue_depth()
+    cfg.mode = CV4_IO_MMAP if resolve_io(io) == "mmap" else CV4_IO_READ
+    cfg.window = resolve_window(window)
     return cfg
 
 
 def default_threads():
     """Worker threads used when none are asked for: CINEV4_THREADS, else the usable CPUs."""
-    env = os.environ.get("CINEV4_THREADS")
-    if env:
-        try:
-            count = int(env)
-        except ValueError:
-            raise ValueError(f"CINEV4_THREADS={env!r} is not a whole number") from None
-        if count < 1:
-            raise ValueError(f"CINEV4_THREADS must be at least 1, not {count}")
-        return count
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
+    return resolve_threads(None)
 
 
 def engine_info():
@@ -332,11 +310,8 @@ cdef int _batch_config(cv4_batch_config *cfg, object threads, object kernel, obj
     _lane_plan(kernel, cfg)
     cfg.io = _io_config(io, window, cache, default_cache)
     cfg.ahead_files = cfg.io.ahead_windows
-    if isinstance(threads, bool) or isinstance(threads, float):
-        raise TypeError(f"threads must be an int or None, not {type(threads).__name__}")
-    cfg.threads = default_threads() if threads is None else operator.index(threads)
-    if cfg.threads < 1:
-        raise ValueError(f"threads must be at least 1, not {cfg.threads}")
+    cfg.threads = resolve_threads(threads)
+    cfg.prefault = resolve_prefault()
     return 0
 
 
@@ -459,7 +434,7 @@ cdef class Sha256:
     def __cinit__(self, data=None, *, kernel=None):
         if kernel is not None and cv4_mb_kernel_find(str(kernel).encode()) != NULL:
             raise ValueError(f"{kernel!r} is a multi-buffer kernel: it hashes many files at once (hash_files)")
-        cv4_sha256_init(&self.ctx, _kernel(kernel))
+        cv4_sha256_init(&self.ctx, _kernel(resolve_kernel(kernel)))
         self.finished = False
         if data is not None:
             self.update(data)
@@ -723,8 +698,6 @@ cdef extern from "cv4_check.h" nogil:
     void cv4_item_set_check(cv4_item *item, uint64_t expected_size, int check)
     void cv4_config_set_anchor(cv4_batch_config *cfg, const cv4_anchor *a)
 
-
-ANCHOR_CHOICES = ("auto", "openat2", "openat-walk")
 _SCAN_TYPES = {"l": "symlink", "p": "FIFO", "s": "socket", "c": "character device", "b": "block device",
                "?": "special file", "d": "unlistable", "e": "unreadable"}
 _ENOENT = _errno.ENOENT
@@ -735,10 +708,8 @@ _ENOTDIR = _errno.ENOTDIR
 cdef int _anchor_mode() except -1:
     """CINEV4_ANCHOR: ``auto`` (openat2 where the kernel has it), ``openat2``
     (an error where it has not), ``openat-walk`` (the fallback walk, forced)."""
-    choice = os.environ.get("CINEV4_ANCHOR") or "auto"
+    choice = resolve_anchor()
     best = cv4_anchor_best_mode()
-    if choice not in ANCHOR_CHOICES:
-        raise ValueError(f"CINEV4_ANCHOR={choice!r}: expected one of: {', '.join(ANCHOR_CHOICES)}")
     if best == CV4_ANCHOR_PATH or choice == "auto":
         return best  # Windows has one mode
     if choice == "openat-walk":

@@ -22,22 +22,14 @@ import sys
 import time
 from typing import IO, Any
 
-__all__ = ["BarProgress", "LineProgress", "TerminalProgress", "progress_for", "terminal_width", "human_bytes",
+from cinev4.sizes import format_size
+
+__all__ = ["BarProgress", "LineProgress", "TerminalProgress", "progress_for", "terminal_width",
            "DEFAULT_INTERVAL_S"]
 
 DEFAULT_INTERVAL_S = 10.0
 _REDRAW_S = 0.1  # a terminal line is redrawn at most this often
 _MB = 1_000_000
-
-
-def human_bytes(count: float) -> str:
-    """Bytes in binary units, short (``1.2 GiB``): the one size format of the CLI."""
-    size = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{int(size)} B" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{count} B"  # pragma: no cover
 
 
 def _clock(seconds: float) -> str:
@@ -81,7 +73,7 @@ class _Meter:
         eta = _clock(left / rate) if rate > 0 and left > 0 else ("0:00" if left <= 0 else "?")
         return {
             "percent": f"{self.fraction * 100:3.0f}%",
-            "bytes": f"{human_bytes(self.bytes_done)}{'/' if compact else ' of '}{human_bytes(self.total_bytes)}",
+            "bytes": f"{format_size(self.bytes_done)}{'/' if compact else ' of '}{format_size(self.total_bytes)}",
             "files": f"{self.files_done}{'/' if compact else ' of '}{self.total_files} files",
             "rate": f"{rate / _MB:.0f} MB/s",
             "eta": f"ETA {eta}",

@@ -100,6 +100,9 @@ CASES: dict[str, Case] = {
     "unrecognized-long": Case(["--nope", "f"], usage_error=True),
     "flag-with-value": Case(["--binary=3", "f"], usage_error=True),
     "ambiguous-prefix": Case(["--s", "f"], usage_error=True),
+    # GNU's prefixes keep their meaning beside cinev4's own options (--w: --warn, not --window)
+    "gnu-prefix-warn": Case(["--w", "-c", "f.sums"], {"f": b"", "f.sums": sums("bad\n", f"{E}  f\n")}),
+    "gnu-prefix-ignore-missing": Case(["--i", "f"], {"f": b""}, usage_error=True),
     # --- checking (md5sum.pl) ---
     "check-1": Case(["--check", "f.sums"], {"f": b"", "f.sums": sums(f"{E}  f\n")}),
     "check-windows-crlf": Case(["--check", "f.sums"], {"f": b"", "f.sums": sums(f"{E}  f\r\n")}),

@@ -131,6 +131,51 @@ def test_usage_errors_are_one_line(tree: Path, args: list[str], env: dict[str, s
     assert b"Traceback" not in out.stderr
 
 
+@pytest.mark.parametrize("window, why", [
+    ("100K", "window must be a multiple of 64 KiB between 64 KiB and 1 GiB, not 102400"),
+    ("2G", "window must be a multiple of 64 KiB between 64 KiB and 1 GiB, not 2147483648"),
+    ("lots", "window 'lots' is not a size (expected bytes, or a number with K, M or G, e.g. 8M)"),
+])
+def test_refused_window_is_a_usage_error(tree: Path, window: str, why: str) -> None:
+    out = run([*cinev4_exe(), "hash", f"--window={window}", "plain.exr"], tree)
+    assert out.returncode == 2
+    assert out.stdout == b""
+    assert out.stderr.decode().splitlines() == [f"cinev4: invalid argument '{window}' for '--window' ({why})",
+                                                "Try 'cinev4 hash --help' for more information."]
+
+
+@pytest.mark.parametrize("io", ["mmap", "read"])
+def test_window_hashes_files_larger_than_the_window(tmp_path: Path, io: str) -> None:
+    sizes = [3 * 65536 + 17, 65536, 65535, 10 * 65536 + 4096, 0]  # several windows, exact, under one, empty
+    names = []
+    for i, size in enumerate(sizes):
+        (tmp_path / f"f{i}").write_bytes(os.urandom(size))
+        names.append(f"f{i}")
+    out = run([*cinev4_exe(), "hash", "--window", "64K", f"--io={io}", "--threads=3", *names], tmp_path)
+    assert out.returncode == 0, out.stderr
+    expected = "".join(f"{hashlib.sha256((tmp_path / n).read_bytes()).hexdigest()}  {n}\n" for n in names)
+    assert out.stdout.decode() == expected
+    check = run([*cinev4_exe(), "hash", "--window=128K", "-c", "-"], tmp_path, input=out.stdout)
+    assert check.returncode == 0, check.stderr
+
+
+def test_window_reaches_the_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--window is handed to the engine's batch, as --threads, --kernel and --io are."""
+    from cinev4.hashcli import command
+
+    seen: dict[str, object] = {}
+    real = command.hash_files_ordered
+
+    def spy(files, threads=None, **settings):  # type: ignore[no-untyped-def]
+        seen.update(settings, threads=threads)
+        return real(files, threads, **settings)
+
+    monkeypatch.setattr(command, "hash_files_ordered", spy)
+    (tmp_path / "f").write_bytes(b"x" * 200_000)
+    monkeypatch.chdir(tmp_path)
+    assert command.run_hash(["--window=192K", "--threads=2", "--io=read", "--kernel=portable", "f"]) == 0
+    assert seen == {"threads": 2, "kernel": "portable", "io": "read", "window": 192 * 1024, "progress": None}
+
 def test_version_names_kernel_and_io() -> None:
     out = subprocess.run([*cinev4_exe(), "--version"], capture_output=True, text=True, check=True).stdout
     assert out.startswith("cinev4 ")

@@ -20,6 +20,7 @@ BAD_SETTINGS = [
     ("CINEV4_QUEUE_DEPTH", "65", "expected a whole number from 0 to 64"),
     ("CINEV4_KERNEL", "foo", "unknown or unavailable kernel; this CPU offers: "),
     ("CINEV4_LANE_MIN", "-3", "expected a whole number from 1 to 1024"),
+    ("CINEV4_PREFAULT", "yes", "expected one of: '0', '1'"),
     ("CINEV4_JOURNAL_BATCH_FILES", "many", "expected a whole number from 1 to 2147483647"),
     ("CINEV4_DEBUG", "maybe", "expected one of: '1', 'true', 'yes', 'on', '0', 'false', 'no', 'off'"),
 ]

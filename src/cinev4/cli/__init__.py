@@ -46,6 +46,7 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
         return
     from cinev4._version import __version__
     from cinev4._fasthash import engine_info
+    from cinev4.sizes import format_size
 
     info = engine_info()
     click.echo(f"cinev4 {__version__}")
@@ -56,7 +57,7 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
     )
     click.echo(
         f"engine: kernel {info['kernel']}, {lanes}, io {info['io_mode']}, "
-        f"window {info['window_bytes'] // (1024 * 1024)} MiB, threads {info['threads']}"
+        f"window {format_size(info['window_bytes'], 'exact')}, threads {info['threads']}"
     )
     # How pipeline commands open artifacts below the project root (never through a symlink).
     click.echo(f"file layer: anchored opening {info['anchor']}")

@@ -17,10 +17,13 @@ from typing import IO, Any, TypeVar
 
 import click
 
-# Re-exported for the commands: the progress display and the one size format.
+# Re-exported for the commands: the progress display and the one size format
+# (cinev4.sizes.format_size, amounts of data: ``1.2 GiB``).
 from cinev4.progress import BarProgress as BarProgress
-from cinev4.progress import human_bytes as human_bytes
 from cinev4.progress import progress_for as progress_for
+from cinev4.settings import ENGINE_OPTIONS, THREADS_RANGE
+from cinev4.sizes import format_size, parse_size
+from cinev4.sizes import format_size as human_bytes
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -94,11 +97,31 @@ project_option = click.option(
 json_option = click.option("--json", "as_json", is_flag=True, help="Print a machine-readable JSON report on stdout.")
 threads_option = click.option(
     "--threads",
-    type=click.IntRange(1, 1024),
+    type=click.IntRange(*THREADS_RANGE),
     default=None,
-    metavar="N",
-    help="Hashing threads (default: every core).",
+    metavar=ENGINE_OPTIONS["threads"][0],
+    help=f"{ENGINE_OPTIONS['threads'][1][:1].upper()}{ENGINE_OPTIONS['threads'][1][1:]}. Env: CINEV4_THREADS.",
 )
+
+
+class SizeParam(click.ParamType):  # type: ignore[type-arg]  # generic only in click >= 8.2
+    """A size option (``512M``, ``2G``, ``64K``, bytes), read by cinev4.sizes.parse_size."""
+
+    name = "SIZE"
+
+    def __init__(self, minimum: int = 0) -> None:
+        self.minimum = minimum
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        try:
+            size = parse_size(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+        if size < self.minimum:
+            self.fail(f"{value!r} is less than {format_size(self.minimum, 'exact')}", param, ctx)
+        return size
 
 
 def complete_shot_ids(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[Any]:

@@ -7,28 +7,15 @@ from typing import TYPE_CHECKING
 
 import click
 
-from cinev4.cli._common import CommandError, emit_result, json_option
+from cinev4.cli._common import CommandError, SizeParam, emit_result, json_option
+from cinev4.sizes import format_size
 
 if TYPE_CHECKING:
     from cinev4.cli.tuning import BenchReport, ColdReport
 
 
-class _Size(click.ParamType):  # type: ignore[type-arg]  # generic only in click >= 8.2
-    name = "SIZE"
-
-    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        if isinstance(value, int):
-            return value
-        from cinev4.cli.tuning import parse_size
-
-        try:
-            return parse_size(str(value))
-        except ValueError as exc:
-            self.fail(str(exc), param, ctx)
-
-
 @click.command("bench")
-@click.option("--size", type=_Size(), default="512M", show_default=True,
+@click.option("--size", type=SizeParam(minimum=1), default="512M", show_default=True,
               help="Test data to write and hash, in all (K, M, G suffixes).")
 @click.option("--rounds", type=click.IntRange(1, 100), default=3, show_default=True,
               help="Time each setting this many times, interleaved; keep the best.")
@@ -89,16 +76,14 @@ def bench_command(size: int, rounds: int, directory: Path | None, cold: bool, as
 
 
 def _print(report: BenchReport) -> None:
-    from cinev4.cli.tuning import size_label
-
     engine = report.engine
     click.echo(
-        f"cinev4 bench: {size_label(report.size)} of data, page cache warm, best of {report.rounds} "
+        f"cinev4 bench: {format_size(report.size, 'exact')} of data, page cache warm, best of {report.rounds} "
         f"interleaved rounds; MB = 10^6 bytes"
     )
     click.echo(
         f"engine defaults: kernel {engine['kernel']}, io {engine['io_mode']}, "
-        f"window {size_label(engine['window_bytes'])}, threads {engine['threads']}; "
+        f"window {format_size(engine['window_bytes'], 'exact')}, threads {engine['threads']}; "
         f"cpu features: {' '.join(engine['cpu_features']) or 'none'}"
     )
     titles = {
@@ -115,26 +100,24 @@ def _print(report: BenchReport) -> None:
             click.echo(f"{titles.get(stage, stage)}:")
         rate = f"{m.files_per_s:10.0f} files/s" if m.files > 1 else ""
         click.echo(f"  {m.label:<16} {m.data:<34} {m.mb_per_s:8.0f} MB/s {rate}")
-    click.echo("")
-    for note in report.notes:
-        click.echo(f"note: {note}")
-    click.echo("best settings on this machine (`cinev4 --version` shows those in use):")
-    for line in report.env_lines():
-        click.echo(line)
+    _print_advice(report, "on this machine")
 
 
 def _print_cold(report: ColdReport) -> None:
-    from cinev4.cli.tuning import size_label
-
-    click.echo(f"cinev4 bench --cold: {size_label(report.size)} of data evicted before every command, "
+    click.echo(f"cinev4 bench --cold: {format_size(report.size, 'exact')} of data evicted before every command, "
                f"median of {report.rounds} interleaved rounds; MB = 10^6 bytes")
     click.echo(f"storage: {report.readers} parallel readers {report.storage_mb_per_s:8.0f} MB/s")
     for m in report.measurements:
         click.echo(f"  {m.label:<22} {m.data:<28} {m.mb_per_s:8.0f} MB/s "
                    f"({m.mb_per_s / report.storage_mb_per_s:.2f}x the readers)")
+    _print_advice(report, "for this storage")
+
+
+def _print_advice(report: BenchReport | ColdReport, where: str) -> None:
+    """A report's notes, then its best settings as lines to paste into a shell."""
     click.echo("")
     for note in report.notes:
         click.echo(f"note: {note}")
-    click.echo("best settings for this storage (`cinev4 --version` shows those in use):")
+    click.echo(f"best settings {where} (`cinev4 --version` shows those in use):")
     for line in report.env_lines():
         click.echo(line)

@@ -21,16 +21,17 @@ from pathlib import Path
 from typing import Any
 
 import cinev4
+from cinev4.settings import WINDOW_UNIT, resolve_threads
+from cinev4.sizes import format_size, parse_size
 
 __all__ = [
-    "DEFAULT_SIZE", "WINDOWS", "Measurement", "BenchReport", "run_bench", "parse_size", "size_label",
+    "DEFAULT_SIZE", "WINDOWS", "Measurement", "BenchReport", "run_bench", "parse_size",
     "QUEUE_DEPTHS", "ColdReport", "run_cold_bench", "evict", "read_in_parallel",
 ]
 
 MB = 1_000_000
 KIB = 1024
 MIB = 1024 * KIB
-GIB = 1024 * MIB
 DEFAULT_SIZE = 512 * MIB
 WINDOWS = (1 * MIB, 4 * MIB, 8 * MIB, 32 * MIB)
 FRAME_SIZE = 8 * MIB
@@ -41,33 +42,8 @@ BUFFER_MAX = 64 * MIB
 MARGIN = 1.03
 
 
-def parse_size(text: str) -> int:
-    """``512M``, ``2G``, ``64K`` or a number of bytes."""
-    text = text.strip()
-    scale = {"k": KIB, "m": MIB, "g": GIB}.get(text[-1:].lower(), 1)
-    number = text[:-1] if scale != 1 else text
-    try:
-        value = float(number) * scale
-    except ValueError:
-        raise ValueError(f"{text!r} is not a size (e.g. 512M, 2G)") from None
-    if value <= 0:
-        raise ValueError(f"size must be positive, not {text!r}")
-    return int(value)
-
-
-def size_label(size: int) -> str:
-    for unit, name in ((GIB, "GiB"), (MIB, "MiB"), (KIB, "KiB")):
-        if size >= unit and size % unit == 0:
-            return f"{size // unit} {name}"
-    return f"{size} B"
-
-
 def _threads_label(count: int) -> str:
     return f"{count} thread{'s' if count != 1 else ''}"
-
-
-def _window_env(window: int) -> str:
-    return f"{window // MIB}M" if window % MIB == 0 else f"{window // KIB}K"
 
 
 @dataclass
@@ -115,7 +91,7 @@ class BenchReport:
         return {
             "CINEV4_KERNEL": self.best.get("kernel"),
             "CINEV4_IO": self.best.get("io"),
-            "CINEV4_WINDOW": _window_env(window) if window else None,
+            "CINEV4_WINDOW": format_size(window, "setting") if window else None,
             "CINEV4_THREADS": str(threads) if threads else None,
         }
 
@@ -160,7 +136,7 @@ def _write(path: Path, size: int) -> None:
 
 def _plan_sizes(total: int) -> tuple[int, int, int]:
     """(big file, frames total, small files total) adding up to about ``total``."""
-    unit = 64 * KIB  # window granularity; keeps the big file a whole number of windows
+    unit = WINDOW_UNIT  # keeps the big file a whole number of windows
     small = max(SMALL_SIZE * 16, total // 16 // SMALL_SIZE * SMALL_SIZE)
     rest = max(2 * unit, total - small)
     big = max(unit, rest // 2 // unit * unit)
@@ -186,9 +162,9 @@ def _data(folder: Path, total: int) -> Iterator[tuple[_DataSet, _DataSet, _DataS
         _write(path, SMALL_SIZE)
         small.append(str(path))
     yield (
-        _DataSet(f"one {size_label(big_size)} file", [str(big)], big_size),
-        _DataSet(f"{len(frames)} x {size_label(frame_size)}", frames, len(frames) * frame_size),
-        _DataSet(f"{len(small):,} x {size_label(SMALL_SIZE)}", small, len(small) * SMALL_SIZE),
+        _DataSet(f"one {format_size(big_size, 'exact')} file", [str(big)], big_size),
+        _DataSet(f"{len(frames)} x {format_size(frame_size, 'exact')}", frames, len(frames) * frame_size),
+        _DataSet(f"{len(small):,} x {format_size(SMALL_SIZE, 'exact')}", small, len(small) * SMALL_SIZE),
     )
 
 
@@ -241,7 +217,7 @@ def run_bench(
     """Measure kernels, I/O modes and windows, and thread counts on ``size`` bytes of data."""
     say = say or (lambda _text: None)
     info = cinev4.engine_info()
-    cpus = int(info["threads"])
+    cpus = resolve_threads()  # the engine's default: CINEV4_THREADS, else the usable CPUs
     report = BenchReport(
         size=size,
         rounds=rounds,
@@ -265,7 +241,7 @@ def run_bench(
 
     timer = _Timer(rounds, check)
     with tempfile.TemporaryDirectory(prefix="cinev4-bench-", dir=directory) as tmp:
-        say(f"writing {size_label(size) if size % KIB == 0 else f'{size:,} bytes'} of test data in {tmp}")
+        say(f"writing {format_size(size, 'exact')} of test data in {tmp}")
         with _data(Path(tmp), size) as (big, frames, small):
             _warm(big.paths + frames.paths + small.paths)
 
@@ -277,7 +253,8 @@ def run_bench(
             singles = list(info["kernels"])
             times = timer.best({k: _hash_buffer(buffer, k) for k in singles})
             for k in singles:
-                report.measurements.append(Measurement("kernel (memory)", k, f"{size_label(len(buffer))} buffer",
+                report.measurements.append(Measurement("kernel (memory)", k,
+                                                       f"{format_size(len(buffer), 'exact')} buffer",
                                                        {"kernel": k}, len(buffer), 1, times[k]))
 
             # 2. Kernels inside hash_files on many files (multi-buffer kernels work here).
@@ -308,7 +285,7 @@ def run_bench(
                     seconds = times[f"{io} {w}"]
                     io_total[(io, w)] += seconds
                     report.measurements.append(Measurement(
-                        "io", f"{io} {size_label(w)}", f"{data.name}, {_threads_label(threads or cpus)}",
+                        "io", f"{io} {format_size(w, 'exact')}", f"{data.name}, {_threads_label(threads or cpus)}",
                         {"io": io, "window": w}, data.bytes, data.files, seconds))
             best_io, best_window = min(configs, key=lambda c: io_total[c])
             report.best["io"] = best_io
@@ -431,7 +408,7 @@ def run_cold_bench(size: int = DEFAULT_SIZE, *, rounds: int = 3, directory: Path
     if not hasattr(os, "posix_fadvise"):
         raise OSError("cinev4 bench --cold evicts data with posix_fadvise, which this system lacks")
     info = cinev4.engine_info()
-    cpus = int(info["threads"])
+    cpus = resolve_threads()  # the engine's default: CINEV4_THREADS, else the usable CPUs
     report = ColdReport(size=size, rounds=rounds, engine=dict(info), readers=cpus)
     with tempfile.TemporaryDirectory(prefix="cinev4-bench-cold-", dir=directory) as tmp:
         say("writing test data")
@@ -442,7 +419,7 @@ def run_cold_bench(size: int = DEFAULT_SIZE, *, rounds: int = 3, directory: Path
             _write(path, frame)
             paths.append(str(path))
         report.size = total = len(paths) * frame
-        data = f"{len(paths)} x {size_label(frame)}, evicted"
+        data = f"{len(paths)} x {format_size(frame, 'exact')}, evicted"
         evict(paths)
         expected: list[str] | None = None
         # Lanes across files read many files' small windows at once; cold, the single-stream

@@ -2,7 +2,6 @@
  * huge file starts early instead of leaving threads idle at the end. */
 #include <errno.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
 
 #include "cv4_anchor.h"
@@ -18,7 +17,6 @@ typedef struct sized_index {
 struct cv4_batch {
     cv4_item *items;
     size_t count;
-    int prefault;               /* 1: CINEV4_PREFAULT=1 asked for the prefault helper (off by default) */
     size_t *order;
     cv4_batch_config cfg;
     volatile uint64_t next;
@@ -266,7 +264,7 @@ static CV4_THREAD_FN worker_main(void *arg)
     /* Where asked for and the batch leaves a core per worker idle (one big file,
      * say), a helper on it faults in the next mapped window while this thread
      * hashes, so this thread only hashes (cv4_prefault.h). */
-    io.prefault = b->prefault && io.mode == CV4_IO_MMAP && b->cfg.threads * 2 <= cv4_usable_cpus()
+    io.prefault = b->cfg.prefault && io.mode == CV4_IO_MMAP && b->cfg.threads * 2 <= cv4_usable_cpus()
                       ? cv4_prefaulter_start() : NULL;
     /* Without memory for the lanes (-1, no work taken) the single-stream loop takes over. */
     if (!b->cfg.lanes || run_lanes(b, &io) != 0)
@@ -288,12 +286,6 @@ cv4_batch *cv4_batch_new(cv4_item *items, size_t count, const cv4_batch_config *
     b->items = items;
     b->count = count;
     b->cfg = *cfg;
-    {   /* read here, with the GIL held: never getenv from the workers. Off by default:
-         * on the shared 2-vCPU machine it was measured on, the helper cut the hashing
-         * thread's CPU time by 6-8% but wall time did not measure faster (README). */
-        const char *env = getenv("CINEV4_PREFAULT");
-        b->prefault = env && strcmp(env, "1") == 0;
-    }
     if (b->cfg.threads < 1)
         b->cfg.threads = 1;
     if ((size_t)b->cfg.threads > count)

@@ -58,6 +58,7 @@ typedef struct {
     int threads;
     int keep_order;               /* 1: files taken in input order (output streamed in order); 0: largest first */
     int ahead_files;              /* files whose first window is asked from the disk before they are taken */
+    int prefault;                 /* 1: a helper faults in each worker's next window (CINEV4_PREFAULT) */
 } cv4_batch_config;
 
 cv4_batch *cv4_batch_new(cv4_item *items, size_t count, const cv4_batch_config *cfg);

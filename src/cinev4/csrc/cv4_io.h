@@ -23,10 +23,15 @@ typedef enum { CV4_IO_MMAP = 0, CV4_IO_READ = 1 } cv4_io_mode;
 
 /* Files smaller than this are read even in mmap mode. */
 #define CV4_MMAP_MIN_SIZE (256 * 1024)
+/* Windows are whole multiples of this, so a mapped window starts on a page of every
+ * page size in use (4, 16 and 64 KiB). The window= argument and CINEV4_WINDOW are
+ * checked against cinev4.settings.WINDOW_UNIT, which the engine compares with this
+ * when it loads. */
+#define CV4_WINDOW_UNIT (64 * 1024)
 
 typedef struct {
     cv4_io_mode mode;
-    size_t window;       /* bytes per window; a multiple of 64 KiB */
+    size_t window;       /* bytes per window; a multiple of CV4_WINDOW_UNIT */
     const struct cv4_anchor *anchor; /* non-NULL: paths are relative to it (cv4_anchor.h) */
     struct cv4_prefaulter *prefault; /* non-NULL: mmap maps one window ahead and this helper
                                         faults it in (cv4_prefault.h); NULL: off */

@@ -18,7 +18,6 @@
 #define MAX_LANES 16
 /* 16 KiB per lane per call: the per-call cost is about 1% there. */
 #define MAX_CALL_BLOCKS 256
-#define WINDOW_UNIT (64 * 1024)
 
 typedef struct {
     cv4_item *item; /* NULL: the lane is idle */
@@ -293,9 +292,9 @@ int cv4_lanes_run(const cv4_lane_policy *policy, const cv4_io_config *io, cv4_ne
         return -1;
     ls->lanes = policy->mb->lanes > MAX_LANES ? MAX_LANES : policy->mb->lanes;
     /* The lanes share the thread's window budget, so memory stays bounded. */
-    lane_window = io->window / (size_t)ls->lanes / WINDOW_UNIT * WINDOW_UNIT;
+    lane_window = io->window / (size_t)ls->lanes / CV4_WINDOW_UNIT * CV4_WINDOW_UNIT;
     ls->io = *io;
-    ls->io.window = lane_window < WINDOW_UNIT ? WINDOW_UNIT : lane_window;
+    ls->io.window = lane_window < CV4_WINDOW_UNIT ? CV4_WINDOW_UNIT : lane_window;
     ls->buffers = (uint8_t *)malloc(ls->io.window * (size_t)ls->lanes);
     if (!ls->buffers) {
         free(ls);

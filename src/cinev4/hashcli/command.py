@@ -25,11 +25,24 @@ from cinev4._fasthash import format_sum_lines, hash_files_ordered
 from cinev4.hashcli.options import HashOptions, HashUsageError, check_combinations, parse_hash_args
 from cinev4.hashcli.quoting import quote_name
 from cinev4.hashcli.sumsfile import SumsEntry, SumsParser, format_check_name, format_line, format_lines
+from cinev4.settings import ENGINE_OPTIONS
 
 PROGRAM = "cinev4"
 STDIN_NAME = b"-"
 _STDIN_CHUNK = 1 << 20
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _engine_help() -> str:
+    """The engine's options in GNU's help layout: the text from column 24, a
+    continuation line two columns further in."""
+    lines = []
+    for name, (metavar, text) in ENGINE_OPTIONS.items():
+        first, *rest = text.split("\n")
+        lines.append(f"{f'      --{name}={metavar}':<23} {first}\n")
+        lines.extend(f"{'':<26}{more}\n" for more in rest)
+    return "".join(lines)
+
 
 HELP = """\
 Usage: cinev4 hash [OPTION]... [FILE]...
@@ -47,10 +60,7 @@ parallel engine. With no FILE, or when FILE is -, read standard input.
   -r, --recursive       hash every file below each FILE that is a folder,
                           in sorted order; symbolic links are not followed
   -L, --follow          with -r: follow symbolic links
-      --threads=N       hashing threads (default: every usable CPU)
-      --kernel=NAME     force a SHA-256 kernel (see `cinev4 --version`)
-      --io=MODE         how files are read: auto, mmap or read
-      --json            a machine-readable report on stdout
+{engine}      --json            a machine-readable report on stdout
 
 The following five options are useful only when verifying checksums:
       --ignore-missing  don't fail or report status for missing files
@@ -69,7 +79,8 @@ Examples:
   cinev4 hash shots/SH010/outputs/v0001/*.exr > SHA256SUMS
   cinev4 hash --check --quiet SHA256SUMS
   find renders -name '*.exr' -print0 | cinev4 hash -z --files-from=- | ...
-"""
+  cinev4 hash --window=32M --threads=8 /mnt/nas/plates/*.dpx
+""".format(engine=_engine_help())
 
 
 # --- Output --------------------------------------------------------------------
@@ -217,12 +228,13 @@ def _reread(result: FileDigest, kernel: str | None) -> FileDigest:
 
 
 class _Engine:
-    """How the engine is asked (threads, kernel, io) and what to call before waiting."""
+    """How the engine is asked (threads, kernel, io, window) and what to call before waiting."""
 
     def __init__(self, options: HashOptions, before_wait: Callable[[], None]) -> None:
         self.threads = options.threads
         self.kernel = options.kernel
         self.io = options.io
+        self.window = options.window
         self.before_wait = before_wait
         self.progress: Any = None
         if (not options.as_json and not sys.stdout.isatty()
@@ -290,6 +302,7 @@ class _Engine:
                     pass
             self.progress.start(total, len(files))
         return hash_files_ordered(files, self.threads, kernel=self.kernel, io=self.io,  # type: ignore[arg-type]
+                                  window=self.window,
                                   progress=None if self.progress is None else self.progress.update)
 
     def _file_run(self, batch: Any, wanted: int, pending: list[FileDigest]) -> Iterator[list[FileDigest]]:

@@ -6,11 +6,15 @@ set, ``--`` ends them, ``-`` is a FILE (stdin), short flags combine
 word for word; cinev4 exits 2 on them where GNU exits 1.
 
 Names stay bytes (``os.fsencode``), encoded once for the whole command line.
+The engine's options (``--threads``, ``--kernel``, ``--io``, ``--window``) take
+their ranges, parsers and help from ``cinev4.settings``, as the click commands do.
 """
 from __future__ import annotations
 
 import os
 import sys
+
+from cinev4.settings import IO_CHOICES, parse_threads, parse_window
 
 
 class HashUsageError(Exception):
@@ -36,36 +40,24 @@ class HashOptions:
         self.threads: int | None = None
         self.kernel: str | None = None
         self.io: str | None = None
+        self.window: int | None = None
         self.as_json = False
         self.show_help = False
         self.show_version = False
         self.operands: list[bytes] = []
 
 
-# long name -> (short letter or None, takes a value)
-_LONG: dict[str, tuple[str | None, bool]] = {  # GNU's order first (it orders "ambiguous" messages)
-    "binary": ("b", False),
-    "check": ("c", False),
-    "ignore-missing": (None, False),
-    "quiet": (None, False),
-    "status": (None, False),
-    "text": ("t", False),
-    "warn": ("w", False),
-    "strict": (None, False),
-    "tag": (None, False),
-    "zero": ("z", False),
-    "help": ("h", False),
-    "version": (None, False),
-    "files-from": (None, True),
-    "recursive": ("r", False),
-    "follow": ("L", False),
-    "threads": (None, True),
-    "kernel": (None, True),
-    "io": (None, True),
-    "json": (None, False),
+# long name -> (short letter or None, takes a value); GNU's order first (it orders
+# "ambiguous" messages), then cinev4's own, then the engine's (cinev4.settings.ENGINE_OPTIONS).
+_LONG: dict[str, tuple[str | None, bool]] = {
+    "binary": ("b", False), "check": ("c", False), "ignore-missing": (None, False), "quiet": (None, False),
+    "status": (None, False), "text": ("t", False), "warn": ("w", False), "strict": (None, False),
+    "tag": (None, False), "zero": ("z", False), "help": ("h", False), "version": (None, False),
+    "files-from": (None, True), "recursive": ("r", False), "follow": ("L", False), "json": (None, False),
+    "threads": (None, True), "kernel": (None, True), "io": (None, True), "window": (None, True),
 }
 _SHORT = {short: name for name, (short, _) in _LONG.items() if short}
-_IO_MODES = ("auto", "mmap", "read")
+_GNU = tuple(_LONG)[:12]  # binary .. version
 
 
 def _set(options: HashOptions, name: str, value: str | None) -> None:
@@ -78,18 +70,20 @@ def _set(options: HashOptions, name: str, value: str | None) -> None:
         options.files_from.append(value or "")
     elif name == "threads":
         try:
-            threads = int(value or "")
-        except ValueError:
-            raise HashUsageError(f"invalid number of threads: '{value}'") from None
-        if threads < 1:
-            raise HashUsageError(f"invalid number of threads: '{value}' (at least 1)")
-        options.threads = threads
+            options.threads = parse_threads(value or "")
+        except ValueError as exc:
+            raise HashUsageError(f"invalid number of threads: '{value}' ({exc})") from None
     elif name == "kernel":
         options.kernel = value
     elif name == "io":
-        if value not in _IO_MODES:
-            raise HashUsageError(f"invalid argument '{value}' for '--io' (valid: {', '.join(_IO_MODES)})")
+        if value not in IO_CHOICES:
+            raise HashUsageError(f"invalid argument '{value}' for '--io' (valid: {', '.join(IO_CHOICES)})")
         options.io = value
+    elif name == "window":
+        try:
+            options.window = parse_window(value or "")
+        except ValueError as exc:
+            raise HashUsageError(f"invalid argument '{value}' for '--window' ({exc})") from None
     else:
         attribute = {"help": "show_help", "version": "show_version", "json": "as_json",
                      "ignore-missing": "ignore_missing", "check": "check"}.get(name, name)
@@ -102,6 +96,9 @@ def _long_option(text: str) -> tuple[str, str | None]:
     if spelled in _LONG:
         return spelled, value if equals else None
     matches = [name for name in _LONG if name.startswith(spelled)]
+    gnu = [name for name in matches if name in _GNU]
+    if len(gnu) == 1:  # a prefix sha256sum reads as one of its options means that option here too (--w: --warn)
+        matches = gnu
     if len(matches) == 1:
         return matches[0], value if equals else None
     if not matches:

@@ -280,8 +280,10 @@ class DaskBackend:
     def _engine_threads(self, threads: int | None, workers: int) -> int | None:
         if threads is not None or self.local_cluster is None:
             return threads  # a remote worker's engine uses every core of its own node
-        # A local cluster shares this machine's cores between its workers.
-        return max(1, (os.cpu_count() or 1) // max(1, workers))
+        # A local cluster shares this machine's threads (the engine's default here) between its workers.
+        from cinev4.settings import resolve_threads
+
+        return max(1, resolve_threads(None) // max(1, workers))
 
     def hash_files(
         self,

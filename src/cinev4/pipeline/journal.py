@@ -56,6 +56,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cinev4.errors import ShotBusyError
+from cinev4.settings import resolve_threads
 
 if TYPE_CHECKING:
     from cinev4.pipeline.hashing import Digest, Progress
@@ -499,7 +500,7 @@ def hash_resumable(
     journal.reused_bytes += reused_bytes
     total = sum(sizes)
     fixed_files = _batch_files_override()
-    min_files = 2 * (threads or os.cpu_count() or 1)  # keep every worker busy within a batch
+    min_files = 2 * resolve_threads(threads)  # keep every worker busy within a batch
     budget = _FIRST_BATCH_BYTES
     done_bytes, done_files = reused_bytes, len(paths) - len(todo)
     if progress is not None:
