@@ -19,6 +19,17 @@ void cv4_scan_free(cv4_scan_result *r)
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* items (count == *cap of them, each size bytes) moved to room for twice as
+ * many (first where there are none yet); NULL, and nothing changed, without memory. */
+static void *grow(void *items, size_t *cap, size_t size, size_t first)
+{
+    size_t grown = *cap ? *cap * 2 : first;
+    void *p = realloc(items, grown * size);
+    if (p)
+        *cap = grown;
+    return p;
+}
+
 /* A growable byte buffer of NUL-terminated strings. */
 static int append_text(char **buf, size_t *len, size_t *cap, const char *a, size_t na, const char *b, size_t nb,
                        size_t *at)
@@ -55,12 +66,10 @@ static int add_entry(cv4_scan_result *r, const char *dir, size_t ndir, const cha
     size_t at;
     int err;
     if (r->count == r->cap) {
-        size_t grown = r->cap ? r->cap * 2 : 256;
-        cv4_scan_entry *p = (cv4_scan_entry *)realloc(r->entries, grown * sizeof *p);
+        cv4_scan_entry *p = (cv4_scan_entry *)grow(r->entries, &r->cap, sizeof *p, 256);
         if (!p)
             return CV4_ERR_NOMEM;
         r->entries = p;
-        r->cap = grown;
     }
     err = append_text(&r->names, &r->names_len, &r->names_cap, dir, ndir, name, name ? strlen(name) : 0, &at);
     if (err)
@@ -77,11 +86,7 @@ static char type_of(mode_t mode)
 {
     if (S_ISREG(mode)) return 'f';
     if (S_ISLNK(mode)) return 'l';
-    if (S_ISFIFO(mode)) return 'p';
-    if (S_ISSOCK(mode)) return 's';
-    if (S_ISCHR(mode)) return 'c';
-    if (S_ISBLK(mode)) return 'b';
-    return '?';
+    return cv4_file_kind(mode);
 }
 
 /* Pending folders: a stack of paths in one buffer (offsets of their starts). */
@@ -97,12 +102,10 @@ static int push(pending_stack *s, const char *dir, size_t ndir, const char *name
     size_t at;
     int err;
     if (s->count == s->cap_starts) {
-        size_t grown = s->cap_starts ? s->cap_starts * 2 : 64;
-        size_t *p = (size_t *)realloc(s->starts, grown * sizeof *p);
+        size_t *p = (size_t *)grow(s->starts, &s->cap_starts, sizeof *p, 64);
         if (!p)
             return CV4_ERR_NOMEM;
         s->starts = p;
-        s->cap_starts = grown;
     }
     err = append_text(&s->text, &s->len, &s->cap, dir, ndir, name, name ? strlen(name) : 0, &at);
     if (err)
