@@ -44,19 +44,8 @@ static int valid_relative(const char *rel, size_t len)
 }
 
 #if !defined(_WIN32)
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#if defined(__linux__)
-#include <sys/syscall.h>
-#endif
+#include "cv4_posix.h"
 
-#ifndef O_CLOEXEC
-#define O_CLOEXEC 0
-#endif
-#ifndef O_NOCTTY
-#define O_NOCTTY 0
-#endif
 /* A folder handle that needs no read permission (only search, as a path walk does). */
 #if defined(O_PATH)
 #define CV4_DIR_HANDLE O_PATH
@@ -364,7 +353,6 @@ int cv4_anchor_open_file(const cv4_anchor *a, const char *rel, intptr_t *handle,
 {
     size_t nroot, nrel = strlen(rel), i;
     char *joined;
-    wchar_t *wide;
     int err;
     HANDLE h;
     BY_HANDLE_FILE_INFORMATION info;
@@ -380,21 +368,11 @@ int cv4_anchor_open_file(const cv4_anchor *a, const char *rel, intptr_t *handle,
     joined[nroot] = '\\';
     for (i = 0; i <= nrel; i++)
         joined[nroot + 1 + i] = rel[i] == '/' ? '\\' : rel[i];
-    err = cv4_utf8_to_wide(joined, &wide);
-    free(joined);
-    if (err)
-        return err;
     /* FILE_FLAG_OPEN_REPARSE_POINT: a symlink or junction is opened itself, not followed. */
-    h = CreateFileW(wide, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, OPEN_EXISTING,
-                    FILE_FLAG_SEQUENTIAL_SCAN | FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT, NULL);
-    free(wide);
-    if (h == INVALID_HANDLE_VALUE)
-        return cv4_win_errno(GetLastError());
-    if (!GetFileInformationByHandle(h, &info)) {
-        err = cv4_win_errno(GetLastError());
-        CloseHandle(h);
+    err = cv4_win_open_read(joined, FILE_FLAG_OPEN_REPARSE_POINT, &h);
+    free(joined);
+    if (err || (err = cv4_win_file_info(h, &info)) != 0)
         return err;
-    }
     if (info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) {
         CloseHandle(h);
         return CV4_ERR_SYMLINK;

@@ -9,25 +9,15 @@
 #include "cv4_prefault.h"
 
 #if !defined(_WIN32)
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#if defined(__linux__)
-#include <sys/syscall.h>
-#endif
+
+#include "cv4_posix.h"
 
 #if defined(__APPLE__)
 #define CV4_MTIME_NS(st) ((int64_t)(st).st_mtimespec.tv_sec * 1000000000LL + (st).st_mtimespec.tv_nsec)
 #else
 #define CV4_MTIME_NS(st) ((int64_t)(st).st_mtim.tv_sec * 1000000000LL + (st).st_mtim.tv_nsec)
-#endif
-#ifndef O_CLOEXEC
-#define O_CLOEXEC 0
-#endif
-#ifndef O_NOCTTY
-#define O_NOCTTY 0
 #endif
 
 /* ---- SIGBUS recovery ------------------------------------------------------ */
@@ -580,7 +570,6 @@ static int64_t filetime_ns(FILETIME ft)
 
 int cv4_source_open(cv4_source *src, const char *path, const cv4_io_config *cfg, uint8_t *read_buffer)
 {
-    wchar_t *wide = NULL;
     HANDLE h;
     BY_HANDLE_FILE_INFORMATION info;
     int err;
@@ -590,20 +579,11 @@ int cv4_source_open(cv4_source *src, const char *path, const cv4_io_config *cfg,
         if ((err = cv4_anchor_open_file(cfg->anchor, path, &handle, &src->kind)) != 0)
             return err;
         h = (HANDLE)handle;
-    } else {
-        if ((err = cv4_utf8_to_wide(path, &wide)) != 0)
-            return err;
-        h = CreateFileW(wide, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
-                        OPEN_EXISTING, FILE_FLAG_SEQUENTIAL_SCAN | FILE_FLAG_BACKUP_SEMANTICS, NULL);
-        free(wide);
-        if (h == INVALID_HANDLE_VALUE)
-            return cv4_win_errno(GetLastError());
-    }
-    if (!GetFileInformationByHandle(h, &info)) {
-        err = cv4_win_errno(GetLastError());
-        CloseHandle(h);
+    } else if ((err = cv4_win_open_read(path, 0, &h)) != 0) {
         return err;
     }
+    if ((err = cv4_win_file_info(h, &info)) != 0)
+        return err;
     if (info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) {
         CloseHandle(h);
         return EISDIR;

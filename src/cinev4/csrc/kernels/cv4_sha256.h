@@ -12,6 +12,20 @@
 #define CV4_SHA256_BLOCK 64
 #define CV4_SHA256_DIGEST 32
 
+/* What lets one function use an instruction set the build does not assume (no
+ * file is compiled with -m flags; the dispatcher decides what may run):
+ * CV4_TARGET("avx2") before a kernel, CV4_TARGET_INLINE("avx2") for its helpers. */
+#if defined(__GNUC__) || defined(__clang__)
+#define CV4_TARGET(isa) __attribute__((target(isa)))
+#define CV4_TARGET_INLINE(isa) static inline __attribute__((always_inline, target(isa)))
+#elif defined(_MSC_VER)
+#define CV4_TARGET(isa)
+#define CV4_TARGET_INLINE(isa) static __forceinline
+#else
+#define CV4_TARGET(isa)
+#define CV4_TARGET_INLINE(isa) static inline
+#endif
+
 typedef void (*cv4_compress_fn)(uint32_t state[8], const uint8_t *blocks, size_t nblocks);
 
 typedef struct {

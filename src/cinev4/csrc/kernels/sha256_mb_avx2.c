@@ -12,16 +12,8 @@
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
 
-#if defined(__GNUC__) || defined(__clang__)
-#define CV4_MB_TARGET __attribute__((target("avx2")))
-#define CV4_MB_INLINE static inline __attribute__((always_inline, target("avx2")))
-#elif defined(_MSC_VER)
-#define CV4_MB_TARGET
-#define CV4_MB_INLINE static __forceinline
-#else
-#define CV4_MB_TARGET
-#define CV4_MB_INLINE static inline
-#endif
+#define CV4_MB_TARGET CV4_TARGET("avx2")
+#define CV4_MB_INLINE CV4_TARGET_INLINE("avx2")
 
 #define ADD(a, b) _mm256_add_epi32((a), (b))
 #define XOR(a, b) _mm256_xor_si256((a), (b))

@@ -13,16 +13,8 @@
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
 
-#if defined(__GNUC__) || defined(__clang__)
-#define CV4_MB_TARGET __attribute__((target("avx512f,avx512bw,avx512vl")))
-#define CV4_MB_INLINE static inline __attribute__((always_inline, target("avx512f,avx512bw,avx512vl")))
-#elif defined(_MSC_VER)
-#define CV4_MB_TARGET
-#define CV4_MB_INLINE static __forceinline
-#else
-#define CV4_MB_TARGET
-#define CV4_MB_INLINE static inline
-#endif
+#define CV4_MB_TARGET CV4_TARGET("avx512f,avx512bw,avx512vl")
+#define CV4_MB_INLINE CV4_TARGET_INLINE("avx512f,avx512bw,avx512vl")
 
 /* Byte order swap of every 32-bit word, repeated in all four 128-bit lanes.  The union with
    __m512i gives 64-byte alignment portably (no alignment attribute syntax needed). */

@@ -9,11 +9,7 @@
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
 
-#if defined(__GNUC__) || defined(__clang__)
-#define CV4_TARGET_SHANI __attribute__((target("sha,sse4.1,ssse3")))
-#else
-#define CV4_TARGET_SHANI
-#endif
+#define CV4_TARGET_SHANI CV4_TARGET("sha,sse4.1,ssse3")
 
 #ifndef CV4_SHANI_PREFETCH
 #define CV4_SHANI_PREFETCH 2048

@@ -19,11 +19,7 @@
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
 
-#if defined(__GNUC__) || defined(__clang__)
-#define CV4_TARGET_SHANI_X2 __attribute__((target("sha,sse4.1,ssse3")))
-#else
-#define CV4_TARGET_SHANI_X2
-#endif
+#define CV4_TARGET_SHANI_X2 CV4_TARGET("sha,sse4.1,ssse3")
 
 /* As the single-stream kernel: a prefetch ahead keeps page-cache data streaming. */
 #ifndef CV4_SHANI_X2_PREFETCH
