@@ -2,7 +2,7 @@
  *
  * A kernel only compresses whole 64-byte blocks; padding, buffering and
  * finalisation live here once, so a new kernel (ARMv8 SHA2, ...) is one
- * function plus one line in the dispatcher (cv4_dispatch.c). */
+ * file with its descriptor plus one line in the dispatcher (cv4_dispatch.c). */
 #ifndef CV4_SHA256_H
 #define CV4_SHA256_H
 
@@ -62,7 +62,8 @@ void cv4_sha256_finish_tail(uint32_t state[8], const uint8_t *tail, uint64_t tot
 extern const cv4_kernel cv4_kernel_portable;   /* "portable", every platform */
 extern const cv4_kernel cv4_kernel_shani;      /* "sha-ni", x86-64 */
 extern const cv4_kernel cv4_kernel_armv8;      /* "armv8-sha2", AArch64 with a compiler that has the intrinsics */
-/* "libcrypto": the system's OpenSSL, loaded at the first call (Linux only). */
+/* "libcrypto": the system's OpenSSL, loaded at the first call (Linux only);
+ * compress is NULL where none is found. */
 cv4_kernel cv4_kernel_libcrypto(void);
 /* The portable block function by name: the reference the others are tested against. */
 void cv4_sha256_compress_portable(uint32_t state[8], const uint8_t *blocks, size_t nblocks);
