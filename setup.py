@@ -1,5 +1,9 @@
 """Build of the compiled engine ``cinev4._fasthash`` (Cython over C).
 
+The C flags, source folders and macros are stated once, in
+src/cinev4/csrc/cflags.txt (the C harnesses in tests/c read it too); this file
+adds only what depends on the build mode.
+
 Debug knobs, read from the environment (never from custom argv flags):
   CINEV4_DEBUG=1          -O0 -g, assertions on (otherwise: -O3 -g0, symbols stripped)
   CINEV4_SANITIZE=address build with AddressSanitizer (and UBSan)
@@ -9,6 +13,7 @@ so the build never needs (and never uses) -march=native.
 from __future__ import annotations
 
 import os
+import posixpath
 import sys
 from glob import glob
 
@@ -18,13 +23,29 @@ from setuptools import Extension, setup
 CSRC = "src/cinev4/csrc"
 
 
+def read_flags() -> dict[str, list[str]]:
+    """csrc/cflags.txt: one `name = words` setting a line, # comments."""
+    flags: dict[str, list[str]] = {}
+    with open(f"{CSRC}/cflags.txt", encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if line and not line.startswith("#"):
+                name, _, words = line.partition("=")
+                flags[name.strip()] = words.split()
+    return flags
+
+
+FLAGS = read_flags()
+# One folder a layer; forward slashes on every platform, as setuptools wants.
+FOLDERS = [posixpath.normpath(posixpath.join(CSRC, folder)) for folder in FLAGS["folders"]]
+
+
 def compile_args() -> tuple[list[str], list[str]]:
     if sys.platform == "win32":
-        return ["/O2", "/W3"], []
+        return FLAGS["msvc"], []
     debug = os.environ.get("CINEV4_DEBUG") == "1"
     sanitize = os.environ.get("CINEV4_SANITIZE")
-    cflags = ["-O0", "-g"] if debug else ["-O3"]
-    cflags += ["-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-unused-function"]
+    cflags = [*FLAGS["debug" if debug else "release"], *FLAGS["cflags"]]
     ldflags: list[str] = []
     if not debug and not sanitize:
         # A release build ships no debug info: Python's own CFLAGS carry -g (a 755 KB wheel
@@ -44,16 +65,22 @@ def libraries() -> list[str]:
     return []
 
 
+def macros() -> list[tuple[str, str]]:
+    if sys.platform.startswith("linux"):
+        return [(name, value) for name, _, value in (d.partition("=") for d in FLAGS["linux_defines"])]
+    return []
+
+
 cflags, ldflags = compile_args()
 extension = Extension(
     "cinev4._fasthash",
-    sources=["src/cinev4/_fasthash.pyx", *sorted(glob(f"{CSRC}/*.c"))],
-    include_dirs=[CSRC],
-    depends=sorted(glob(f"{CSRC}/*.h")),
+    sources=["src/cinev4/_fasthash.pyx", *sorted(c for folder in FOLDERS for c in glob(f"{folder}/*.c"))],
+    include_dirs=FOLDERS,
+    depends=sorted(h for folder in FOLDERS for h in glob(f"{folder}/*.h")) + [f"{CSRC}/cflags.txt"],
     extra_compile_args=cflags,
     extra_link_args=ldflags,
     libraries=libraries(),
-    define_macros=[("_GNU_SOURCE", "1")] if sys.platform.startswith("linux") else [],
+    define_macros=macros(),
 )
 
 setup(

@@ -62,7 +62,7 @@ cdef extern from "cv4_mb.h" nogil:
         const char *name
         int lanes
 
-cdef extern from "cv4_kernels.h" nogil:
+cdef extern from "cv4_dispatch.h" nogil:
     ctypedef struct cv4_mb_calibration:
         int break_even_lanes
         double full_speedup

@@ -1,4 +1,4 @@
-/* One big file through the engine's windowed sources (src/cinev4/csrc/cv4_io.c), the
+/* One big file through the engine's windowed sources (src/cinev4/csrc/io/cv4_io.c), the
  * mapped windows faulted in by the calling thread or by the prefault helper
  * (cv4_prefault.c), beside the same bytes hashed in memory. Reports wall MB/s and the
  * hashing thread's own MB per CPU-second (RUSAGE_THREAD), which the other load on a
@@ -43,7 +43,7 @@ static const char *names[] = {"in memory (hash_bytes)", "mmap, faults on the has
 
 int main(int argc, char **argv)
 {
-    const cv4_kernel k = {"sha-ni", cv4_sha256_compress_shani};
+    const cv4_kernel k = cv4_kernel_shani;
     int rounds = argc > 2 ? atoi(argv[2]) : 5, r, m;
     double wall[4][MAXR], cpu[4][MAXR];
     uint8_t *all, *buffer, first[32] = {0};

@@ -12,7 +12,7 @@
 #           apt-get install -y gcc-aarch64-linux-gnu qemu-user-static
 #         When either tool is missing the qemu part prints "SKIP qemu: ..." and, with
 #         --qemu-only, exits 77. qemu timings are meaningless: this is a correctness check only.
-# The kernel files are compiled with setup.py's flags (no -m/-march flags), warnings as errors.
+# The kernel files are compiled with setup.py's flags (cflags.sh: no -m/-march flags), warnings as errors.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -31,16 +31,17 @@ for a in "$@"; do
   esac
 done
 
-flags="-O3 -std=c11 -Wall -Wextra -Wno-unused-parameter -Wno-unused-function -Werror -D_GNU_SOURCE"
-srcs="$here/test_kernels.c $csrc/sha256_common.c $csrc/sha256_portable.c $csrc/sha256_shani.c $csrc/sha256_armv8.c
-      $csrc/sha256_shani_x2.c $csrc/sha256_armv8_x2.c $csrc/cv4_cpu.c"
+flags=$(sh "$here/cflags.sh")
+k="$csrc/kernels"
+srcs="$here/test_kernels.c $k/sha256_common.c $k/sha256_portable.c $k/sha256_shani.c $k/sha256_armv8.c
+      $k/sha256_shani_x2.c $k/sha256_armv8_x2.c $k/cv4_cpu.c"
 
 status=0
 if [ $native = 1 ]; then
   CC=${CC:-cc}
   echo "== native ($CC, $(uname -m))"
   # shellcheck disable=SC2086
-  $CC $flags -I"$csrc" $srcs -o "$tmp/native"
+  $CC $flags $srcs -o "$tmp/native"
   # shellcheck disable=SC2086
   "$tmp/native" $args || status=1
 fi
@@ -60,7 +61,7 @@ if [ $qemu = 1 ]; then
   else
     echo "== qemu ($cross -static, $emu, default CPU)"
     # shellcheck disable=SC2086
-    $cross $flags -static -I"$csrc" $srcs -o "$tmp/aarch64"
+    $cross $flags -static $srcs -o "$tmp/aarch64"
     # shellcheck disable=SC2086
     "$emu" "$tmp/aarch64" --require armv8-sha2 --require armv8-sha2-x2 $args || status=1
   fi

@@ -6,8 +6,9 @@ csrc="$here/../../src/cinev4/csrc"
 out=${TMPDIR:-/tmp}/cv4_test_lane_restore.$$
 CC=${CC:-cc}
 trap 'rm -f "$out"' EXIT
-$CC -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wno-unused-function -Werror -I"$csrc" \
-    "$here/test_lane_restore.c" "$csrc/cv4_lanes.c" "$csrc/cv4_io.c" "$csrc/cv4_anchor.c" "$csrc/cv4_prefault.c" "$csrc/cv4_batch.c" \
-    "$csrc/sha256_common.c" \
-    "$csrc/sha256_portable.c" -o "$out" -lcrypto -lpthread
+# shellcheck disable=SC2046
+$CC $(sh "$here/cflags.sh") \
+    "$here/test_lane_restore.c" "$csrc/batch/cv4_lanes.c" "$csrc/batch/cv4_batch.c" \
+    "$csrc/io/cv4_io.c" "$csrc/io/cv4_anchor.c" "$csrc/io/cv4_prefault.c" \
+    "$csrc/kernels/sha256_common.c" "$csrc/kernels/sha256_portable.c" -o "$out" -lcrypto -lpthread
 "$out"

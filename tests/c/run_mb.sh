@@ -1,7 +1,7 @@
 #!/bin/sh
 # Build and run the multi-buffer SHA-256 kernel test + micro-benchmark (not part of the package).
 #   tests/c/run_mb.sh [--quick] [--no-bench] [--bench-only] [--reps N]
-# The kernel files are compiled exactly as setup.py does (no -m flags, warnings as errors here).
+# The kernel files are compiled exactly as setup.py does (cflags.sh: no -m flags, warnings as errors here).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -9,9 +9,10 @@ csrc="$root/src/cinev4/csrc"
 out=${TMPDIR:-/tmp}/cv4_test_mb.$$
 CC=${CC:-cc}
 trap 'rm -f "$out"' EXIT
-$CC -O3 -std=c11 -Wall -Wextra -Wno-unused-parameter -Wno-unused-function -Werror \
-    -I"$csrc" "$here/test_mb.c" "$csrc/sha256_mb_avx2.c" "$csrc/sha256_mb_avx512.c" "$csrc/sha256_shani_x2.c" \
-    "$csrc/sha256_common.c" \
+# shellcheck disable=SC2046
+$CC $(sh "$here/cflags.sh") \
+    "$here/test_mb.c" "$csrc/kernels/sha256_mb_avx2.c" "$csrc/kernels/sha256_mb_avx512.c" \
+    "$csrc/kernels/sha256_shani_x2.c" "$csrc/kernels/sha256_common.c" \
     -o "$out" -lcrypto
 status=0
 "$out" "$@" || status=$?

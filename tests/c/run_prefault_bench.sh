@@ -8,7 +8,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 csrc="$here/../../src/cinev4/csrc"
 out=${TMPDIR:-/tmp}/cv4_bench_prefault.$$
 trap 'rm -f "$out"' EXIT
-${CC:-cc} -O3 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wno-unused-function -Werror -I"$csrc" \
-    "$here/bench_prefault.c" "$csrc/cv4_io.c" "$csrc/cv4_prefault.c" "$csrc/cv4_anchor.c" "$csrc/sha256_shani.c" \
-    "$csrc/sha256_common.c" "$csrc/sha256_portable.c" -o "$out" -lpthread
+# shellcheck disable=SC2046
+${CC:-cc} $(sh "$here/cflags.sh") \
+    "$here/bench_prefault.c" "$csrc/io/cv4_io.c" "$csrc/io/cv4_prefault.c" "$csrc/io/cv4_anchor.c" \
+    "$csrc/kernels/sha256_shani.c" "$csrc/kernels/sha256_common.c" "$csrc/kernels/sha256_portable.c" -o "$out" -lpthread
 "$out" "$@"

@@ -1,11 +1,11 @@
 /* Standalone correctness test of the single-stream SHA-256 kernels
- * (src/cinev4/csrc/sha256_*.c).  Not part of the package; run by tests/c/run_kernels.sh.
+ * (src/cinev4/csrc/kernels/sha256_*.c).  Not part of the package; run by tests/c/run_kernels.sh.
  *
  *   ./test_kernels [--quick] [--require NAME]...
  *
  * The portable kernel is first checked against FIPS 180-2 vectors; then every kernel the
- * running CPU offers (same conditions as cv4_kernels.c: sha-ni on x86-64, armv8-sha2 on
- * AArch64) is checked against it:
+ * running CPU offers (same conditions as cv4_dispatch.c: sha-ni on x86-64, armv8-sha2 on
+ * AArch64; a kernel this build lacks has a NULL compress) is checked against it:
  *   1. FIPS vectors ("", "abc", the 448-bit two-block message, 10^6 x 'a');
  *   2. block compression from random states, nblocks 1..64, unaligned pointers;
  *   3. whole-message digests through cv4_sha256_init/update/final: every length 0..1024
@@ -274,7 +274,6 @@ static void check_mb(const cv4_mb_kernel *k, const uint8_t *buf, int quick)
 int main(int argc, char **argv)
 {
     const cv4_cpu_features *cpu = cv4_cpu();
-    const cv4_kernel portable = {"portable", cv4_sha256_compress_portable};
     cv4_kernel kernels[4];
     const cv4_mb_kernel *mbs[2];
     size_t nk = 0, nmb = 0, i;
@@ -286,20 +285,12 @@ int main(int argc, char **argv)
     for (i = 0; i < MAX_MSG + 64; i++)
         buf[i] = (uint8_t)rnd();
 
-    kernels[nk++] = portable;
-#if defined(__x86_64__) || defined(_M_X64)
-    if (cv4_shani_compiled() && cpu->sha && cpu->sse41 && cpu->ssse3) {
-        kernels[nk].name = "sha-ni";
-        kernels[nk++].compress = cv4_sha256_compress_shani;
-    }
-#endif
-#if defined(__aarch64__) || defined(_M_ARM64)
-    if (cv4_armv8_sha2_compiled() && cpu->arm_sha2) {
-        kernels[nk].name = "armv8-sha2";
-        kernels[nk++].compress = cv4_sha256_compress_armv8;
-    }
-#endif
-    /* the two-lane kernels, under the conditions cv4_kernels.c offers them */
+    kernels[nk++] = cv4_kernel_portable;
+    /* under the conditions cv4_dispatch.c offers them */
+    if (cv4_kernel_shani.compress && cpu->sha && cpu->sse41 && cpu->ssse3)
+        kernels[nk++] = cv4_kernel_shani;
+    if (cv4_kernel_armv8.compress && cpu->arm_sha2)
+        kernels[nk++] = cv4_kernel_armv8;
     if (cv4_mb_shani_x2.compress && cpu->sha && cpu->sse41 && cpu->ssse3)
         mbs[nmb++] = &cv4_mb_shani_x2;
     if (cv4_mb_armv8_x2.compress && cpu->arm_sha2)
@@ -317,7 +308,7 @@ int main(int argc, char **argv)
                 found |= strcmp(mbs[i]->name, want) == 0;
             if (!found)
                 fail(want, "required kernel not available (CPU features, compiled)",
-                     (size_t)cv4_shani_compiled(), (size_t)cv4_armv8_sha2_compiled());
+                     (size_t)(cv4_kernel_shani.compress != NULL), (size_t)(cv4_kernel_armv8.compress != NULL));
         } else {
             fprintf(stderr, "usage: %s [--quick] [--require NAME]...\n", argv[0]);
             return 2;
@@ -329,8 +320,8 @@ int main(int argc, char **argv)
         int before = failures;
         check_fips(&kernels[i]);
         if (i > 0) {
-            check_blocks(&kernels[i], &portable, buf, quick ? 200 : 2000);
-            check_messages(&kernels[i], &portable, buf, quick ? 8 : 40);
+            check_blocks(&kernels[i], &cv4_kernel_portable, buf, quick ? 200 : 2000);
+            check_messages(&kernels[i], &cv4_kernel_portable, buf, quick ? 8 : 40);
         }
         printf("kernel %-10s %s\n", kernels[i].name, failures == before ? "ok" : "FAILED");
     }

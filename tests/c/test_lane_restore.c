@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cv4_batch.h"
 #include "cv4_lanes.h"
 
 #define LANES 4
@@ -34,7 +35,6 @@ static void storing_compress(uint32_t (*state)[8], const uint8_t *const *ptrs, s
 }
 
 static const cv4_mb_kernel storing_x4 = {"storing-x4", LANES, storing_compress};
-static const cv4_kernel portable = {"portable", cv4_sha256_compress_portable};
 
 typedef struct {
     cv4_item *items;
@@ -60,8 +60,8 @@ int main(void)
     cv4_item items[LANES];
     volatile uint64_t bytes = 0, files = 0, cancel = 0;
     cv4_counters counters = {&bytes, &files, &cancel};
-    cv4_lane_policy policy = {&storing_x4, &portable, 1};
     cv4_io_config io = {CV4_IO_MMAP, (size_t)LANES * 64 * 1024, NULL, NULL, 0, 0}; /* no anchor, no prefault helper, cache kept, no read-ahead depth */
+    cv4_batch_config cfg;
     queue_t q = {items, LANES, 0, paths[0]};
     int l, failures = 0;
     size_t i;
@@ -82,7 +82,12 @@ int main(void)
     }
     if (cv4_fault_guard_install() != 0)
         return 2;
-    if (cv4_lanes_run(&policy, &io, next_item, &q, &counters) != 0)
+    memset(&cfg, 0, sizeof cfg);
+    cfg.kernel = &cv4_kernel_portable;
+    cfg.lanes = &storing_x4;
+    cfg.min_busy_lanes = 1;
+    cfg.io = io;
+    if (cv4_lanes_run(&cfg, &io, next_item, &q, &counters) != 0)
         return 2;
     if (items[0].error != CV4_ERR_TRUNCATED) {
         printf("FAIL the truncated file: error %d (expected %d, truncated)\n", items[0].error, CV4_ERR_TRUNCATED);

@@ -1,5 +1,5 @@
 /* Standalone correctness test and micro-benchmark of the multi-buffer SHA-256 kernels
- * (src/cinev4/csrc/sha256_mb_avx2.c, sha256_mb_avx512.c, sha256_shani_x2.c).  Not part of the package.
+ * (src/cinev4/csrc/kernels/sha256_mb_avx2.c, sha256_mb_avx512.c, sha256_shani_x2.c).  Not part of the package.
  *
  *   tests/c/run_mb.sh            build, test, bench (also runs `openssl speed`)
  *   ./test_mb [--quick] [--no-bench] [--bench-only] [--reps N]

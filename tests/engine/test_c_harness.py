@@ -21,6 +21,6 @@ def test_multibuffer_c_harness() -> None:
     out = subprocess.run(["sh", str(HARNESS), "--quick", "--no-bench"], capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert "FAIL" not in out.stdout
-    # The harness picks kernels from the CPU as cv4_kernels.c does: it must test every one offered.
+    # The harness picks kernels from the CPU as cv4_dispatch.c does: it must test every one offered.
     for name in cinev4.multibuffer_kernels():
         assert f"{name:<11} blocks: ok   messages: ok" in out.stdout, out.stdout[-3000:]

@@ -29,7 +29,7 @@ def run(*args: str) -> str:
 def test_kernels_native() -> None:
     stdout = run("--native-only")
     assert "OK:" in stdout
-    # The harness selects kernels as cv4_kernels.c does: it must test what the module offers.
+    # The harness selects kernels as cv4_dispatch.c does: it must test what the module offers.
     for name in ("sha-ni", "armv8-sha2"):
         if name in cinev4.available_kernels():
             assert f"kernel {name}" in stdout, stdout

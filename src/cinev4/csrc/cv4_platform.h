@@ -5,6 +5,14 @@
 
 #include <stdint.h>
 
+/* Everything here is static inline: each file that includes this header uses
+ * a few of the shims, and an unused inline function is no warning. */
+#if defined(_MSC_VER)
+#define CV4_INLINE static __inline
+#else
+#define CV4_INLINE static inline
+#endif
+
 #if defined(_WIN32)
 #ifndef WIN32_LEAN_AND_MEAN
 #define WIN32_LEAN_AND_MEAN
@@ -18,35 +26,35 @@ typedef CONDITION_VARIABLE cv4_cond;
 #define CV4_THREAD_FN unsigned __stdcall
 #define CV4_THREAD_RETURN return 0
 
-static int cv4_thread_start(cv4_thread *t, unsigned(__stdcall *fn)(void *), void *arg)
+CV4_INLINE int cv4_thread_start(cv4_thread *t, unsigned(__stdcall *fn)(void *), void *arg)
 {
     *t = (HANDLE)_beginthreadex(NULL, 0, fn, arg, 0, NULL);
     return *t ? 0 : -1;
 }
-static void cv4_thread_join(cv4_thread t)
+CV4_INLINE void cv4_thread_join(cv4_thread t)
 {
     WaitForSingleObject(t, INFINITE);
     CloseHandle(t);
 }
-static void cv4_mutex_init(cv4_mutex *m) { InitializeCriticalSection(m); }
-static void cv4_mutex_destroy(cv4_mutex *m) { DeleteCriticalSection(m); }
-static void cv4_mutex_lock(cv4_mutex *m) { EnterCriticalSection(m); }
-static void cv4_mutex_unlock(cv4_mutex *m) { LeaveCriticalSection(m); }
-static void cv4_cond_init(cv4_cond *c) { InitializeConditionVariable(c); }
-static void cv4_cond_destroy(cv4_cond *c) { (void)c; }
-static void cv4_cond_broadcast(cv4_cond *c) { WakeAllConditionVariable(c); }
-static void cv4_cond_timedwait_ms(cv4_cond *c, cv4_mutex *m, unsigned ms) { SleepConditionVariableCS(c, m, ms); }
+CV4_INLINE void cv4_mutex_init(cv4_mutex *m) { InitializeCriticalSection(m); }
+CV4_INLINE void cv4_mutex_destroy(cv4_mutex *m) { DeleteCriticalSection(m); }
+CV4_INLINE void cv4_mutex_lock(cv4_mutex *m) { EnterCriticalSection(m); }
+CV4_INLINE void cv4_mutex_unlock(cv4_mutex *m) { LeaveCriticalSection(m); }
+CV4_INLINE void cv4_cond_init(cv4_cond *c) { InitializeConditionVariable(c); }
+CV4_INLINE void cv4_cond_destroy(cv4_cond *c) { (void)c; }
+CV4_INLINE void cv4_cond_broadcast(cv4_cond *c) { WakeAllConditionVariable(c); }
+CV4_INLINE void cv4_cond_timedwait_ms(cv4_cond *c, cv4_mutex *m, unsigned ms) { SleepConditionVariableCS(c, m, ms); }
 
-static uint64_t cv4_atomic_add(volatile uint64_t *p, uint64_t v)
+CV4_INLINE uint64_t cv4_atomic_add(volatile uint64_t *p, uint64_t v)
 {
     return (uint64_t)InterlockedExchangeAdd64((volatile LONG64 *)p, (LONG64)v);
 }
-static uint64_t cv4_atomic_load(volatile uint64_t *p)
+CV4_INLINE uint64_t cv4_atomic_load(volatile uint64_t *p)
 {
     return (uint64_t)InterlockedCompareExchange64((volatile LONG64 *)p, 0, 0);
 }
-static void cv4_atomic_store(volatile uint64_t *p, uint64_t v) { InterlockedExchange64((volatile LONG64 *)p, (LONG64)v); }
-static uint64_t cv4_now_ns(void)
+CV4_INLINE void cv4_atomic_store(volatile uint64_t *p, uint64_t v) { InterlockedExchange64((volatile LONG64 *)p, (LONG64)v); }
+CV4_INLINE uint64_t cv4_now_ns(void)
 {
     LARGE_INTEGER count, freq;
     QueryPerformanceCounter(&count);
@@ -65,20 +73,20 @@ typedef pthread_cond_t cv4_cond;
 #define CV4_THREAD_FN void *
 #define CV4_THREAD_RETURN return NULL
 
-static int cv4_thread_start(cv4_thread *t, void *(*fn)(void *), void *arg)
+CV4_INLINE int cv4_thread_start(cv4_thread *t, void *(*fn)(void *), void *arg)
 {
     return pthread_create(t, NULL, fn, arg) == 0 ? 0 : -1;
 }
-static void cv4_thread_join(cv4_thread t) { pthread_join(t, NULL); }
-static void cv4_mutex_init(cv4_mutex *m) { pthread_mutex_init(m, NULL); }
-static void cv4_mutex_destroy(cv4_mutex *m) { pthread_mutex_destroy(m); }
-static void cv4_mutex_lock(cv4_mutex *m) { pthread_mutex_lock(m); }
-static void cv4_mutex_unlock(cv4_mutex *m) { pthread_mutex_unlock(m); }
-static void cv4_cond_init(cv4_cond *c) { pthread_cond_init(c, NULL); }
-static void cv4_cond_destroy(cv4_cond *c) { pthread_cond_destroy(c); }
-static void cv4_cond_broadcast(cv4_cond *c) { pthread_cond_broadcast(c); }
+CV4_INLINE void cv4_thread_join(cv4_thread t) { pthread_join(t, NULL); }
+CV4_INLINE void cv4_mutex_init(cv4_mutex *m) { pthread_mutex_init(m, NULL); }
+CV4_INLINE void cv4_mutex_destroy(cv4_mutex *m) { pthread_mutex_destroy(m); }
+CV4_INLINE void cv4_mutex_lock(cv4_mutex *m) { pthread_mutex_lock(m); }
+CV4_INLINE void cv4_mutex_unlock(cv4_mutex *m) { pthread_mutex_unlock(m); }
+CV4_INLINE void cv4_cond_init(cv4_cond *c) { pthread_cond_init(c, NULL); }
+CV4_INLINE void cv4_cond_destroy(cv4_cond *c) { pthread_cond_destroy(c); }
+CV4_INLINE void cv4_cond_broadcast(cv4_cond *c) { pthread_cond_broadcast(c); }
 /* Wall-clock based: a clock jump only makes one progress tick early or late. */
-static void cv4_cond_timedwait_ms(cv4_cond *c, cv4_mutex *m, unsigned ms)
+CV4_INLINE void cv4_cond_timedwait_ms(cv4_cond *c, cv4_mutex *m, unsigned ms)
 {
     struct timeval now;
     struct timespec until;
@@ -92,10 +100,10 @@ static void cv4_cond_timedwait_ms(cv4_cond *c, cv4_mutex *m, unsigned ms)
     pthread_cond_timedwait(c, m, &until);
 }
 
-static uint64_t cv4_atomic_add(volatile uint64_t *p, uint64_t v) { return __atomic_fetch_add(p, v, __ATOMIC_RELAXED); }
-static uint64_t cv4_atomic_load(volatile uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
-static void cv4_atomic_store(volatile uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
-static uint64_t cv4_now_ns(void)
+CV4_INLINE uint64_t cv4_atomic_add(volatile uint64_t *p, uint64_t v) { return __atomic_fetch_add(p, v, __ATOMIC_RELAXED); }
+CV4_INLINE uint64_t cv4_atomic_load(volatile uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+CV4_INLINE void cv4_atomic_store(volatile uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+CV4_INLINE uint64_t cv4_now_ns(void)
 {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);

@@ -6,19 +6,14 @@
 #include "cv4_anchor.h"
 #include "cv4_batch.h"
 #include "cv4_io.h"
+#include "cv4_platform.h"
 
-#if defined(_MSC_VER)
-#define CV4_CHECK_INLINE static __inline
-#else
-#define CV4_CHECK_INLINE static inline
-#endif
-
-CV4_CHECK_INLINE void cv4_item_set_check(cv4_item *item, uint64_t expected_size, int check)
+CV4_INLINE void cv4_item_set_check(cv4_item *item, uint64_t expected_size, int check)
 {
     item->expected_size = expected_size;
     item->check = check;
 }
 
-CV4_CHECK_INLINE void cv4_config_set_anchor(cv4_batch_config *cfg, const cv4_anchor *a) { cfg->io.anchor = a; }
+CV4_INLINE void cv4_config_set_anchor(cv4_batch_config *cfg, const cv4_anchor *a) { cfg->io.anchor = a; }
 
 #endif

@@ -1,21 +1,15 @@
 /* x86-64 SHA-NI kernel (SHA256RNDS2/MSG1/MSG2).
  *
  * Compiled with a per-function target attribute, never with global -m flags:
- * the wheel runs on CPUs without SHA-NI, and cv4_cpu.c decides at run time
- * whether this function may be called. */
+ * the wheel runs on CPUs without SHA-NI, and the dispatcher (cv4_dispatch.c)
+ * decides from cv4_cpu() at run time whether this kernel may be called. */
 #include "cv4_sha256.h"
 #include "cv4_shani_rounds.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
 
-#if defined(__GNUC__) || defined(__clang__)
-#define CV4_TARGET_SHANI __attribute__((target("sha,sse4.1,ssse3")))
-#else
-#define CV4_TARGET_SHANI
-#endif
-
-int cv4_shani_compiled(void) { return 1; }
+#define CV4_TARGET_SHANI CV4_TARGET("sha,sse4.1,ssse3")
 
 #ifndef CV4_SHANI_PREFETCH
 #define CV4_SHANI_PREFETCH 2048
@@ -37,7 +31,7 @@ int cv4_shani_compiled(void) { return 1; }
 #define START_LATER(prev, w) prev = _mm_sha256msg1_epu32(prev, w)
 
 CV4_TARGET_SHANI
-void cv4_sha256_compress_shani(uint32_t state[8], const uint8_t *blocks, size_t nblocks)
+static void compress_shani(uint32_t state[8], const uint8_t *blocks, size_t nblocks)
 {
     const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
     __m128i tmp, s0, s1;
@@ -77,7 +71,9 @@ void cv4_sha256_compress_shani(uint32_t state[8], const uint8_t *blocks, size_t 
     _mm_storeu_si128((__m128i *)&state[4], s1);
 }
 
-#else /* not x86-64: the kernel does not exist here and is never registered */
+const cv4_kernel cv4_kernel_shani = {"sha-ni", compress_shani};
 
-int cv4_shani_compiled(void) { return 0; }
+#else /* not x86-64: the kernel does not exist here */
+
+const cv4_kernel cv4_kernel_shani = {"sha-ni", NULL};
 #endif

@@ -35,7 +35,7 @@ static void compress_libcrypto(uint32_t state[8], const uint8_t *blocks, size_t 
     memcpy(state, ctx.h, sizeof ctx.h);
 }
 
-cv4_compress_fn cv4_libcrypto_compress(void)
+static cv4_compress_fn load(void)
 {
     static const char *const names[] = {"libcrypto.so.3", "libcrypto.so.1.1", "libcrypto.so"};
     size_t i;
@@ -58,5 +58,11 @@ cv4_compress_fn cv4_libcrypto_compress(void)
 }
 
 #else
-cv4_compress_fn cv4_libcrypto_compress(void) { return NULL; }
+static cv4_compress_fn load(void) { return NULL; }
 #endif
+
+cv4_kernel cv4_kernel_libcrypto(void)
+{
+    cv4_kernel k = {"libcrypto", load()};
+    return k;
+}

@@ -6,11 +6,11 @@
  * side by side, instruction for instruction (the same schedule as the
  * single-stream kernel in sha256_shani.c); out-of-order execution overlaps them.
  * Whether that beats one stream is a property of the CPU (latency versus
- * throughput of SHA256RNDS2), so the lane calibration (cv4_kernels.c) decides
+ * throughput of SHA256RNDS2), so the lane calibration (cv4_dispatch.c) decides
  * at run time; nothing here assumes it wins.
  *
  * Same build rule as sha256_shani.c: a per-function target attribute, never
- * global -m flags; cv4_kernels.c registers the kernel only on CPUs with SHA-NI,
+ * global -m flags; cv4_dispatch.c offers the kernel only on CPUs with SHA-NI,
  * SSE4.1 and SSSE3, after its self-test. */
 #include "cv4_mb.h"
 #include "cv4_sha256.h"
@@ -19,11 +19,7 @@
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
 
-#if defined(__GNUC__) || defined(__clang__)
-#define CV4_TARGET_SHANI_X2 __attribute__((target("sha,sse4.1,ssse3")))
-#else
-#define CV4_TARGET_SHANI_X2
-#endif
+#define CV4_TARGET_SHANI_X2 CV4_TARGET("sha,sse4.1,ssse3")
 
 /* As the single-stream kernel: a prefetch ahead keeps page-cache data streaming. */
 #ifndef CV4_SHANI_X2_PREFETCH
@@ -107,7 +103,7 @@ static void shani_x2_compress(uint32_t (*state)[8], const uint8_t *const *ptrs, 
 
 const cv4_mb_kernel cv4_mb_shani_x2 = {"sha-ni-x2", 2, shani_x2_compress};
 
-#else /* not x86-64: never registered */
+#else /* not x86-64: absent */
 
 const cv4_mb_kernel cv4_mb_shani_x2 = {"sha-ni-x2", 2, NULL};
 #endif

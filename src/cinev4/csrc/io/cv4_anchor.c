@@ -44,19 +44,8 @@ static int valid_relative(const char *rel, size_t len)
 }
 
 #if !defined(_WIN32)
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#if defined(__linux__)
-#include <sys/syscall.h>
-#endif
+#include "cv4_posix.h"
 
-#ifndef O_CLOEXEC
-#define O_CLOEXEC 0
-#endif
-#ifndef O_NOCTTY
-#define O_NOCTTY 0
-#endif
 /* A folder handle that needs no read permission (only search, as a path walk does). */
 #if defined(O_PATH)
 #define CV4_DIR_HANDLE O_PATH
@@ -265,15 +254,6 @@ static int folder_handle(const cv4_anchor *a, const char *rel, size_t len, int *
     return 0;
 }
 
-static char kind_of(mode_t mode)
-{
-    if (S_ISFIFO(mode)) return 'p';
-    if (S_ISCHR(mode)) return 'c';
-    if (S_ISBLK(mode)) return 'b';
-    if (S_ISSOCK(mode)) return 's';
-    return '?';
-}
-
 /* The folder holding rel's last component, and that component. */
 static int parent_of(const cv4_anchor *a, const char *rel, int *dir, const char **leaf)
 {
@@ -303,7 +283,7 @@ int cv4_anchor_open_file(const cv4_anchor *a, const char *rel, intptr_t *handle,
     if (S_ISDIR(st.st_mode))
         return EISDIR;
     if (!S_ISREG(st.st_mode)) {
-        *kind = kind_of(st.st_mode);
+        *kind = cv4_file_kind(st.st_mode);
         return CV4_ERR_NOTREG;
     }
     do {
@@ -341,7 +321,7 @@ int cv4_anchor_open_dir(const cv4_anchor *a, const char *rel, int *out)
 }
 
 #else /* Windows */
-#include <windows.h>
+#include "cv4_win32.h"
 
 int cv4_anchor_best_mode(void) { return CV4_ANCHOR_PATH; }
 
@@ -369,28 +349,11 @@ void cv4_anchor_close(cv4_anchor *a)
 
 void cv4_anchor_thread_release(void) {}
 
-static int win_errno(DWORD e)
-{
-    switch (e) {
-    case ERROR_FILE_NOT_FOUND:
-    case ERROR_PATH_NOT_FOUND:
-        return ENOENT;
-    case ERROR_ACCESS_DENIED:
-    case ERROR_SHARING_VIOLATION:
-        return EACCES;
-    case ERROR_NOT_ENOUGH_MEMORY:
-        return ENOMEM;
-    default:
-        return EIO;
-    }
-}
-
 int cv4_anchor_open_file(const cv4_anchor *a, const char *rel, intptr_t *handle, char *kind)
 {
     size_t nroot, nrel = strlen(rel), i;
     char *joined;
-    wchar_t *wide;
-    int n;
+    int err;
     HANDLE h;
     BY_HANDLE_FILE_INFORMATION info;
     if (!a->root_path)
@@ -405,25 +368,11 @@ int cv4_anchor_open_file(const cv4_anchor *a, const char *rel, intptr_t *handle,
     joined[nroot] = '\\';
     for (i = 0; i <= nrel; i++)
         joined[nroot + 1 + i] = rel[i] == '/' ? '\\' : rel[i];
-    n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, joined, -1, NULL, 0);
-    wide = n > 0 ? (wchar_t *)malloc((size_t)n * sizeof(wchar_t)) : NULL;
-    if (!wide) {
-        free(joined);
-        return n > 0 ? ENOMEM : EINVAL;
-    }
-    MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, joined, -1, wide, n);
-    free(joined);
     /* FILE_FLAG_OPEN_REPARSE_POINT: a symlink or junction is opened itself, not followed. */
-    h = CreateFileW(wide, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, OPEN_EXISTING,
-                    FILE_FLAG_SEQUENTIAL_SCAN | FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT, NULL);
-    free(wide);
-    if (h == INVALID_HANDLE_VALUE)
-        return win_errno(GetLastError());
-    if (!GetFileInformationByHandle(h, &info)) {
-        int err = win_errno(GetLastError());
-        CloseHandle(h);
+    err = cv4_win_open_read(joined, FILE_FLAG_OPEN_REPARSE_POINT, &h);
+    free(joined);
+    if (err || (err = cv4_win_file_info(h, &info)) != 0)
         return err;
-    }
     if (info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) {
         CloseHandle(h);
         return CV4_ERR_SYMLINK;

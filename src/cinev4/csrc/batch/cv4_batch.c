@@ -7,6 +7,7 @@
 #include "cv4_anchor.h"
 #include "cv4_batch.h"
 #include "cv4_lanes.h"
+#include "cv4_platform.h"
 #include "cv4_prefault.h"
 
 typedef struct sized_index {
@@ -43,8 +44,7 @@ typedef struct {
     cv4_sha256_ctx sha;
 } cv4_file_state;
 
-static int hash_open_source(cv4_file_state *st, const cv4_kernel *kernel, volatile uint64_t *bytes_done,
-                            volatile uint64_t *cancel)
+static int hash_open_source(cv4_file_state *st, volatile uint64_t *bytes_done, volatile uint64_t *cancel)
 {
     for (;;) {
         const uint8_t *data;
@@ -107,7 +107,7 @@ int cv4_hash_path(const char *path, const cv4_kernel *kernel, const cv4_io_confi
     }
     cv4_fault_guard_arm(&jump);
 #endif
-    err = hash_open_source(st, kernel, bytes_done, cancel);
+    err = hash_open_source(st, bytes_done, cancel);
 #ifdef CV4_HAVE_MMAP
     cv4_fault_guard_disarm();
 #endif
@@ -227,15 +227,11 @@ static cv4_item *next_item(void *arg)
 
 static int run_lanes(cv4_batch *b, const cv4_io_config *io)
 {
-    cv4_lane_policy policy;
     cv4_counters counters;
-    policy.mb = b->cfg.lanes;
-    policy.single = b->cfg.kernel;
-    policy.min_busy_lanes = b->cfg.min_busy_lanes;
     counters.bytes_done = &b->bytes_done;
     counters.files_done = &b->files_done;
     counters.cancel = &b->cancel;
-    return cv4_lanes_run(&policy, io, next_item, b, &counters);
+    return cv4_lanes_run(&b->cfg, io, next_item, b, &counters);
 }
 
 /* One file at a time on this thread, with the single-stream kernel. */

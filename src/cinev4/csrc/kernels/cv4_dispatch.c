@@ -1,12 +1,14 @@
-/* Run-time kernel selection: CPU features decide what may run; a self-test
- * decides what is offered. The single-stream kernels keep a fixed preference
- * order (from benchmarks/, see cv4_kernels_init); the multi-buffer kernels are
- * timed against the single-stream one at run time (cv4_mb_calibrate), and
- * _fasthash.pyx uses the fastest of them only where it measures 1.25x faster. */
+/* Run-time kernel selection, the one place that knows every kernel: a kernel
+ * file's descriptor says whether it exists here (compress NULL: absent), the
+ * CPU features say whether it may run, a self-test decides whether it is
+ * offered. The single-stream kernels keep the fixed preference order written
+ * below (from benchmarks/); the multi-buffer kernels are timed against the
+ * single-stream one at run time (cv4_mb_calibrate), and _fasthash.pyx uses the
+ * fastest of them only where it measures 1.25x faster. */
 #include <string.h>
 
 #include "cv4_cpu.h"
-#include "cv4_kernels.h"
+#include "cv4_dispatch.h"
 #include "cv4_platform.h"
 
 #define MAX_KERNELS 8
@@ -31,13 +33,11 @@ static int self_test(cv4_compress_fn fn)
     return memcmp(want, got, sizeof want) == 0;
 }
 
-static void offer(const char *name, cv4_compress_fn fn)
+/* cpu_ok: this CPU has what the kernel needs. */
+static void offer(const cv4_kernel *k, int cpu_ok)
 {
-    if (fn && table_len < MAX_KERNELS && self_test(fn)) {
-        table[table_len].name = name;
-        table[table_len].compress = fn;
-        table_len++;
-    }
+    if (k->compress && cpu_ok && table_len < MAX_KERNELS && self_test(k->compress))
+        table[table_len++] = *k;
 }
 
 #define MAX_LANES 16
@@ -52,7 +52,7 @@ static int mb_self_test(const cv4_mb_kernel *mb)
     const uint8_t *ptrs[MAX_LANES];
     uint32_t got[MAX_LANES][8], want[8];
     int l, i;
-    if (!mb->compress || mb->lanes > MAX_LANES)
+    if (mb->lanes > MAX_LANES)
         return 0;
     for (l = 0; l < mb->lanes; l++) {
         for (i = 0; i < 2 * CV4_SHA256_BLOCK; i++)
@@ -72,48 +72,37 @@ static int mb_self_test(const cv4_mb_kernel *mb)
     return 1;
 }
 
-static void offer_mb(const cv4_mb_kernel *mb)
+static void offer_mb(const cv4_mb_kernel *mb, int cpu_ok)
 {
-    if (mb_table_len < sizeof mb_table / sizeof mb_table[0] && mb_self_test(mb))
+    if (mb->compress && cpu_ok && mb_table_len < sizeof mb_table / sizeof mb_table[0] && mb_self_test(mb))
         mb_table[mb_table_len++] = mb;
 }
 
 void cv4_kernels_init(void)
 {
     const cv4_cpu_features *cpu;
+    cv4_kernel libcrypto;
+    int shani, avx512;
     if (initialised)
         return;
     cpu = cv4_cpu();
+    shani = cpu->sha && cpu->sse41 && cpu->ssse3;
+    avx512 = cpu->avx512f && cpu->avx512bw && cpu->avx512vl;
     /* Preference order, from benchmarks/: SHA-NI beats OpenSSL's code on the
      * same instructions (no per-call context), OpenSSL's SIMD assembly beats
-     * portable C by 1.5-2x on CPUs without SHA-NI. */
-#if defined(__x86_64__) || defined(_M_X64)
-    if (cv4_shani_compiled() && cpu->sha && cpu->sse41 && cpu->ssse3)
-        offer("sha-ni", cv4_sha256_compress_shani);
-#endif
-#if defined(__aarch64__) || defined(_M_ARM64)
-    /* First, as sha-ni is on x86-64: the same instructions OpenSSL's ARMv8 code
-     * uses, without its per-call context (no native ARM timing measured yet). */
-    if (cv4_armv8_sha2_compiled() && cpu->arm_sha2)
-        offer("armv8-sha2", cv4_sha256_compress_armv8);
-#endif
-    (void)cpu;
-    offer("libcrypto", cv4_libcrypto_compress());
-    offer("portable", cv4_sha256_compress_portable);
-#if defined(__x86_64__) || defined(_M_X64)
-    if (cpu->avx512f && cpu->avx512bw && cpu->avx512vl) {
-        offer_mb(&cv4_mb_avx512_x16);
-        offer_mb(&cv4_mb_avx512vl_x8);
-    }
-    if (cpu->avx2)
-        offer_mb(&cv4_mb_avx2_x8);
-    if (cpu->sha && cpu->sse41 && cpu->ssse3)
-        offer_mb(&cv4_mb_shani_x2);
-#endif
-#if defined(__aarch64__) || defined(_M_ARM64)
-    if (cpu->arm_sha2)
-        offer_mb(&cv4_mb_armv8_x2);
-#endif
+     * portable C by 1.5-2x on CPUs without SHA-NI. armv8-sha2 comes first on
+     * AArch64 for the same reason as sha-ni (no native ARM timing measured yet);
+     * at most one of the two exists on a given target. */
+    offer(&cv4_kernel_shani, shani);
+    offer(&cv4_kernel_armv8, cpu->arm_sha2);
+    libcrypto = cv4_kernel_libcrypto();
+    offer(&libcrypto, 1);
+    offer(&cv4_kernel_portable, 1);
+    offer_mb(&cv4_mb_avx512_x16, avx512);
+    offer_mb(&cv4_mb_avx512vl_x8, avx512);
+    offer_mb(&cv4_mb_avx2_x8, cpu->avx2);
+    offer_mb(&cv4_mb_shani_x2, shani);
+    offer_mb(&cv4_mb_armv8_x2, cpu->arm_sha2);
     initialised = 1;
 }
 

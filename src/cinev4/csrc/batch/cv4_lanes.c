@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cv4_batch.h"
 #include "cv4_lanes.h"
 #include "cv4_platform.h"
 
@@ -39,7 +40,7 @@ typedef struct {
     int queue_empty;
     cv4_io_config io;
     cv4_sha256_ctx drain;
-    const cv4_lane_policy *policy;
+    const cv4_batch_config *cfg;
     cv4_next_item_fn next_item;
     void *next_ctx;
     const cv4_counters *counters;
@@ -111,7 +112,7 @@ static int lane_settle(lane_set *ls, int l)
         if (ln->source.offset >= ln->source.size) {
             size_t rest = ln->len - ln->pos;
             cv4_sha256_finish_tail(ls->state[l], ln->data + ln->pos, ln->consumed + rest,
-                                   ls->policy->single->compress, ln->item->digest);
+                                   ls->cfg->kernel->compress, ln->item->digest);
             lane_end(ls, l, 0);
             return 0;
         }
@@ -129,7 +130,7 @@ static int lane_settle(lane_set *ls, int l)
 static void lane_drain(lane_set *ls, int l)
 {
     lane_t *ln = &ls->lane[l];
-    cv4_sha256_resume(&ls->drain, ls->policy->single, ls->state[l], ln->consumed);
+    cv4_sha256_resume(&ls->drain, ls->cfg->kernel, ls->state[l], ln->consumed);
     for (;;) {
         size_t avail = ln->len - ln->pos;
         int err;
@@ -226,7 +227,7 @@ static void step(lane_set *ls, int busy)
     for (l = 0; l < ls->lanes; l++)
         ls->ptrs[l] = ls->lane[l].item ? ls->lane[l].data + ls->lane[l].pos : idle_blocks;
     memcpy(ls->saved, ls->state, sizeof ls->state);
-    ls->policy->mb->compress(ls->state, ls->ptrs, n);
+    ls->cfg->lanes->compress(ls->state, ls->ptrs, n);
     for (l = 0; l < ls->lanes; l++) {
         lane_t *ln = &ls->lane[l];
         if (ln->item) {
@@ -265,7 +266,7 @@ static void run(lane_set *ls)
         busy = prepare_lanes(ls);
         if (!busy)
             break;
-        if (ls->queue_empty && busy < ls->policy->min_busy_lanes) {
+        if (ls->queue_empty && busy < ls->cfg->min_busy_lanes) {
             for (l = 0; l < ls->lanes; l++) {
                 if (ls->lane[l].item) {
                     ls->settling = l;
@@ -282,7 +283,7 @@ static void run(lane_set *ls)
 #endif
 }
 
-int cv4_lanes_run(const cv4_lane_policy *policy, const cv4_io_config *io, cv4_next_item_fn next_item,
+int cv4_lanes_run(const cv4_batch_config *cfg, const cv4_io_config *io, cv4_next_item_fn next_item,
                   void *next_ctx, const cv4_counters *counters)
 {
     lane_set *ls = (lane_set *)calloc(1, sizeof *ls);
@@ -290,7 +291,7 @@ int cv4_lanes_run(const cv4_lane_policy *policy, const cv4_io_config *io, cv4_ne
     int l;
     if (!ls)
         return -1;
-    ls->lanes = policy->mb->lanes > MAX_LANES ? MAX_LANES : policy->mb->lanes;
+    ls->lanes = cfg->lanes->lanes > MAX_LANES ? MAX_LANES : cfg->lanes->lanes;
     /* The lanes share the thread's window budget, so memory stays bounded. */
     lane_window = io->window / (size_t)ls->lanes / CV4_WINDOW_UNIT * CV4_WINDOW_UNIT;
     ls->io = *io;
@@ -303,7 +304,7 @@ int cv4_lanes_run(const cv4_lane_policy *policy, const cv4_io_config *io, cv4_ne
     for (l = 0; l < ls->lanes; l++)
         ls->lane[l].buffer = ls->buffers + ls->io.window * (size_t)l;
     ls->settling = -1;
-    ls->policy = policy;
+    ls->cfg = cfg;
     ls->next_item = next_item;
     ls->next_ctx = next_ctx;
     ls->counters = counters;

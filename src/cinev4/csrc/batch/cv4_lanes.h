@@ -5,16 +5,13 @@
 
 #include <stdint.h>
 
-#include "cv4_batch.h"
 #include "cv4_io.h"
-#include "cv4_mb.h"
-#include "cv4_sha256.h"
+#include "cv4_item.h"
 
-typedef struct {
-    const cv4_mb_kernel *mb;
-    const cv4_kernel *single;  /* message tails, and files left when few lanes are busy */
-    int min_busy_lanes;        /* below this, with no work queued, finish single-stream */
-} cv4_lane_policy;
+/* The batch's own configuration (cv4_batch.h), read, never copied: its lanes
+ * (the multi-buffer kernel), kernel (message tails, and files left when few
+ * lanes are busy) and min_busy_lanes. */
+struct cv4_batch_config;
 
 /* Hands out the next file of the batch, or NULL when none is left. */
 typedef cv4_item *(*cv4_next_item_fn)(void *ctx);
@@ -25,10 +22,12 @@ typedef struct {
     volatile uint64_t *cancel;
 } cv4_counters;
 
-/* Returns 0 when the queue is empty and every lane has finished (on cancel,
+/* cfg->lanes must be set. io is the calling worker's own copy of cfg->io
+ * (it carries that worker's prefault helper).
+ * Returns 0 when the queue is empty and every lane has finished (on cancel,
  * after marking what was in flight as cancelled); -1 when it could not start
  * (no memory), having taken no work. */
-int cv4_lanes_run(const cv4_lane_policy *policy, const cv4_io_config *io, cv4_next_item_fn next_item,
+int cv4_lanes_run(const struct cv4_batch_config *cfg, const cv4_io_config *io, cv4_next_item_fn next_item,
                   void *next_ctx, const cv4_counters *counters);
 
 #endif

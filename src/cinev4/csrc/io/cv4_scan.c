@@ -77,42 +77,11 @@ static char type_of(mode_t mode)
 {
     if (S_ISREG(mode)) return 'f';
     if (S_ISLNK(mode)) return 'l';
-    if (S_ISFIFO(mode)) return 'p';
-    if (S_ISSOCK(mode)) return 's';
-    if (S_ISCHR(mode)) return 'c';
-    if (S_ISBLK(mode)) return 'b';
-    return '?';
-}
-
-/* Pending folders: a stack of paths in one buffer (offsets of their starts). */
-typedef struct {
-    char *text;
-    size_t len, cap;
-    size_t *starts;
-    size_t count, cap_starts;
-} pending_stack;
-
-static int push(pending_stack *s, const char *dir, size_t ndir, const char *name)
-{
-    size_t at;
-    int err;
-    if (s->count == s->cap_starts) {
-        size_t grown = s->cap_starts ? s->cap_starts * 2 : 64;
-        size_t *p = (size_t *)realloc(s->starts, grown * sizeof *p);
-        if (!p)
-            return CV4_ERR_NOMEM;
-        s->starts = p;
-        s->cap_starts = grown;
-    }
-    err = append_text(&s->text, &s->len, &s->cap, dir, ndir, name, name ? strlen(name) : 0, &at);
-    if (err)
-        return err;
-    s->starts[s->count++] = at;
-    return 0;
+    return cv4_file_kind(mode);
 }
 
 /* Lists one folder (its path is copied: the stack buffer may move). */
-static int list_folder(const cv4_anchor *a, const char *path, cv4_scan_result *r, pending_stack *pending, int top)
+static int list_folder(const cv4_anchor *a, const char *path, cv4_scan_result *r, cv4_scan_result *pending, int top)
 {
     size_t npath = strlen(path);
     int fd, err;
@@ -148,7 +117,7 @@ static int list_folder(const cv4_anchor *a, const char *path, cv4_scan_result *r
                 continue; /* removed since it was listed */
             err = add_entry(r, path, npath, entry->d_name, 'e', 0, errno);
         } else if (S_ISDIR(st.st_mode)) {
-            err = push(pending, path, npath, entry->d_name);
+            err = add_entry(pending, path, npath, entry->d_name, 'd', 0, 0);
         } else {
             err = add_entry(r, path, npath, entry->d_name, type_of(st.st_mode),
                             S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0, 0);
@@ -160,9 +129,12 @@ static int list_folder(const cv4_anchor *a, const char *path, cv4_scan_result *r
     return err;
 }
 
+/* The folders still to list are kept as a scan result used as a stack (the
+ * last entry on top): the same growable names and entries, pushed with
+ * add_entry; a pop also drops the top path from the names. */
 int cv4_scan(const cv4_anchor *a, const char *folder, cv4_scan_result *out)
 {
-    pending_stack pending;
+    cv4_scan_result pending;
     char *current = NULL;
     size_t current_cap = 0;
     int err;
@@ -170,8 +142,8 @@ int cv4_scan(const cv4_anchor *a, const char *folder, cv4_scan_result *out)
     memset(&pending, 0, sizeof pending);
     err = list_folder(a, folder, out, &pending, 1);
     while (!err && pending.count) {
-        size_t at = pending.starts[--pending.count];
-        size_t n = pending.len - at; /* the top string and its NUL */
+        size_t at = pending.entries[--pending.count].name_at;
+        size_t n = pending.names_len - at; /* the top string and its NUL */
         if (n > current_cap) {
             char *p = (char *)realloc(current, n);
             if (!p) {
@@ -181,13 +153,12 @@ int cv4_scan(const cv4_anchor *a, const char *folder, cv4_scan_result *out)
             current = p;
             current_cap = n;
         }
-        memcpy(current, pending.text + at, n);
-        pending.len = at; /* popped: its children are pushed over it */
+        memcpy(current, pending.names + at, n);
+        pending.names_len = at; /* popped: its children are pushed over it */
         err = list_folder(a, current, out, &pending, 0);
     }
     free(current);
-    free(pending.text);
-    free(pending.starts);
+    cv4_scan_free(&pending);
     cv4_anchor_thread_release();
     if (err)
         cv4_scan_free(out);

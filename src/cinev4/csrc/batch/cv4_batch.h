@@ -10,50 +10,18 @@
 #include <stdint.h>
 
 #include "cv4_io.h"
+#include "cv4_item.h"
 #include "cv4_mb.h"
-#include "cv4_platform.h"
 #include "cv4_sha256.h"
-
-typedef struct {
-    const char *path;           /* borrowed; file-system encoding */
-    uint64_t size;              /* size hashed (size at open) */
-    int error;                  /* 0, errno, or CV4_ERR_* */
-    char kind;                  /* for CV4_ERR_NOTREG */
-    int done;                   /* set last, with release order: see cv4_item_finish */
-    uint8_t digest[CV4_SHA256_DIGEST];
-    /* Checked batches (a manifest's table): what to check once the file is
-     * open, before any byte is read. */
-    uint64_t expected_size;     /* also the ordering hint where no stat is made (anchored) */
-    int check;                  /* CV4_CHECK_* bits */
-    uint64_t cold_head;         /* set by the batch's read-ahead (cv4_prefetch_head); atomic */
-} cv4_item;
-
-/* A reader on another thread (results streamed in input order) that sees
- * done == 1 also sees the item's digest, size and error. */
-#if defined(_MSC_VER)
-static __inline void cv4_item_finish(cv4_item *item) { _WriteBarrier(); *(volatile int *)&item->done = 1; }
-static __inline int cv4_item_is_done(const cv4_item *item)
-{
-    int done = *(volatile const int *)&item->done;
-    _ReadBarrier();
-    return done;
-}
-#else
-static inline void cv4_item_finish(cv4_item *item) { __atomic_store_n(&item->done, 1, __ATOMIC_RELEASE); }
-static inline int cv4_item_is_done(const cv4_item *item) { return __atomic_load_n(&item->done, __ATOMIC_ACQUIRE); }
-#endif
-
-enum {
-    CV4_CHECK_SIZE = 1,      /* a size other than expected_size: CV4_ERR_SIZE, not hashed */
-    CV4_CHECK_OPEN_ONLY = 2, /* open and size only: CV4_ERR_UNHASHED when fine */
-};
 
 typedef struct cv4_batch cv4_batch;
 
-typedef struct {
-    const cv4_kernel *kernel;     /* single-stream kernel */
+/* Named (not only typedef'd) so that cv4_lanes.h can take a pointer to it
+ * without including this header. */
+typedef struct cv4_batch_config {
+    const cv4_kernel *kernel;     /* single-stream kernel: message tails too */
     const cv4_mb_kernel *lanes;   /* multi-buffer kernel, or NULL for one file per thread */
-    int min_busy_lanes;           /* see cv4_lane_policy */
+    int min_busy_lanes;           /* below this, with no work queued, the lanes finish single-stream */
     cv4_io_config io;
     int threads;
     int keep_order;               /* 1: files taken in input order (output streamed in order); 0: largest first */

@@ -9,25 +9,15 @@
 #include "cv4_prefault.h"
 
 #if !defined(_WIN32)
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#if defined(__linux__)
-#include <sys/syscall.h>
-#endif
+
+#include "cv4_posix.h"
 
 #if defined(__APPLE__)
 #define CV4_MTIME_NS(st) ((int64_t)(st).st_mtimespec.tv_sec * 1000000000LL + (st).st_mtimespec.tv_nsec)
 #else
 #define CV4_MTIME_NS(st) ((int64_t)(st).st_mtim.tv_sec * 1000000000LL + (st).st_mtim.tv_nsec)
-#endif
-#ifndef O_CLOEXEC
-#define O_CLOEXEC 0
-#endif
-#ifndef O_NOCTTY
-#define O_NOCTTY 0
 #endif
 
 /* ---- SIGBUS recovery ------------------------------------------------------ */
@@ -322,24 +312,34 @@ void cv4_source_assume_cold(cv4_source *src, uint64_t len)
         cache_begin(src, len);
 }
 
+/* Opens path for reading, relative to cfg->anchor where there is one: 0 and
+ * *fd, or the error (kind: what the anchored open refused, cv4_anchor.h). */
+static int open_for_reading(const cv4_io_config *cfg, const char *path, int *fd, char *kind)
+{
+    if (cfg->anchor) {
+        intptr_t handle;
+        int err = cv4_anchor_open_file(cfg->anchor, path, &handle, kind);
+        if (err)
+            return err;
+        *fd = (int)handle;
+        return 0;
+    }
+    /* O_NONBLOCK: opening a FIFO without a writer must not hang; it has no
+     * effect on regular files. */
+    do {
+        *fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    } while (*fd < 0 && errno == EINTR);
+    return *fd < 0 ? errno : 0;
+}
+
 void cv4_prefetch_head(const cv4_io_config *cfg, const char *path, uint64_t expected_size, uint64_t *cold_head)
 {
     struct stat st;
     int fd;
+    char kind;
     uint64_t len;
-    if (cfg->anchor) {
-        intptr_t handle;
-        char kind;
-        if (cv4_anchor_open_file(cfg->anchor, path, &handle, &kind) != 0)
-            return;
-        fd = (int)handle;
-    } else {
-        do {
-            fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-        } while (fd < 0 && errno == EINTR);
-        if (fd < 0)
-            return;
-    }
+    if (open_for_reading(cfg, path, &fd, &kind) != 0)
+        return;
     /* A file refused unread would be closed while its read-ahead is still in
      * flight, and DONTNEED skips pages under I/O: never asked for. */
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
@@ -357,7 +357,7 @@ void cv4_prefetch_head(const cv4_io_config *cfg, const char *path, uint64_t expe
 
 /* ---- sources ---------------------------------------------------------------- */
 
-static char file_kind(mode_t mode)
+char cv4_file_kind(mode_t mode)
 {
     if (S_ISFIFO(mode)) return 'p';
     if (S_ISCHR(mode)) return 'c';
@@ -369,25 +369,12 @@ static char file_kind(mode_t mode)
 int cv4_source_open(cv4_source *src, const char *path, const cv4_io_config *cfg, uint8_t *read_buffer)
 {
     struct stat st;
-    int fd;
+    int fd, err;
     memset(src, 0, sizeof *src);
-    if (cfg->anchor) {
-        intptr_t handle;
-        int err = cv4_anchor_open_file(cfg->anchor, path, &handle, &src->kind);
-        if (err)
-            return err;
-        fd = (int)handle;
-    } else {
-        /* O_NONBLOCK: opening a FIFO without a writer must not hang; it has no
-         * effect on regular files. */
-        do {
-            fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-        } while (fd < 0 && errno == EINTR);
-        if (fd < 0)
-            return errno;
-    }
+    if ((err = open_for_reading(cfg, path, &fd, &src->kind)) != 0)
+        return err;
     if (fstat(fd, &st) != 0) {
-        int err = errno;
+        err = errno;
         close(fd);
         return err;
     }
@@ -396,7 +383,7 @@ int cv4_source_open(cv4_source *src, const char *path, const cv4_io_config *cfg,
         return EISDIR;
     }
     if (!S_ISREG(st.st_mode)) {
-        src->kind = file_kind(st.st_mode);
+        src->kind = cv4_file_kind(st.st_mode);
         close(fd);
         return CV4_ERR_NOTREG;
     }
@@ -572,38 +559,9 @@ int cv4_source_close(cv4_source *src, int check_unchanged)
 }
 
 #else /* Windows: read path only (a mapped file cannot be truncated there anyway) */
-#include <stdlib.h>
-#include <windows.h>
+#include "cv4_win32.h"
 
 int cv4_fault_guard_install(void) { return 0; }
-
-static int utf8_to_wide(const char *path, wchar_t **out)
-{
-    int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, NULL, 0);
-    if (n <= 0)
-        return EINVAL;
-    *out = (wchar_t *)malloc((size_t)n * sizeof(wchar_t));
-    if (!*out)
-        return ENOMEM;
-    MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, *out, n);
-    return 0;
-}
-
-static int win_errno(DWORD e)
-{
-    switch (e) {
-    case ERROR_FILE_NOT_FOUND:
-    case ERROR_PATH_NOT_FOUND:
-        return ENOENT;
-    case ERROR_ACCESS_DENIED:
-    case ERROR_SHARING_VIOLATION:
-        return EACCES;
-    case ERROR_NOT_ENOUGH_MEMORY:
-        return ENOMEM;
-    default:
-        return EIO;
-    }
-}
 
 static int64_t filetime_ns(FILETIME ft)
 {
@@ -612,7 +570,6 @@ static int64_t filetime_ns(FILETIME ft)
 
 int cv4_source_open(cv4_source *src, const char *path, const cv4_io_config *cfg, uint8_t *read_buffer)
 {
-    wchar_t *wide = NULL;
     HANDLE h;
     BY_HANDLE_FILE_INFORMATION info;
     int err;
@@ -622,20 +579,11 @@ int cv4_source_open(cv4_source *src, const char *path, const cv4_io_config *cfg,
         if ((err = cv4_anchor_open_file(cfg->anchor, path, &handle, &src->kind)) != 0)
             return err;
         h = (HANDLE)handle;
-    } else {
-        if ((err = utf8_to_wide(path, &wide)) != 0)
-            return err;
-        h = CreateFileW(wide, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
-                        OPEN_EXISTING, FILE_FLAG_SEQUENTIAL_SCAN | FILE_FLAG_BACKUP_SEMANTICS, NULL);
-        free(wide);
-        if (h == INVALID_HANDLE_VALUE)
-            return win_errno(GetLastError());
-    }
-    if (!GetFileInformationByHandle(h, &info)) {
-        err = win_errno(GetLastError());
-        CloseHandle(h);
+    } else if ((err = cv4_win_open_read(path, 0, &h)) != 0) {
         return err;
     }
+    if ((err = cv4_win_file_info(h, &info)) != 0)
+        return err;
     if (info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) {
         CloseHandle(h);
         return EISDIR;
@@ -689,7 +637,7 @@ int cv4_source_next(cv4_source *src, const uint8_t **data, size_t *len)
             DWORD e = GetLastError();
             if (e == ERROR_HANDLE_EOF)
                 return CV4_ERR_TRUNCATED;
-            return win_errno(e);
+            return cv4_win_errno(e);
         }
         if (got == 0)
             return CV4_ERR_TRUNCATED;
@@ -707,7 +655,7 @@ int cv4_source_close(cv4_source *src, int check_unchanged)
     if (check_unchanged) {
         BY_HANDLE_FILE_INFORMATION info;
         if (!GetFileInformationByHandle((HANDLE)src->handle, &info))
-            err = win_errno(GetLastError());
+            err = cv4_win_errno(GetLastError());
         else if ((((uint64_t)info.nFileSizeHigh << 32) | info.nFileSizeLow) != src->size ||
                  filetime_ns(info.ftLastWriteTime) != src->mtime_ns)
             err = CV4_ERR_CHANGED;

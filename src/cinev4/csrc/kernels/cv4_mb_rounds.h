@@ -1,7 +1,9 @@
 /* Shared by the multi-buffer kernels: the message schedule, the 16-round
- * unrolling and the 8x8 word transpose. Each kernel file defines, before
- * including this, its own primitives for its instruction set: ADD, SSIG0,
- * SSIG1, KV(t) (round constant t in every lane), RND(a..h, wk) (one round) and
+ * unrolling, the loop over a call's blocks and the 8x8 word transpose. Each
+ * kernel file defines, before including this, its own primitives for its
+ * instruction set: ADD, SSIG0, SSIG1, KV(t) (round constant t in every lane),
+ * RND(a..h, wk) (one round), RND_BLOCK_START (what a block does before its
+ * first round: the AVX2 rounds carry b ^ c from one round to the next) and
  * CV4_MB_INLINE (static inline with that file's target attribute); the round
  * macros expect the message window `w[16]` in scope. Included once per file. */
 #ifndef CV4_MB_ROUNDS_H
@@ -34,6 +36,31 @@
     R(13, (t) + 13, d, e, f, g, h, a, b, c);       \
     R(14, (t) + 14, c, d, e, f, g, h, a, b);       \
     R(15, (t) + 15, b, c, d, e, f, g, h, a)
+
+/* Tuning knob, off: how far ahead (bytes) to prefetch each lane's data. */
+#ifndef CV4_MB_PREFETCH
+#define CV4_MB_PREFETCH 0
+#endif
+
+/* Every block of a call: the state in a..h (word-major vectors of type VEC),
+ * LOAD(w, ptrs, off) fills the message window with one block of each of the
+ * LANES messages. Expects off, end, nblocks and ptrs in scope. */
+#define CV4_MB_BLOCKS(VEC, LOAD, LANES)                                                           \
+    for (off = 0, end = nblocks * 64; off < end; off += 64) {                                     \
+        const VEC a0 = a, b0 = b, c0 = c, d0 = d, e0 = e, f0 = f, g0 = g, h0 = h;                 \
+        int t;                                                                                    \
+        if (CV4_MB_PREFETCH)                                                                      \
+            for (t = 0; t < (LANES); t++)                                                         \
+                _mm_prefetch((const char *)((uintptr_t)ptrs[t] + off + CV4_MB_PREFETCH), _MM_HINT_T0); \
+        LOAD(w, ptrs, off);                                                                       \
+        RND_BLOCK_START;                                                                          \
+        ROUNDS16(R0, 0);                                                                          \
+        for (t = 16; t < 64; t += 16) {                                                           \
+            ROUNDS16(R1, t);                                                                      \
+        }                                                                                         \
+        a = ADD(a, a0); b = ADD(b, b0); c = ADD(c, c0); d = ADD(d, d0);                           \
+        e = ADD(e, e0); f = ADD(f, f0); g = ADD(g, g0); h = ADD(h, h0);                           \
+    }
 
 /* 8x8 transpose of 32-bit words held in eight ymm (an involution: used both ways). */
 CV4_MB_INLINE void cv4_mb_tr8x8(__m256i r[8])

@@ -23,7 +23,8 @@ extern "C" {
    ptrs[l] need no alignment; state needs only uint32_t alignment.  nblocks == 0 is a no-op. */
 typedef void (*cv4_mb_compress_fn)(uint32_t (*state)[8], const uint8_t *const *ptrs, size_t nblocks);
 typedef struct { const char *name; int lanes; cv4_mb_compress_fn compress; } cv4_mb_kernel;
-/* Defined in the kernel files; NULL compress on builds/targets without it. */
+/* Defined in the kernel files; compress is NULL on targets and compilers without the
+   kernel (absent: the same signal as the single-stream kernels, cv4_sha256.h). */
 extern const cv4_mb_kernel cv4_mb_avx2_x8;    /* name "avx2-x8",    lanes 8  */
 extern const cv4_mb_kernel cv4_mb_avx512_x16; /* name "avx512-x16", lanes 16 */
 /* Same CPU requirement as avx512-x16 (AVX-512 F+BW+VL, OS saves ZMM state): 8 lanes in ymm

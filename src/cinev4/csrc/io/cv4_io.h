@@ -108,11 +108,15 @@ void cv4_source_assume_cold(cv4_source *src, uint64_t len);
 int cv4_fault_guard_install(void);
 #if !defined(_WIN32)
 #include <setjmp.h>
+#include <sys/types.h>
 void cv4_fault_guard_arm(sigjmp_buf *jb);
 void cv4_fault_guard_disarm(void);
 /* Address that faulted last in this thread (for multi-lane recovery). */
 const void *cv4_fault_address(void);
 #define CV4_HAVE_MMAP 1
+/* The kind of a file that is not a regular file, folder or symlink, as
+ * cv4_source.kind and the scan name it: 'p' FIFO, 'c'/'b' device, 's' socket, '?'. */
+char cv4_file_kind(mode_t mode);
 #endif
 
 #endif

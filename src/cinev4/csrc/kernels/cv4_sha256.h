@@ -2,7 +2,7 @@
  *
  * A kernel only compresses whole 64-byte blocks; padding, buffering and
  * finalisation live here once, so a new kernel (ARMv8 SHA2, ...) is one
- * function plus one line in the kernel table (cv4_kernels.c). */
+ * file with its descriptor plus one line in the dispatcher (cv4_dispatch.c). */
 #ifndef CV4_SHA256_H
 #define CV4_SHA256_H
 
@@ -11,6 +11,20 @@
 
 #define CV4_SHA256_BLOCK 64
 #define CV4_SHA256_DIGEST 32
+
+/* What lets one function use an instruction set the build does not assume (no
+ * file is compiled with -m flags; the dispatcher decides what may run):
+ * CV4_TARGET("avx2") before a kernel, CV4_TARGET_INLINE("avx2") for its helpers. */
+#if defined(__GNUC__) || defined(__clang__)
+#define CV4_TARGET(isa) __attribute__((target(isa)))
+#define CV4_TARGET_INLINE(isa) static inline __attribute__((always_inline, target(isa)))
+#elif defined(_MSC_VER)
+#define CV4_TARGET(isa)
+#define CV4_TARGET_INLINE(isa) static __forceinline
+#else
+#define CV4_TARGET(isa)
+#define CV4_TARGET_INLINE(isa) static inline
+#endif
 
 typedef void (*cv4_compress_fn)(uint32_t state[8], const uint8_t *blocks, size_t nblocks);
 
@@ -40,16 +54,18 @@ void cv4_sha256_final(cv4_sha256_ctx *ctx, uint8_t digest[CV4_SHA256_DIGEST]);
 void cv4_sha256_finish_tail(uint32_t state[8], const uint8_t *tail, uint64_t total_bytes,
                             cv4_compress_fn compress, uint8_t digest[CV4_SHA256_DIGEST]);
 
-/* Kernels (each defined in its own file). compress is NULL where the kernel
- * cannot exist on this target; availability at run time is cv4_kernels.c's job. */
+/* Kernels, each defined in its own file as a descriptor. A kernel that
+ * cannot exist on this target or with this compiler has compress == NULL:
+ * that is the one way to say "absent", for these and the multi-buffer kernels
+ * (cv4_mb.h) alike. Whether this CPU may run a present one is the dispatcher's
+ * question (cv4_dispatch.c). */
+extern const cv4_kernel cv4_kernel_portable;   /* "portable", every platform */
+extern const cv4_kernel cv4_kernel_shani;      /* "sha-ni", x86-64 */
+extern const cv4_kernel cv4_kernel_armv8;      /* "armv8-sha2", AArch64 with a compiler that has the intrinsics */
+/* "libcrypto": the system's OpenSSL, loaded at the first call (Linux only);
+ * compress is NULL where none is found. */
+cv4_kernel cv4_kernel_libcrypto(void);
+/* The portable block function by name: the reference the others are tested against. */
 void cv4_sha256_compress_portable(uint32_t state[8], const uint8_t *blocks, size_t nblocks);
-void cv4_sha256_compress_shani(uint32_t state[8], const uint8_t *blocks, size_t nblocks);
-int cv4_shani_compiled(void);
-/* AArch64 SHA-2 crypto extension (sha256_armv8.c): compress is defined only on
- * AArch64; compiled() is 0 where this compiler/target cannot emit it. */
-void cv4_sha256_compress_armv8(uint32_t state[8], const uint8_t *blocks, size_t nblocks);
-int cv4_armv8_sha2_compiled(void);
-/* libcrypto loaded at run time; returns the compress function or NULL. */
-cv4_compress_fn cv4_libcrypto_compress(void);
 
 #endif

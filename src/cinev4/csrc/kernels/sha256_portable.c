@@ -48,3 +48,5 @@ void cv4_sha256_compress_portable(uint32_t state[8], const uint8_t *blocks, size
         blocks += CV4_SHA256_BLOCK;
     }
 }
+
+const cv4_kernel cv4_kernel_portable = {"portable", cv4_sha256_compress_portable};

@@ -1,6 +1,6 @@
 /* Multi-buffer SHA-256, AVX-512: 16 independent messages, one per 32-bit lane of a zmm.
  *
- * Compiled with per-function target attributes, never with global -m flags; the caller's
+ * Compiled with per-function target attributes, never with global -m flags; the
  * dispatcher (cpuid + xgetbv) decides whether cv4_mb_avx512_x16.compress may be called.
  *
  * Layout: the 8 state words are kept word-major (one zmm per word, lane l = message l),
@@ -13,21 +13,8 @@
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
 
-#if defined(__GNUC__) || defined(__clang__)
-#define CV4_MB512_TARGET __attribute__((target("avx512f,avx512bw,avx512vl")))
-#define CV4_MB512_INLINE static inline __attribute__((always_inline, target("avx512f,avx512bw,avx512vl")))
-#elif defined(_MSC_VER)
-#define CV4_MB512_TARGET
-#define CV4_MB512_INLINE static __forceinline
-#else
-#define CV4_MB512_TARGET
-#define CV4_MB512_INLINE static inline
-#endif
-
-#ifndef CV4_MB512_PF
-#define CV4_MB512_PF 0
-#endif
-
+#define CV4_MB_TARGET CV4_TARGET("avx512f,avx512bw,avx512vl")
+#define CV4_MB_INLINE CV4_TARGET_INLINE("avx512f,avx512bw,avx512vl")
 
 /* Byte order swap of every 32-bit word, repeated in all four 128-bit lanes.  The union with
    __m512i gives 64-byte alignment portably (no alignment attribute syntax needed). */
@@ -58,12 +45,13 @@ static const union { uint8_t b[64]; __m512i v; } cv4_mb512_bswap = {{
         (d) = ADD((d), t1_);                                  \
         (h) = ADD(t1_, ADD(BSIG0(a), MAJ((a), (b), (c))));    \
     } while (0)
+#define RND_STATE
+#define RND_BLOCK_START (void)0
 
-#define CV4_MB_INLINE CV4_MB512_INLINE
 #include "cv4_mb_rounds.h"
 
 /* Load block b of the 16 messages into w[0..15] (word-major, big-endian words). */
-CV4_MB512_INLINE void cv4_mb512_load_block(__m512i w[16], const uint8_t *const *ptrs, size_t off)
+CV4_MB_INLINE void cv4_mb512_load_block(__m512i w[16], const uint8_t *const *ptrs, size_t off)
 {
     const __m512i bswap = _mm512_load_si512((const void *)cv4_mb512_bswap.b);
     __m512i r[16], t[16], v[16];
@@ -97,7 +85,7 @@ CV4_MB512_INLINE void cv4_mb512_load_block(__m512i w[16], const uint8_t *const *
 #define VOP(op) _mm512_##op
 #define VEC __m512i
 
-CV4_MB512_TARGET
+CV4_MB_TARGET
 static void cv4_mb512_compress(uint32_t (*state)[8], const uint8_t *const *ptrs, size_t nblocks)
 {
     __m256i lo[8], hi[8];
@@ -119,22 +107,7 @@ static void cv4_mb512_compress(uint32_t (*state)[8], const uint8_t *const *ptrs,
     e = JOIN(4); f = JOIN(5); g = JOIN(6); h = JOIN(7);
 #undef JOIN
 
-    end = nblocks * 64;
-    for (off = 0; off < end; off += 64) {
-        const __m512i a0 = a, b0 = b, c0 = c, d0 = d, e0 = e, f0 = f, g0 = g, h0 = h;
-        int t;
-#if CV4_MB512_PF
-        for (t = 0; t < 16; t++)
-            _mm_prefetch((const char *)((uintptr_t)ptrs[t] + off + CV4_MB512_PF), _MM_HINT_T0);
-#endif
-        cv4_mb512_load_block(w, ptrs, off);
-        ROUNDS16(R0, 0);
-        for (t = 16; t < 64; t += 16) {
-            ROUNDS16(R1, t);
-        }
-        a = ADD(a, a0); b = ADD(b, b0); c = ADD(c, c0); d = ADD(d, d0);
-        e = ADD(e, e0); f = ADD(f, f0); g = ADD(g, g0); h = ADD(h, h0);
-    }
+    CV4_MB_BLOCKS(__m512i, cv4_mb512_load_block, 16)
 
 #define SPLIT(j, x) lo[j] = _mm512_castsi512_si256(x); hi[j] = _mm512_extracti64x4_epi64((x), 1)
     SPLIT(0, a); SPLIT(1, b); SPLIT(2, c); SPLIT(3, d);
@@ -150,64 +123,17 @@ static void cv4_mb512_compress(uint32_t (*state)[8], const uint8_t *const *ptrs,
 
 const cv4_mb_kernel cv4_mb_avx512_x16 = {"avx512-x16", 16, cv4_mb512_compress};
 
-/* ---- 8 lanes in ymm with AVX-512VL: same rounds (VPRORD, VPTERNLOGD, 32 registers).  On
-   cores with three 256-bit vector ports and two 512-bit ones this gives more than half of the
-   16-lane throughput, so it wins over avx512-x16 when 8 or fewer lanes are busy. */
+/* ---- 8 lanes in ymm with AVX-512VL: the same rounds (VPRORD, VPTERNLOGD, 32 registers) on
+   the 8-lane body shared with avx2-x8.  On cores with three 256-bit vector ports and two
+   512-bit ones this gives more than half of the 16-lane throughput, so it wins over
+   avx512-x16 when 8 or fewer lanes are busy. */
 #undef VOP
 #undef VEC
 #define VOP(op) _mm256_##op
 #define VEC __m256i
 
-CV4_MB512_INLINE void cv4_mb512_load_block8(__m256i w[16], const uint8_t *const *ptrs, size_t off)
-{
-    const __m256i bswap = _mm256_load_si256((const __m256i *)cv4_mb512_bswap.b);
-    int i;
-    for (i = 0; i < 8; i++) {
-        w[i] = _mm256_shuffle_epi8(_mm256_loadu_si256((const __m256i *)(ptrs[i] + off)), bswap);
-        w[i + 8] = _mm256_shuffle_epi8(_mm256_loadu_si256((const __m256i *)(ptrs[i] + off + 32)), bswap);
-    }
-    cv4_mb_tr8x8(w);
-    cv4_mb_tr8x8(w + 8);
-}
-
-CV4_MB512_TARGET
-static void cv4_mb512vl_compress8(uint32_t (*state)[8], const uint8_t *const *ptrs, size_t nblocks)
-{
-    __m256i s[8];
-    __m256i a, b, c, d, e, f, g, h;
-    __m256i w[16];
-    size_t off, end;
-    int i;
-
-    if (nblocks == 0)
-        return;
-    for (i = 0; i < 8; i++)
-        s[i] = _mm256_loadu_si256((const __m256i *)state[i]);
-    cv4_mb_tr8x8(s);
-    a = s[0]; b = s[1]; c = s[2]; d = s[3]; e = s[4]; f = s[5]; g = s[6]; h = s[7];
-
-    end = nblocks * 64;
-    for (off = 0; off < end; off += 64) {
-        const __m256i a0 = a, b0 = b, c0 = c, d0 = d, e0 = e, f0 = f, g0 = g, h0 = h;
-        int t;
-#if CV4_MB512_PF
-        for (t = 0; t < 8; t++)
-            _mm_prefetch((const char *)((uintptr_t)ptrs[t] + off + CV4_MB512_PF), _MM_HINT_T0);
-#endif
-        cv4_mb512_load_block8(w, ptrs, off);
-        ROUNDS16(R0, 0);
-        for (t = 16; t < 64; t += 16) {
-            ROUNDS16(R1, t);
-        }
-        a = ADD(a, a0); b = ADD(b, b0); c = ADD(c, c0); d = ADD(d, d0);
-        e = ADD(e, e0); f = ADD(f, f0); g = ADD(g, g0); h = ADD(h, h0);
-    }
-
-    s[0] = a; s[1] = b; s[2] = c; s[3] = d; s[4] = e; s[5] = f; s[6] = g; s[7] = h;
-    cv4_mb_tr8x8(s);
-    for (i = 0; i < 8; i++)
-        _mm256_storeu_si256((__m256i *)state[i], s[i]);
-}
+#define CV4_MB_X8_COMPRESS cv4_mb512vl_compress8
+#include "cv4_mb_x8.h"
 
 const cv4_mb_kernel cv4_mb_avx512vl_x8 = {"avx512vl-x8", 8, cv4_mb512vl_compress8};
 

@@ -1,6 +1,7 @@
-/* The table of single-stream kernels available on this CPU, best first. */
-#ifndef CV4_KERNELS_H
-#define CV4_KERNELS_H
+/* The dispatcher (cv4_dispatch.c): the tables of kernels this CPU offers,
+ * single-stream best first, and the measured multi-buffer break-even. */
+#ifndef CV4_DISPATCH_H
+#define CV4_DISPATCH_H
 
 #include <stddef.h>
 
