@@ -17,6 +17,8 @@ from typing import IO, Any, TypeVar
 
 import click
 
+from cinev4.errors import CinevError, as_cinev_error, error_lines
+
 # Re-exported for the commands: the progress display and the one size format.
 from cinev4.progress import BarProgress as BarProgress
 from cinev4.progress import human_bytes as human_bytes
@@ -24,17 +26,19 @@ from cinev4.progress import progress_for as progress_for
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-EXIT_FAILED = 1
-EXIT_CONTRACT = 2
-
 
 class CommandError(click.ClickException):
-    """One or more error lines and the exit code that goes with them."""
+    """A cinev4 error leaving a command: its lines for stderr, and the exit code
+    of its class, read where click reads ``ClickException.exit_code``."""
 
-    def __init__(self, lines: list[str], exit_code: int = EXIT_CONTRACT) -> None:
-        self.lines = [" ".join(line.split()) for line in lines] or ["failed"]  # one physical line each
+    def __init__(self, error: CinevError) -> None:
+        self.error = error
+        self.lines = error_lines(error)
         super().__init__(self.lines[0])
-        self.exit_code = exit_code  # type: ignore[misc]  # click reads it per instance
+
+    @property
+    def exit_code(self) -> int:  # type: ignore[override]  # click's class attribute, here the error's
+        return type(self.error).exit_code
 
     def show(self, file: IO[Any] | None = None) -> None:
         stream = file if file is not None else sys.stderr
@@ -42,39 +46,19 @@ class CommandError(click.ClickException):
             click.echo(f"cinev4: error: {line}", file=stream)
 
 
-def to_command_error(exc: BaseException) -> CommandError:
-    """The exit code and lines for an exception raised by the pipeline API."""
-    from cinev4.errors import CinevError, ContractError, TransitionRefused, VerificationFailed
-
-    if isinstance(exc, VerificationFailed):
-        report = exc.report
-        code = getattr(report, "exit_code", EXIT_FAILED) or EXIT_FAILED
-        return CommandError([str(exc)], code)
-    if isinstance(exc, ContractError):
-        return CommandError(exc.problems, EXIT_CONTRACT)
-    if isinstance(exc, TransitionRefused):
-        return CommandError(exc.reasons, EXIT_CONTRACT)
-    if isinstance(exc, CinevError):
-        return CommandError([str(exc)], EXIT_CONTRACT)
-    if isinstance(exc, OSError):
-        where = f"{exc.filename}: " if exc.filename else ""
-        return CommandError([f"{where}{exc.strerror or exc}"], EXIT_CONTRACT)
-    raise exc
-
-
 def boundary(func: F) -> F:
-    """Run a command body, translating cinev4 and OS errors into CommandError."""
+    """Run a command body, translating cinev4 and OS errors into CommandError
+    (with ``--json``, also an ``errors`` document, unless the error carries
+    the report the command printed already)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from cinev4.errors import CinevError
-
         try:
             return func(*args, **kwargs)
         except click.ClickException:
             raise
         except (CinevError, OSError) as exc:
-            error = to_command_error(exc)
+            error = CommandError(as_cinev_error(exc))
             if kwargs.get("as_json") and not getattr(exc, "report", None):
                 emit_result({"errors": error.lines}, error.exit_code)
             raise error from None

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from cinev4.cli._common import CommandError, emit_result, json_option
+from cinev4.cli._common import boundary, emit_result, json_option
+from cinev4.errors import HashingFailed
 
 if TYPE_CHECKING:
     from cinev4.tuning import BenchReport, ColdReport
@@ -38,6 +39,7 @@ class _Size(click.ParamType):  # type: ignore[type-arg]  # generic only in click
               help="Storage-bound instead: evict the data before every command and time parallel "
                    "readers beside cinev4 at several thread counts and queue depths.")
 @json_option
+@boundary
 def bench_command(size: int, rounds: int, directory: Path | None, cold: bool, as_json: bool) -> None:
     """Measure the SHA-256 kernels, the I/O modes (mmap, read) at window sizes
     of 1, 4, 8 and 32 MiB, and thread counts on this machine, on data written to
@@ -64,28 +66,19 @@ def bench_command(size: int, rounds: int, directory: Path | None, cold: bool, as
         if not as_json and sys.stderr.isatty():
             click.echo(f"cinev4 bench: {text}...", err=True)
 
-    if cold:
-        try:
-            cold_report = run_cold_bench(size, rounds=rounds, directory=directory, say=say)
-        except OSError as exc:
-            raise CommandError([f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}"], 2) from None
-        except AssertionError as exc:
-            raise CommandError([str(exc)], 1) from None
-        if as_json:
-            emit_result(cold_report.to_dict())
-        else:
-            _print_cold(cold_report)
-        return
     try:
-        report = run_bench(size, rounds=rounds, directory=directory, say=say)
-    except OSError as exc:
-        raise CommandError([f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}"], 2) from None
+        if cold:
+            cold_report = run_cold_bench(size, rounds=rounds, directory=directory, say=say)
+        else:
+            report = run_bench(size, rounds=rounds, directory=directory, say=say)
     except AssertionError as exc:  # settings disagreeing on a digest: an engine bug, never a tuning result
-        raise CommandError([str(exc)], 1) from None
+        raise HashingFailed(str(exc)) from None
     if as_json:
-        emit_result(report.to_dict())
-        return
-    _print(report)
+        emit_result((cold_report if cold else report).to_dict())
+    elif cold:
+        _print_cold(cold_report)
+    else:
+        _print(report)
 
 
 def _print(report: BenchReport) -> None:
@@ -115,12 +108,7 @@ def _print(report: BenchReport) -> None:
             click.echo(f"{titles.get(stage, stage)}:")
         rate = f"{m.files_per_s:10.0f} files/s" if m.files > 1 else ""
         click.echo(f"  {m.label:<16} {m.data:<34} {m.mb_per_s:8.0f} MB/s {rate}")
-    click.echo("")
-    for note in report.notes:
-        click.echo(f"note: {note}")
-    click.echo("best settings on this machine (`cinev4 --version` shows those in use):")
-    for line in report.env_lines():
-        click.echo(line)
+    _print_advice(report, "on this machine")
 
 
 def _print_cold(report: ColdReport) -> None:
@@ -132,9 +120,14 @@ def _print_cold(report: ColdReport) -> None:
     for m in report.measurements:
         click.echo(f"  {m.label:<22} {m.data:<28} {m.mb_per_s:8.0f} MB/s "
                    f"({m.mb_per_s / report.storage_mb_per_s:.2f}x the readers)")
+    _print_advice(report, "for this storage")
+
+
+def _print_advice(report: BenchReport | ColdReport, where: str) -> None:
+    """The notes, then the best settings as environment variables to export."""
     click.echo("")
     for note in report.notes:
         click.echo(f"note: {note}")
-    click.echo("best settings for this storage (`cinev4 --version` shows those in use):")
+    click.echo(f"best settings {where} (`cinev4 --version` shows those in use):")
     for line in report.env_lines():
         click.echo(line)

@@ -6,7 +6,6 @@ from pathlib import Path
 import click
 
 from cinev4.cli._common import (
-    CommandError,
     boundary,
     complete_shot_ids,
     emit_result,
@@ -19,6 +18,7 @@ from cinev4.cli._common import (
     project_option,
     threads_option,
 )
+from cinev4.errors import VerificationFailed
 
 
 @click.group("release")
@@ -36,12 +36,14 @@ def release_group() -> None:
     """
 
 
-def _gate_failed(report: object, as_json: bool, message: str, payload: dict | None = None) -> CommandError:  # type: ignore[type-arg]
+def _gate_failed(report: object, as_json: bool, message: str, payload: dict | None = None) -> VerificationFailed:  # type: ignore[type-arg]
+    """The report printed, and the error to raise: it carries the report, so the
+    boundary adds no second --json document."""
     if as_json:
         emit_result(payload if payload is not None else report.to_dict(), report.exit_code)  # type: ignore[attr-defined]
     else:
         print_report(report)
-    return CommandError([message], report.exit_code)  # type: ignore[attr-defined]
+    return VerificationFailed(message, report)
 
 
 @release_group.command("check")
@@ -127,7 +129,6 @@ def release_publish(
       cinev4 release publish R1 SH010 SH020
       cinev4 release publish R1 SH010 --to /mnt/delivery/r1 --json
     """
-    from cinev4.errors import VerificationFailed
     from cinev4.pipeline.releases import publish_release
 
     try:

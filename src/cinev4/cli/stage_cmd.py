@@ -6,7 +6,6 @@ from pathlib import Path
 import click
 
 from cinev4.cli._common import (
-    EXIT_FAILED,
     CommandError,
     boundary,
     emit_result,
@@ -57,6 +56,7 @@ def stage_command(shot_id: str, paths: tuple[str, ...], files_from: str | None, 
       cinev4 stage SH010 --files-from written.txt --json
       find "$OUT" -newer "$START" -type f | cinev4 stage SH010 --files-from -
     """
+    from cinev4.errors import HashingFailed
     from cinev4.pipeline.staging import stage
 
     chosen = list(paths) + (_listed_paths(files_from) if files_from is not None else [])
@@ -64,12 +64,12 @@ def stage_command(shot_id: str, paths: tuple[str, ...], files_from: str | None, 
         raise click.UsageError("name the files to stage (PATH... or --files-from FILE)")
     project = load(project_dir)
     result = stage(project, shot_id, chosen, threads=threads)
-    exit_code = 0 if result.ok else EXIT_FAILED
+    failed = None if result.ok else HashingFailed([*result.failures, f"{len(result.failures)} file(s) not staged"])
     if as_json:
-        emit_result(result.to_dict(), exit_code)
+        emit_result(result.to_dict(), 0 if failed is None else failed.exit_code)
     elif result.record_path is not None:
         count = len(result.files)
         click.echo(f"{result.shot_id} {result.version}: staged {count} file{'' if count == 1 else 's'} "
                    f"({human_bytes(result.total_bytes)}) in {result.record_path}")
-    if not result.ok:
-        raise CommandError([*result.failures, f"{len(result.failures)} file(s) not staged"], exit_code)
+    if failed is not None:
+        raise CommandError(failed)  # a ClickException: the boundary adds no second --json document

@@ -6,7 +6,6 @@ from pathlib import Path
 import click
 
 from cinev4.cli._common import (
-    CommandError,
     boundary,
     complete_shot_ids,
     emit_result,
@@ -20,6 +19,7 @@ from cinev4.cli._common import (
     warn,
 )
 from cinev4.cli._distributed import distributed_options, hash_backend
+from cinev4.errors import VerificationFailed
 
 
 @click.command("verify")
@@ -132,4 +132,5 @@ def verify_command(
             click.echo(f"resume: {report.resume['reused_files']} file(s) taken from {report.resume['journal']}, "
                        f"{report.resume['hashed_files']} hashed now")
     if not report.ok:
-        raise CommandError([f"verification failed: {report.failure()}"], report.exit_code)
+        # Carries the report it printed: the boundary adds no second --json document.
+        raise VerificationFailed(f"verification failed: {report.failure()}", report)
