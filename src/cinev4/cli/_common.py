@@ -17,6 +17,7 @@ from typing import IO, Any, TypeVar
 
 import click
 
+from cinev4.cli._distributed import distributed_options
 from cinev4.errors import CinevError, as_cinev_error, error_lines
 
 # Re-exported for the commands: the progress display and the one size format.
@@ -122,6 +123,27 @@ progress_option = click.option(
 )
 
 
+shot_argument = click.argument("shot_id", metavar="SHOT", shell_complete=complete_shot_ids)
+
+
+def command_options(*, threads: bool = False, distributed: bool = False, progress: bool = False) -> Callable[[F], F]:
+    """The options pipeline commands share, around the error boundary, in the order --help
+    lists them: --project, [--threads], [--scheduler/--local-cluster], [--progress], --json.
+    A command names the ones it takes instead of stacking the decorators again."""
+
+    def apply(func: F) -> F:
+        func = json_option(boundary(func))
+        if progress:
+            func = progress_option(func)
+        if distributed:
+            func = distributed_options(func)
+        if threads:
+            func = threads_option(func)
+        return project_option(func)
+
+    return apply
+
+
 def envelope(fields: Mapping[str, Any], exit_code: int = 0) -> dict[str, Any]:
     """Every ``--json`` document's shape: an object with ``ok`` (exit code 0) and
     ``exit_code``, plus the command's own fields."""
@@ -150,65 +172,3 @@ def warn(lines: Any) -> None:
     """Warnings on stderr, one line each (the command still succeeds)."""
     for line in lines:
         click.echo(f"cinev4: warning: {' '.join(str(line).split())}", err=True)
-
-
-def problem_lines(problems: list[Any]) -> list[str]:
-    """One line per problem, except that problems of one kind on the frames of a sequence are
-    one line: ``missing  .../sh010.[1005-1009,1100].exr (6 files): listed in the manifest ...``."""
-    from cinev4.pipeline.frames import FrameSequence, collapse
-    from cinev4.pipeline.report import PROBLEM_KINDS
-
-    by_kind: dict[str, list[Any]] = {}
-    for problem in problems:
-        by_kind.setdefault(problem.kind, []).append(problem)
-    grouped: dict[int, tuple[FrameSequence, list[Any]]] = {}  # id(first problem) -> its sequence
-    hidden: set[int] = set()
-    for members in by_kind.values():
-        by_path = {p.path: p for p in members}
-        for entry in collapse(by_path):
-            if isinstance(entry, FrameSequence):
-                seq_problems = [by_path[path] for path in entry.paths]
-                first = min(seq_problems, key=problems.index)
-                grouped[id(first)] = (entry, seq_problems)
-                hidden.update(id(p) for p in seq_problems if p is not first)
-    lines = []
-    for problem in problems:
-        if id(problem) in hidden:
-            continue
-        if id(problem) in grouped:
-            sequence, members = grouped[id(problem)]
-            details = {p.detail for p in members}
-            detail = details.pop() if len(details) == 1 else PROBLEM_KINDS.get(problem.kind, problem.kind)
-            lines.append(f"  {problem.kind:<17} {sequence.display()}: {detail}")
-            continue
-        line = f"  {problem.kind:<17} {problem.path}: {problem.detail}"
-        if problem.kind == "hash_differs":
-            line += f" (expected {problem.expected[:12]}..., found {problem.actual[:12]}...)"
-        lines.append(line)
-    return lines
-
-
-def print_report(report: Any) -> None:
-    """A verification report for people: one line per manifest, one per problem (frame
-    sequences collapsed into ranges)."""
-    from cinev4.pipeline.frames import collapsed_summary
-
-    hashes = "size+sha256" if report.hashes_checked else "sizes only"
-    for check in report.checks:
-        version = check.version or "?"
-        if check.ok:
-            folder = f"shots/{check.shot_id}/outputs/{check.version}/" if check.version else ""
-            contents = f": {collapsed_summary(check.artifact_paths, strip=folder)}" if check.artifact_paths else ""
-            click.echo(f"{check.shot_id} {version}: OK  {check.artifact_count} artifacts, "
-                       f"{human_bytes(check.total_bytes)} ({hashes}){contents}")
-            continue
-        click.echo(f"{check.shot_id} {version}: FAILED  {len(check.problems)} problem(s)")
-        for line in problem_lines(check.problems):
-            click.echo(line)
-    for skipped in getattr(report, "skipped", []):
-        click.echo(f"{skipped['shot_id']} {skipped['version']}: SKIPPED  {skipped['reason']}")
-    for note in report.notes:
-        click.echo(f"note: {note}")
-    if not report.hashes_checked:
-        click.echo("note: --sizes-only: presence and sizes checked, NO SHA-256 was checked")
-    click.echo(report.summary())

@@ -5,16 +5,7 @@ from pathlib import Path
 
 import click
 
-from cinev4.cli._common import (
-    CommandError,
-    boundary,
-    emit_result,
-    human_bytes,
-    json_option,
-    load,
-    project_option,
-    threads_option,
-)
+from cinev4.cli._common import CommandError, command_options, emit_result, human_bytes, load
 
 
 def _listed_paths(files_from: str) -> list[str]:
@@ -29,10 +20,7 @@ def _listed_paths(files_from: str) -> list[str]:
 @click.argument("paths", metavar="PATH...", nargs=-1)
 @click.option("--files-from", "files_from", metavar="FILE",
               help="Also stage the files listed in FILE, one path per line ('-': standard input).")
-@project_option
-@threads_option
-@json_option
-@boundary
+@command_options(threads=True)
 def stage_command(shot_id: str, paths: tuple[str, ...], files_from: str | None, project_dir: Path | None,
                   threads: int | None, as_json: bool) -> None:
     """Hash files a render task just wrote into SHOT's current version and stage their digests.
