@@ -4,7 +4,9 @@ The native engine reports numeric codes; this module turns them into
 exceptions that carry the path and a readable reason. As msgspec keeps its
 errors in one module, so does cinev4: the optional Dask backend's errors live
 here too (re-exported by ``cinev4.distributed``, where users catch them), and
-so does the strict JSON reader's ``JsonProblem``.
+so do the strict JSON reader's ``JsonProblem`` and ``cinev4 hash``'s. Only
+exceptions that never leave their module (control flow, underscored) are
+defined where they are raised.
 
 As ``click.ClickException.exit_code`` is, each class's exit code is a class
 attribute: the command line exits with ``type(error).exit_code`` (1 when
@@ -37,6 +39,8 @@ __all__ = [
     "VerificationRefused",
     "HashingFailed",
     "JsonProblem",
+    "HashUsageError",
+    "ListTooLarge",
     "DaskUnavailableError",
     "DistributedError",
 ]
@@ -200,6 +204,18 @@ class HashingFailed(LinesError, RuntimeError):
     Like a failed verification, it exits 1."""
 
     exit_code: ClassVar[int] = EXIT_FAILED
+
+
+# --- cinev4 hash (cinev4.hashcli), with GNU sha256sum's messages ----------------
+
+
+class HashUsageError(CinevError, ValueError):
+    """A command line ``sha256sum`` would refuse; the message is GNU's (exit 2,
+    where GNU exits 1)."""
+
+
+class ListTooLarge(CinevError, OSError):
+    """A --files-from list over its size limit: reported as an unreadable list (exit 2)."""
 
 
 # --- the optional Dask backend (cinev4.distributed) ---------------------------

@@ -12,9 +12,7 @@ from __future__ import annotations
 import os
 import sys
 
-
-class HashUsageError(Exception):
-    """A command line ``sha256sum`` would refuse; the message is GNU's."""
+from cinev4.errors import HashUsageError as HashUsageError  # defined with every cinev4 error
 
 
 class HashOptions:
