@@ -17,6 +17,9 @@ from typing import IO, Any, TypeVar
 
 import click
 
+from cinev4.cli._distributed import distributed_options
+from cinev4.errors import CinevError, as_cinev_error, error_lines
+
 # Re-exported for the commands: the progress display and the one size format
 # (cinev4.sizes.format_size, amounts of data: ``1.2 GiB``).
 from cinev4.progress import BarProgress as BarProgress
@@ -27,17 +30,19 @@ from cinev4.sizes import format_size as human_bytes
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-EXIT_FAILED = 1
-EXIT_CONTRACT = 2
-
 
 class CommandError(click.ClickException):
-    """One or more error lines and the exit code that goes with them."""
+    """A cinev4 error leaving a command: its lines for stderr, and the exit code
+    of its class, read where click reads ``ClickException.exit_code``."""
 
-    def __init__(self, lines: list[str], exit_code: int = EXIT_CONTRACT) -> None:
-        self.lines = [" ".join(line.split()) for line in lines] or ["failed"]  # one physical line each
+    def __init__(self, error: CinevError) -> None:
+        self.error = error
+        self.lines = error_lines(error)
         super().__init__(self.lines[0])
-        self.exit_code = exit_code  # type: ignore[misc]  # click reads it per instance
+
+    @property
+    def exit_code(self) -> int:  # type: ignore[override]  # click's class attribute, here the error's
+        return type(self.error).exit_code
 
     def show(self, file: IO[Any] | None = None) -> None:
         stream = file if file is not None else sys.stderr
@@ -45,39 +50,19 @@ class CommandError(click.ClickException):
             click.echo(f"cinev4: error: {line}", file=stream)
 
 
-def to_command_error(exc: BaseException) -> CommandError:
-    """The exit code and lines for an exception raised by the pipeline API."""
-    from cinev4.errors import CinevError, ContractError, TransitionRefused, VerificationFailed
-
-    if isinstance(exc, VerificationFailed):
-        report = exc.report
-        code = getattr(report, "exit_code", EXIT_FAILED) or EXIT_FAILED
-        return CommandError([str(exc)], code)
-    if isinstance(exc, ContractError):
-        return CommandError(exc.problems, EXIT_CONTRACT)
-    if isinstance(exc, TransitionRefused):
-        return CommandError(exc.reasons, EXIT_CONTRACT)
-    if isinstance(exc, CinevError):
-        return CommandError([str(exc)], EXIT_CONTRACT)
-    if isinstance(exc, OSError):
-        where = f"{exc.filename}: " if exc.filename else ""
-        return CommandError([f"{where}{exc.strerror or exc}"], EXIT_CONTRACT)
-    raise exc
-
-
 def boundary(func: F) -> F:
-    """Run a command body, translating cinev4 and OS errors into CommandError."""
+    """Run a command body, translating cinev4 and OS errors into CommandError
+    (with ``--json``, also an ``errors`` document, unless the error carries
+    the report the command printed already)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from cinev4.errors import CinevError
-
         try:
             return func(*args, **kwargs)
         except click.ClickException:
             raise
         except (CinevError, OSError) as exc:
-            error = to_command_error(exc)
+            error = CommandError(as_cinev_error(exc))
             if kwargs.get("as_json") and not getattr(exc, "report", None):
                 emit_result({"errors": error.lines}, error.exit_code)
             raise error from None
@@ -162,6 +147,27 @@ progress_option = click.option(
 )
 
 
+shot_argument = click.argument("shot_id", metavar="SHOT", shell_complete=complete_shot_ids)
+
+
+def command_options(*, threads: bool = False, distributed: bool = False, progress: bool = False) -> Callable[[F], F]:
+    """The options pipeline commands share, around the error boundary, in the order --help
+    lists them: --project, [--threads], [--scheduler/--local-cluster], [--progress], --json.
+    A command names the ones it takes instead of stacking the decorators again."""
+
+    def apply(func: F) -> F:
+        func = json_option(boundary(func))
+        if progress:
+            func = progress_option(func)
+        if distributed:
+            func = distributed_options(func)
+        if threads:
+            func = threads_option(func)
+        return project_option(func)
+
+    return apply
+
+
 def envelope(fields: Mapping[str, Any], exit_code: int = 0) -> dict[str, Any]:
     """Every ``--json`` document's shape: an object with ``ok`` (exit code 0) and
     ``exit_code``, plus the command's own fields."""
@@ -190,66 +196,3 @@ def warn(lines: Any) -> None:
     """Warnings on stderr, one line each (the command still succeeds)."""
     for line in lines:
         click.echo(f"cinev4: warning: {' '.join(str(line).split())}", err=True)
-
-
-def problem_lines(problems: list[Any]) -> list[str]:
-    """One line per problem, except that problems of one kind on the frames of a sequence are
-    one line: ``missing  .../sh010.[1005-1009,1100].exr (6 files): listed in the manifest ...``."""
-    from cinev4.pipeline.frames import FrameSequence, collapse
-    from cinev4.pipeline.report import PROBLEM_KINDS
-
-    by_kind: dict[str, list[Any]] = {}
-    for problem in problems:
-        by_kind.setdefault(problem.kind, []).append(problem)
-    grouped: dict[int, tuple[FrameSequence, list[Any]]] = {}  # id(first problem) -> its sequence
-    hidden: set[int] = set()
-    for members in by_kind.values():
-        by_path = {p.path: p for p in members}
-        for entry in collapse(by_path):
-            if isinstance(entry, FrameSequence):
-                seq_problems = [by_path[path] for path in entry.paths]
-                first = min(seq_problems, key=problems.index)
-                grouped[id(first)] = (entry, seq_problems)
-                hidden.update(id(p) for p in seq_problems if p is not first)
-    lines = []
-    for problem in problems:
-        if id(problem) in hidden:
-            continue
-        if id(problem) in grouped:
-            sequence, members = grouped[id(problem)]
-            details = {p.detail for p in members}
-            detail = details.pop() if len(details) == 1 else PROBLEM_KINDS.get(problem.kind, problem.kind)
-            lines.append(f"  {problem.kind:<17} {sequence.display()}: {detail}")
-            continue
-        line = f"  {problem.kind:<17} {problem.path}: {problem.detail}"
-        if problem.kind == "hash_differs":
-            line += f" (expected {problem.expected[:12]}..., found {problem.actual[:12]}...)"
-        lines.append(line)
-    return lines
-
-
-def print_report(report: Any) -> None:
-    """A verification report for people: one line per manifest, one per problem (frame
-    sequences collapsed into ranges)."""
-    from cinev4.contracts import layout
-    from cinev4.pipeline.frames import collapsed_summary
-
-    hashes = "size+sha256" if report.hashes_checked else "sizes only"
-    for check in report.checks:
-        version = check.version or "?"
-        if check.ok:
-            folder = layout.version_outputs_prefix(check.shot_id, check.version) if check.version else ""
-            contents = f": {collapsed_summary(check.artifact_paths, strip=folder)}" if check.artifact_paths else ""
-            click.echo(f"{check.shot_id} {version}: OK  {check.artifact_count} artifacts, "
-                       f"{human_bytes(check.total_bytes)} ({hashes}){contents}")
-            continue
-        click.echo(f"{check.shot_id} {version}: FAILED  {len(check.problems)} problem(s)")
-        for line in problem_lines(check.problems):
-            click.echo(line)
-    for skipped in getattr(report, "skipped", []):
-        click.echo(f"{skipped['shot_id']} {skipped['version']}: SKIPPED  {skipped['reason']}")
-    for note in report.notes:
-        click.echo(f"note: {note}")
-    if not report.hashes_checked:
-        click.echo("note: --sizes-only: presence and sizes checked, NO SHA-256 was checked")
-    click.echo(report.summary())

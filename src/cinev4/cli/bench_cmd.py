@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from cinev4.cli._common import CommandError, SizeParam, emit_result, json_option
+from cinev4.cli._common import SizeParam, boundary, emit_result, json_option
+from cinev4.errors import HashingFailed
 from cinev4.sizes import format_size
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
               help="Storage-bound instead: evict the data before every command and time parallel "
                    "readers beside cinev4 at several thread counts and queue depths.")
 @json_option
+@boundary
 def bench_command(size: int, rounds: int, directory: Path | None, cold: bool, as_json: bool) -> None:
     """Measure the SHA-256 kernels, the I/O modes (mmap, read) at window sizes
     of 1, 4, 8 and 32 MiB, and thread counts on this machine, on data written to
@@ -51,28 +53,19 @@ def bench_command(size: int, rounds: int, directory: Path | None, cold: bool, as
         if not as_json and sys.stderr.isatty():
             click.echo(f"cinev4 bench: {text}...", err=True)
 
-    if cold:
-        try:
-            cold_report = run_cold_bench(size, rounds=rounds, directory=directory, say=say)
-        except OSError as exc:
-            raise CommandError([f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}"], 2) from None
-        except AssertionError as exc:
-            raise CommandError([str(exc)], 1) from None
-        if as_json:
-            emit_result(cold_report.to_dict())
-        else:
-            _print_cold(cold_report)
-        return
     try:
-        report = run_bench(size, rounds=rounds, directory=directory, say=say)
-    except OSError as exc:
-        raise CommandError([f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}"], 2) from None
+        if cold:
+            cold_report = run_cold_bench(size, rounds=rounds, directory=directory, say=say)
+        else:
+            report = run_bench(size, rounds=rounds, directory=directory, say=say)
     except AssertionError as exc:  # settings disagreeing on a digest: an engine bug, never a tuning result
-        raise CommandError([str(exc)], 1) from None
+        raise HashingFailed(str(exc)) from None
     if as_json:
-        emit_result(report.to_dict())
-        return
-    _print(report)
+        emit_result((cold_report if cold else report).to_dict())
+    elif cold:
+        _print_cold(cold_report)
+    else:
+        _print(report)
 
 
 def _print(report: BenchReport) -> None:

@@ -5,30 +5,13 @@ from pathlib import Path
 
 import click
 
-from cinev4.cli._common import (
-    boundary,
-    complete_shot_ids,
-    emit_result,
-    human_bytes,
-    json_option,
-    load,
-    progress_for,
-    progress_option,
-    project_option,
-    threads_option,
-    warn,
-)
-from cinev4.cli._distributed import distributed_options, hash_backend
+from cinev4.cli._common import command_options, emit_result, human_bytes, load, progress_for, shot_argument, warn
+from cinev4.cli._distributed import hash_backend
 
 
 @click.command("manifest")
-@click.argument("shot_id", metavar="SHOT", shell_complete=complete_shot_ids)
-@project_option
-@threads_option
-@distributed_options
-@progress_option
-@json_option
-@boundary
+@shot_argument
+@command_options(threads=True, distributed=True, progress=True)
 def manifest_command(shot_id: str, project_dir: Path | None, threads: int | None, scheduler: str | None,
                      local_cluster: int | None, show_progress: bool, as_json: bool) -> None:
     """Hash every file of SHOT's current version folder and write its manifest.

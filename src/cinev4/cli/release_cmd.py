@@ -2,23 +2,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 
-from cinev4.cli._common import (
-    CommandError,
-    boundary,
-    complete_shot_ids,
-    emit_result,
-    human_bytes,
-    json_option,
-    load,
-    print_report,
-    progress_for,
-    progress_option,
-    project_option,
-    threads_option,
-)
+from cinev4.cli._common import command_options, complete_shot_ids, emit_result, human_bytes, load, progress_for
+from cinev4.errors import VerificationFailed
+
+if TYPE_CHECKING:
+    from cinev4.pipeline.report import VerifyReport
 
 
 @click.group("release")
@@ -36,22 +28,23 @@ def release_group() -> None:
     """
 
 
-def _gate_failed(report: object, as_json: bool, message: str, payload: dict | None = None) -> CommandError:  # type: ignore[type-arg]
+def _gate_failed(report: VerifyReport, as_json: bool, message: str,
+                 payload: dict[str, Any] | None = None) -> VerificationFailed:
+    """The report printed, and the error to raise: it carries the report, so the
+    boundary adds no second --json document."""
+    from cinev4.pipeline.report import report_lines
+
     if as_json:
-        emit_result(payload if payload is not None else report.to_dict(), report.exit_code)  # type: ignore[attr-defined]
+        emit_result(payload if payload is not None else report.to_dict(), report.exit_code)
     else:
-        print_report(report)
-    return CommandError([message], report.exit_code)  # type: ignore[attr-defined]
+        click.echo("\n".join(report_lines(report)))
+    return VerificationFailed(message, report)
 
 
 @release_group.command("check")
 @click.argument("shot_ids", nargs=-1, metavar="[SHOT]...", shell_complete=complete_shot_ids)
 @click.option("--all", "all_done", is_flag=True, help="Every DONE shot of the project.")
-@project_option
-@threads_option
-@progress_option
-@json_option
-@boundary
+@command_options(threads=True, progress=True)
 def release_check(shot_ids: tuple[str, ...], all_done: bool, project_dir: Path | None, threads: int | None, show_progress: bool,
                   as_json: bool) -> None:
     """Run the release gate on the SHOTs alone, or on every DONE shot with --all
@@ -63,6 +56,7 @@ def release_check(shot_ids: tuple[str, ...], all_done: bool, project_dir: Path |
       cinev4 release check --all
     """
     from cinev4.pipeline.gates import check_release, done_shot_ids
+    from cinev4.pipeline.report import report_lines
 
     if bool(shot_ids) == all_done:
         raise click.UsageError("name shots, or give --all (every DONE shot), one of them")
@@ -74,7 +68,7 @@ def release_check(shot_ids: tuple[str, ...], all_done: bool, project_dir: Path |
     if as_json:
         emit_result(gate.to_dict())
     else:
-        print_report(gate.report)
+        click.echo("\n".join(report_lines(gate.report)))
         click.echo("release gate: passed")
 
 
@@ -98,11 +92,7 @@ def release_check(shot_ids: tuple[str, ...], all_done: bool, project_dir: Path |
     metavar="SECONDS",
     help="How long to wait for a shot that another cinev4 process is writing.",
 )
-@project_option
-@threads_option
-@progress_option
-@json_option
-@boundary
+@command_options(threads=True, progress=True)
 def release_publish(
     release_id: str,
     shot_ids: tuple[str, ...],
@@ -127,7 +117,6 @@ def release_publish(
       cinev4 release publish R1 SH010 SH020
       cinev4 release publish R1 SH010 --to /mnt/delivery/r1 --json
     """
-    from cinev4.errors import VerificationFailed
     from cinev4.pipeline.releases import publish_release
 
     try:
@@ -135,7 +124,7 @@ def release_publish(
                                  threads=threads, progress=progress_for("verifying", as_json, show_progress),
                                  wait_s=wait_s, copy_progress=progress_for("copying", as_json, show_progress))
     except VerificationFailed as exc:
-        report = getattr(exc.report, "report", exc.report)  # a GateReport wraps its VerifyReport
+        report = cast("VerifyReport", getattr(exc.report, "report", exc.report))  # a GateReport wraps its VerifyReport
         raise _gate_failed(report, as_json, str(exc)) from None
     if as_json:
         emit_result(result.to_dict())

@@ -6,18 +6,7 @@ from typing import Any
 
 import click
 
-from cinev4.cli._common import (
-    boundary,
-    complete_shot_ids,
-    emit_result,
-    human_bytes,
-    json_option,
-    load,
-    progress_for,
-    progress_option,
-    project_option,
-    threads_option,
-)
+from cinev4.cli._common import command_options, emit_result, human_bytes, load, progress_for, shot_argument
 
 
 @click.group("shot")
@@ -55,9 +44,7 @@ frames_option = click.option(
 @shot_group.command("new")
 @click.argument("shot_id", metavar="SHOT")
 @frames_option
-@project_option
-@json_option
-@boundary
+@command_options()
 def shot_new(shot_id: str, frame_range: str | None, project_dir: Path | None, as_json: bool) -> None:
     """Create SHOT (IN_PROGRESS, v0001) and its outputs folder.
 
@@ -79,12 +66,10 @@ def shot_new(shot_id: str, frame_range: str | None, project_dir: Path | None, as
 
 
 @shot_group.command("frames")
-@click.argument("shot_id", metavar="SHOT", shell_complete=complete_shot_ids)
+@shot_argument
 @click.argument("frame_range", metavar="FIRST-LAST", required=False)
 @click.option("--clear", is_flag=True, help="Drop the shot's expected frame range.")
-@project_option
-@json_option
-@boundary
+@command_options()
 def shot_frames(shot_id: str, frame_range: str | None, clear: bool, project_dir: Path | None, as_json: bool) -> None:
     """Declare the frame range SHOT must render (while IN_PROGRESS or QC).
 
@@ -103,9 +88,7 @@ def shot_frames(shot_id: str, frame_range: str | None, clear: bool, project_dir:
 
 
 @shot_group.command("list")
-@project_option
-@json_option
-@boundary
+@command_options()
 def shot_list(project_dir: Path | None, as_json: bool) -> None:
     """List the shots with their state and version.
 
@@ -125,10 +108,8 @@ def shot_list(project_dir: Path | None, as_json: bool) -> None:
 
 
 @shot_group.command("show")
-@click.argument("shot_id", metavar="SHOT", shell_complete=complete_shot_ids)
-@project_option
-@json_option
-@boundary
+@shot_argument
+@command_options()
 def shot_show(shot_id: str, project_dir: Path | None, as_json: bool) -> None:
     """Show SHOT's record: state, version, manifest, artifacts and history.
 
@@ -161,11 +142,9 @@ def shot_show(shot_id: str, project_dir: Path | None, as_json: bool) -> None:
 
 
 @shot_group.command("qc")
-@click.argument("shot_id", metavar="SHOT", shell_complete=complete_shot_ids)
+@shot_argument
 @click.option("--reason", default="outputs ready for review", show_default=True, help="Recorded in the history.")
-@project_option
-@json_option
-@boundary
+@command_options()
 def shot_qc(shot_id: str, reason: str, project_dir: Path | None, as_json: bool) -> None:
     """IN_PROGRESS -> QC: the outputs are ready for review, then says what DONE
     will still need.
@@ -203,13 +182,9 @@ def shot_qc(shot_id: str, reason: str, project_dir: Path | None, as_json: bool) 
 
 
 @shot_group.command("done")
-@click.argument("shot_id", metavar="SHOT", shell_complete=complete_shot_ids)
+@shot_argument
 @click.option("--reason", default="QC passed", show_default=True, help="Recorded in the history.")
-@project_option
-@threads_option
-@progress_option
-@json_option
-@boundary
+@command_options(threads=True, progress=True)
 def shot_done(shot_id: str, reason: str, project_dir: Path | None, threads: int | None, show_progress: bool,
               as_json: bool) -> None:
     """QC -> DONE, through the gate: a qc.json holding a JSON object, a preview
@@ -230,11 +205,9 @@ def shot_done(shot_id: str, reason: str, project_dir: Path | None, threads: int 
 
 
 @shot_group.command("fail")
-@click.argument("shot_id", metavar="SHOT", shell_complete=complete_shot_ids)
+@shot_argument
 @click.option("--reason", required=True, help="Why the shot failed (kept in the record).")
-@project_option
-@json_option
-@boundary
+@command_options()
 def shot_fail(shot_id: str, reason: str, project_dir: Path | None, as_json: bool) -> None:
     """Mark a production failure: any non-terminal state -> FAIL.
 
@@ -251,11 +224,9 @@ def shot_fail(shot_id: str, reason: str, project_dir: Path | None, as_json: bool
 
 
 @shot_group.command("reopen")
-@click.argument("shot_id", metavar="SHOT", shell_complete=complete_shot_ids)
+@shot_argument
 @click.option("--reason", default="reopened", show_default=True, help="Recorded in the history.")
-@project_option
-@json_option
-@boundary
+@command_options()
 def shot_reopen(shot_id: str, reason: str, project_dir: Path | None, as_json: bool) -> None:
     """Back to IN_PROGRESS: from QC (rework) always; from DONE or FAIL only
     when the project is non-strict (immutable_outputs: false).
@@ -271,10 +242,8 @@ def shot_reopen(shot_id: str, reason: str, project_dir: Path | None, as_json: bo
 
 
 @shot_group.command("new-version")
-@click.argument("shot_id", metavar="SHOT", shell_complete=complete_shot_ids)
-@project_option
-@json_option
-@boundary
+@shot_argument
+@command_options()
 def shot_new_version(shot_id: str, project_dir: Path | None, as_json: bool) -> None:
     """Start SHOT's next version folder (non-strict projects only; the shot must
     be IN_PROGRESS). Earlier versions and their manifests stay as they are.

@@ -5,17 +5,7 @@ from pathlib import Path
 
 import click
 
-from cinev4.cli._common import (
-    EXIT_FAILED,
-    CommandError,
-    boundary,
-    emit_result,
-    human_bytes,
-    json_option,
-    load,
-    project_option,
-    threads_option,
-)
+from cinev4.cli._common import CommandError, command_options, emit_result, human_bytes, load
 
 
 def _listed_paths(files_from: str) -> list[str]:
@@ -30,10 +20,7 @@ def _listed_paths(files_from: str) -> list[str]:
 @click.argument("paths", metavar="PATH...", nargs=-1)
 @click.option("--files-from", "files_from", metavar="FILE",
               help="Also stage the files listed in FILE, one path per line ('-': standard input).")
-@project_option
-@threads_option
-@json_option
-@boundary
+@command_options(threads=True)
 def stage_command(shot_id: str, paths: tuple[str, ...], files_from: str | None, project_dir: Path | None,
                   threads: int | None, as_json: bool) -> None:
     """Hash files a render task just wrote into SHOT's current version and stage their digests.
@@ -57,6 +44,7 @@ def stage_command(shot_id: str, paths: tuple[str, ...], files_from: str | None, 
       cinev4 stage SH010 --files-from written.txt --json
       find "$OUT" -newer "$START" -type f | cinev4 stage SH010 --files-from -
     """
+    from cinev4.errors import HashingFailed
     from cinev4.pipeline.staging import stage
 
     chosen = list(paths) + (_listed_paths(files_from) if files_from is not None else [])
@@ -64,12 +52,12 @@ def stage_command(shot_id: str, paths: tuple[str, ...], files_from: str | None, 
         raise click.UsageError("name the files to stage (PATH... or --files-from FILE)")
     project = load(project_dir)
     result = stage(project, shot_id, chosen, threads=threads)
-    exit_code = 0 if result.ok else EXIT_FAILED
+    failed = None if result.ok else HashingFailed([*result.failures, f"{len(result.failures)} file(s) not staged"])
     if as_json:
-        emit_result(result.to_dict(), exit_code)
+        emit_result(result.to_dict(), 0 if failed is None else failed.exit_code)
     elif result.record_path is not None:
         count = len(result.files)
         click.echo(f"{result.shot_id} {result.version}: staged {count} file{'' if count == 1 else 's'} "
                    f"({human_bytes(result.total_bytes)}) in {result.record_path}")
-    if not result.ok:
-        raise CommandError([*result.failures, f"{len(result.failures)} file(s) not staged"], exit_code)
+    if failed is not None:
+        raise CommandError(failed)  # a ClickException: the boundary adds no second --json document

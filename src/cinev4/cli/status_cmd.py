@@ -6,13 +6,11 @@ from typing import Any
 
 import click
 
-from cinev4.cli._common import boundary, emit_result, human_bytes, json_option, load, project_option, warn
+from cinev4.cli._common import command_options, emit_result, human_bytes, load, warn
 
 
 @click.command("status")
-@project_option
-@json_option
-@boundary
+@command_options()
 def status_command(project_dir: Path | None, as_json: bool) -> None:
     """Show the project: its policy, and each shot's state, version and manifest.
 

@@ -5,21 +5,9 @@ from pathlib import Path
 
 import click
 
-from cinev4.cli._common import (
-    CommandError,
-    boundary,
-    complete_shot_ids,
-    emit_result,
-    json_option,
-    load,
-    print_report,
-    progress_for,
-    progress_option,
-    project_option,
-    threads_option,
-    warn,
-)
-from cinev4.cli._distributed import distributed_options, hash_backend
+from cinev4.cli._common import command_options, complete_shot_ids, emit_result, load, progress_for, warn
+from cinev4.cli._distributed import hash_backend
+from cinev4.errors import VerificationFailed
 
 
 @click.command("verify")
@@ -51,12 +39,7 @@ from cinev4.cli._distributed import distributed_options, hash_backend
     "continues where it stopped: files whose stat did not change are not hashed again. "
     "A damaged journal is discarded with a warning; a completed run deletes it.",
 )
-@project_option
-@threads_option
-@distributed_options
-@progress_option
-@json_option
-@boundary
+@command_options(threads=True, distributed=True, progress=True)
 def verify_command(
     shot_ids: tuple[str, ...],
     all_shots: bool,
@@ -92,6 +75,7 @@ def verify_command(
       cinev4 verify --all --scheduler tcp://farm-head:8786
       cinev4 verify --all --resume     # run it again after an interrupt: it continues
     """
+    from cinev4.pipeline.report import report_lines
     from cinev4.pipeline.verify import verify_manifest_files, verify_shots
 
     chosen = sum(bool(x) for x in (shot_ids, all_shots, manifest_files, release_file))
@@ -127,9 +111,10 @@ def verify_command(
     if as_json:
         emit_result(report.to_dict(), report.exit_code)
     else:
-        print_report(report)
+        click.echo("\n".join(report_lines(report)))
         if report.resume is not None:
             click.echo(f"resume: {report.resume['reused_files']} file(s) taken from {report.resume['journal']}, "
                        f"{report.resume['hashed_files']} hashed now")
     if not report.ok:
-        raise CommandError([f"verification failed: {report.failure()}"], report.exit_code)
+        # Carries the report it printed: the boundary adds no second --json document.
+        raise VerificationFailed(f"verification failed: {report.failure()}", report)

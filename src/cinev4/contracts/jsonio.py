@@ -13,6 +13,8 @@ from array import array
 from itertools import accumulate
 from typing import Any
 
+from cinev4.errors import JsonProblem
+
 __all__ = ["JsonProblem", "MAX_DEPTH", "canonical_bytes", "json_path", "max_depth", "parse_json"]
 
 # A contract document larger than this is not a manifest but an accident (or
@@ -27,14 +29,6 @@ MAX_DEPTH = 64
 # Integers beyond int64 are no size or count any file system has; some
 # validators also cannot convert them, so they are refused while parsing.
 _INT_LIMIT = 2**63
-
-
-class JsonProblem(ValueError):
-    """The bytes are not one strict JSON document; ``problems`` says where and why."""
-
-    def __init__(self, problems: str | list[str]) -> None:
-        self.problems = [problems] if isinstance(problems, str) else list(problems)
-        super().__init__("; ".join(self.problems))
 
 
 class _Pairs(dict):  # type: ignore[type-arg]

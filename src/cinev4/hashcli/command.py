@@ -22,6 +22,7 @@ from typing import Any, Callable
 
 from cinev4 import FileDigest, FileTruncatedError, NotRegularFileError, Sha256
 from cinev4._fasthash import format_sum_lines, hash_files_ordered
+from cinev4.errors import CinevError, ContractError, as_cinev_error, error_lines
 from cinev4.hashcli.options import HashOptions, HashUsageError, check_combinations, parse_hash_args
 from cinev4.hashcli.quoting import quote_name
 from cinev4.hashcli.sumsfile import SumsEntry, SumsParser, format_check_name, format_line, format_lines
@@ -400,10 +401,6 @@ def _sums_report(names: list[bytes], engine: _Engine) -> tuple[dict[str, Any], i
 MAX_SUMS_BYTES = 256 * 1024 * 1024
 
 
-class _SumsTooLarge(Exception):
-    """A sums file over MAX_SUMS_BYTES: a contract error, exit 2."""
-
-
 def _read_bounded(fd: int, shown: str) -> bytes:
     parts: list[bytes] = []
     size = 0
@@ -413,7 +410,7 @@ def _read_bounded(fd: int, shown: str) -> bytes:
             return b"".join(parts)
         size += len(chunk)
         if size > MAX_SUMS_BYTES:
-            raise _SumsTooLarge(f"{shown}: more than {MAX_SUMS_BYTES} bytes (expected a sha256sum file of at most "
+            raise ContractError(f"{shown}: more than {MAX_SUMS_BYTES} bytes (expected a sha256sum file of at most "
                                 f"{MAX_SUMS_BYTES} bytes)")
         parts.append(chunk)
 
@@ -435,7 +432,7 @@ def _read_sums(sums_name: bytes) -> bytes | None:
     try:
         size = os.fstat(fd).st_size  # checked before reading: a sparse giant is not read
         if size > MAX_SUMS_BYTES:
-            raise _SumsTooLarge(f"{shown}: the file is {size} bytes (expected a sha256sum file of at most "
+            raise ContractError(f"{shown}: the file is {size} bytes (expected a sha256sum file of at most "
                                 f"{MAX_SUMS_BYTES} bytes)")
         return _read_bounded(fd, shown)
     except OSError:  # a folder opens, then fails to read, as for sha256sum
@@ -646,14 +643,24 @@ def run_hash(argv: list[str]) -> int:
         _diagnose(f"write error: {_describe(failure.args[0])}".encode())
         _silence_stdout()
         return EXIT_FAILED
-    except _SumsTooLarge as exc:
-        _diagnose(f"error: {exc}".encode())
-        return EXIT_USAGE
+    except CinevError as exc:  # e.g. a sums file too large to be one: a contract error
+        return _report_error(exc)
     except BrokenPipeError:  # where SIGPIPE does not exist
         _silence_stdout()
         return EXIT_FAILED
     except ValueError as exc:  # bad --kernel / CINEV4_* settings
         return _usage_error(" ".join(str(exc).split()))
+    except OSError as exc:  # no GNU message to keep: the pipeline commands' form
+        return _report_error(exc)
+
+
+def _report_error(exc: CinevError | OSError) -> int:
+    """An error in the form every cinev4 command gives (cinev4.errors): ``cinev4:
+    error: LINE``, one line per problem; its class's exit code."""
+    error = as_cinev_error(exc)
+    for line in error_lines(error):
+        _diagnose(f"error: {line}".encode(errors="surrogateescape"))
+    return error.exit_code
 
 
 def _silence_stdout() -> None:

@@ -14,11 +14,8 @@ from __future__ import annotations
 import os
 import sys
 
+from cinev4.errors import HashUsageError as HashUsageError  # defined with every cinev4 error
 from cinev4.settings import IO_CHOICES, parse_threads, parse_window
-
-
-class HashUsageError(Exception):
-    """A command line ``sha256sum`` would refuse; the message is GNU's."""
 
 
 class HashOptions:

@@ -16,12 +16,10 @@ import os
 import stat
 from collections.abc import Callable
 
+from cinev4.errors import ListTooLarge
+
 # A names list is read whole: 256 MiB is millions of names.
 MAX_LIST_BYTES = 256 * 1024 * 1024
-
-
-class ListTooLarge(OSError):
-    """A --files-from list over MAX_LIST_BYTES: reported as an unreadable list (exit 2)."""
 
 
 def read_name_list(source: bytes, zero: bool) -> list[bytes]:

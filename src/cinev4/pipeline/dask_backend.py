@@ -33,7 +33,9 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, Optional, Tuple
 
-from cinev4.errors import CinevError
+# Defined with every other cinev4 error; importable from here and from cinev4.distributed,
+# where users catch them.
+from cinev4.errors import DaskUnavailableError, DistributedError
 
 if TYPE_CHECKING:
     from cinev4.pipeline.hashing import ProgressCallback
@@ -67,14 +69,6 @@ DEFAULT_BATCHES_PER_WORKER = 4
 # same cinev4 build as the client.
 WireError = Tuple[str, str, Optional[int], Optional[str]]
 WireDigest = Tuple[int, Optional[str], Optional[WireError]]
-
-
-class DaskUnavailableError(CinevError, ImportError):
-    """Dask distributed is not installed (it is the optional extra ``cinev4[dask]``)."""
-
-
-class DistributedError(CinevError, RuntimeError):
-    """The cluster cannot do the work: scheduler unreachable, no workers, cinev4 missing on a worker."""
 
 
 def require_dask(option: str = "--scheduler/--local-cluster") -> None:

@@ -4,6 +4,13 @@ One ``ManifestCheck`` per manifest verified; each ``Problem`` has a kind
 that scripts can rely on (see PROBLEM_KINDS). A report's exit code follows
 docs/CONTRACT.md "Exit codes": 2 when a document breaks the contract (it cannot be trusted
 enough to be checked), 1 when bytes differ or the gate refuses, 0 when clean.
+
+Both renderings of a verify or gate report live here, beside its data: the
+JSON one (``to_dict``) and the one for people (``report_lines``). Here, not in
+the CLI, because only the commands that print a report pay for it: they have
+imported this module already (the verification built the report with it),
+while cinev4.cli._common, which every command imports, stays free of the
+frame-range and problem-kind rules.
 """
 from __future__ import annotations
 
@@ -12,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["Problem", "ManifestCheck", "VerifyReport", "PROBLEM_KINDS", "CONTRACT_KINDS", "manifest_summary",
-           "frame_sequences"]
+           "frame_sequences", "problem_lines", "report_lines"]
 
 PROBLEM_KINDS = {
     "no_manifest": "the shot has no manifest for its current version",
@@ -176,3 +183,69 @@ class VerifyReport:
         from cinev4.errors import VerificationFailed
 
         raise VerificationFailed(self.summary(), report=self)
+
+
+# --- for people ------------------------------------------------------------------
+
+
+def problem_lines(problems: list[Problem]) -> list[str]:
+    """One line per problem, except that problems of one kind on the frames of a sequence are
+    one line: ``missing  .../sh010.[1005-1009,1100].exr (6 files): listed in the manifest ...``."""
+    from cinev4.pipeline.frames import FrameSequence, collapse
+
+    by_kind: dict[str, list[Problem]] = {}
+    for problem in problems:
+        by_kind.setdefault(problem.kind, []).append(problem)
+    grouped: dict[int, tuple[FrameSequence, list[Problem]]] = {}  # id(first problem) -> its sequence
+    hidden: set[int] = set()
+    for members in by_kind.values():
+        by_path = {p.path: p for p in members}
+        for entry in collapse(by_path):
+            if isinstance(entry, FrameSequence):
+                seq_problems = [by_path[path] for path in entry.paths]
+                first = min(seq_problems, key=problems.index)
+                grouped[id(first)] = (entry, seq_problems)
+                hidden.update(id(p) for p in seq_problems if p is not first)
+    lines = []
+    for problem in problems:
+        if id(problem) in hidden:
+            continue
+        if id(problem) in grouped:
+            sequence, members = grouped[id(problem)]
+            details = {p.detail for p in members}
+            detail = details.pop() if len(details) == 1 else PROBLEM_KINDS.get(problem.kind, problem.kind)
+            lines.append(f"  {problem.kind:<17} {sequence.display()}: {detail}")
+            continue
+        line = f"  {problem.kind:<17} {problem.path}: {problem.detail}"
+        if problem.kind == "hash_differs":
+            line += f" (expected {problem.expected[:12]}..., found {problem.actual[:12]}...)"
+        lines.append(line)
+    return lines
+
+
+def report_lines(report: VerifyReport) -> list[str]:
+    """A verification report for people: one line per manifest, one per problem (frame
+    sequences collapsed into ranges), the notes, then the summary."""
+    from cinev4.contracts import layout
+    from cinev4.pipeline.frames import collapsed_summary
+    from cinev4.sizes import format_size
+
+    lines = []
+    hashes = "size+sha256" if report.hashes_checked else "sizes only"
+    for check in report.checks:
+        version = check.version or "?"
+        if check.ok:
+            folder = layout.version_outputs_prefix(check.shot_id, check.version) if check.version else ""
+            contents = f": {collapsed_summary(check.artifact_paths, strip=folder)}" if check.artifact_paths else ""
+            lines.append(f"{check.shot_id} {version}: OK  {check.artifact_count} artifacts, "
+                         f"{format_size(check.total_bytes)} ({hashes}){contents}")
+            continue
+        lines.append(f"{check.shot_id} {version}: FAILED  {len(check.problems)} problem(s)")
+        lines.extend(problem_lines(check.problems))
+    for skipped in report.skipped:
+        lines.append(f"{skipped['shot_id']} {skipped['version']}: SKIPPED  {skipped['reason']}")
+    lines.extend(f"note: {note}" for note in report.notes)
+    if not report.hashes_checked:
+        lines.append("note: --sizes-only: presence and sizes checked, NO SHA-256 was checked")
+    lines.append(report.summary())
+    return lines
