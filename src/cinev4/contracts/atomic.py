@@ -47,18 +47,28 @@ def fsync_dir(folder: str | os.PathLike[str]) -> None:
         os.close(fd)
 
 
-def _temp_file(path: Path, data: bytes, mode: int) -> Path:
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+def _temp_file(path: Path, data: bytes, mode: int, name: Path | None = None) -> Path:
+    """``data`` in a new file beside ``path``, fsynced and made exactly ``mode``: a random
+    hidden name, or ``name`` (created exclusively, never through a symlink)."""
+    if name is None:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        tmp = Path(tmp_name)
+    else:
+        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), mode)
+        tmp = name
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
+            if hasattr(os, "fchmod"):
+                os.fchmod(handle.fileno(), mode)  # exactly this mode, whatever the umask
             os.fsync(handle.fileno())
-        os.chmod(tmp_name, mode)
+        if not hasattr(os, "fchmod"):  # pragma: no cover - Windows
+            os.chmod(tmp, mode)
     except BaseException:
-        os.unlink(tmp_name)
+        os.unlink(tmp)
         raise
-    return Path(tmp_name)
+    return tmp
 
 
 def stale_temp_files(path: str | os.PathLike[str]) -> list[Path]:
@@ -69,17 +79,29 @@ def stale_temp_files(path: str | os.PathLike[str]) -> list[Path]:
     return sorted(path.parent.glob(f".{path.name}.*.tmp"))
 
 
-def write_once(path: str | os.PathLike[str], data: bytes, mode: int = READ_ONLY) -> None:
+def write_once(path: str | os.PathLike[str], data: bytes, mode: int = READ_ONLY, *,
+               proof: str | os.PathLike[str] | None = None) -> bool:
     """Create ``path`` holding ``data``, atomically; never replace an existing file.
 
     Raises AlreadyExistsError if ``path`` exists (also when another process
     created it a moment before: the link is the arbiter).
+
+    ``proof``: the temporary file gets this name (created exclusively, its folder
+    fsynced before the link) and is kept after the link, a second link to the
+    document until the caller removes it: what lets a later run tell a document
+    its own killed run wrote from one somebody else put there (the manifest's pin).
+    Returns False only where the file system has no hard links: the document is
+    then written all the same, and no proof is left.
     """
     path = Path(path)
-    tmp = _temp_file(path, data, mode)
+    tmp = _temp_file(path, data, mode, None if proof is None else Path(proof))
+    linked = False
     try:
+        if proof is not None:
+            fsync_dir(tmp.parent)  # the proof must outlive a power cut as surely as the document
         try:
             os.link(tmp, path)
+            linked = True
         except FileExistsError:
             raise AlreadyExistsError(f"{path} already exists (written once, never overwritten)") from None
         except OSError as exc:
@@ -94,9 +116,10 @@ def write_once(path: str | os.PathLike[str], data: bytes, mode: int = READ_ONLY)
                 raise AlreadyExistsError(f"{path} already exists (written once, never overwritten)") from None
             os.replace(tmp, path)
     finally:
-        if tmp.exists():
+        if (proof is None or not linked) and os.path.lexists(tmp):
             os.unlink(tmp)
     fsync_dir(path.parent)
+    return linked
 
 
 def replace_atomic(path: str | os.PathLike[str], data: bytes, mode: int = 0o644) -> None:

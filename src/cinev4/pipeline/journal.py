@@ -56,6 +56,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cinev4.errors import ShotBusyError
+from cinev4.pipeline.keyfiles import KEY_BYTES, KeyFileRefused, owned_by_me, read_key_file
 from cinev4.settings import resolve_threads
 
 if TYPE_CHECKING:
@@ -71,7 +72,6 @@ __all__ = ["JOURNAL_DIR", "JOURNAL_FORMAT", "Journal", "open_journal", "hash_res
 
 JOURNAL_DIR = ".cinev4"
 JOURNAL_FORMAT = "cinev4/verify-journal@2"  # @2: lines keyed with the user's secret (HMAC-SHA256)
-KEY_BYTES = 32
 RACY_NS = 2_000_000_000  # FAT and some network file systems keep mtimes to 2 s
 BATCH_SECONDS = 2.0
 _FIRST_BATCH_BYTES = 256 << 20
@@ -95,11 +95,6 @@ class _Refused(Exception):
     """The journal (or its key) cannot be trusted or used: verify without resume."""
 
 
-def _owned_by_me(st: os.stat_result) -> bool:
-    geteuid = getattr(os, "geteuid", None)
-    return geteuid is None or st.st_uid == geteuid()  # Windows: the user's own profile folders
-
-
 def journal_key_file() -> Path:
     """Where this user's journal secret is kept: the user's cache folder."""
     xdg = os.environ.get("XDG_CACHE_HOME")
@@ -114,25 +109,15 @@ def journal_key_file() -> Path:
 def _read_key(key_file: Path) -> bytes:
     """The secret in ``key_file``; FileNotFoundError if there is none, _Refused if it is not a safe one."""
     try:
-        fd = os.open(key_file, os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC | _O_NONBLOCK)
-    except FileNotFoundError:
-        raise
-    except OSError as exc:
-        raise _Refused(f"the journal key {key_file} cannot be opened ({exc.strerror}); delete it "
-                       f"(a new one is made)") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or not _owned_by_me(st):
-            raise _Refused(f"the journal key {key_file} is not a regular file of this user; delete it (a new one is made)")
-        if os.name != "nt" and st.st_mode & 0o077:
-            raise _Refused(f"the journal key {key_file} is readable by others (mode {stat.S_IMODE(st.st_mode):o}), "
-                           f"so it is no secret; delete it (a new one is made)")
-        secret = os.read(fd, KEY_BYTES + 1)
-    finally:
-        os.close(fd)
-    if len(secret) != KEY_BYTES:
-        raise _Refused(f"the journal key {key_file} is not {KEY_BYTES} bytes; delete it (a new one is made)")
-    return secret
+        return read_key_file(key_file, private_bits=0o077, owner_only=True)
+    except KeyFileRefused as refused:
+        why = {
+            "open": f"cannot be opened ({refused.detail})",
+            "kind": "is not a regular file of this user",
+            "mode": f"is readable by others (mode {refused.detail}), so it is no secret",
+            "size": f"is not {KEY_BYTES} bytes",
+        }[refused.why]
+        raise _Refused(f"the journal key {key_file} {why}; delete it (a new one is made)") from None
 
 
 def _journal_key() -> bytes:
@@ -331,7 +316,7 @@ def _open_folder(folder: Path) -> int | None:
         what = "a symbolic link" if os.path.islink(folder) else f"not a folder that can be opened ({exc.strerror})"
         raise _Refused(f"{JOURNAL_DIR} is {what}") from None
     st = os.fstat(dir_fd)
-    if not _owned_by_me(st):
+    if not owned_by_me(st):
         os.close(dir_fd)
         raise _Refused(f"{JOURNAL_DIR}/ belongs to another user (uid {st.st_uid})")
     if stat.S_IMODE(st.st_mode) & 0o077:
@@ -354,7 +339,7 @@ def _open_file(folder: Path, name: str, dir_fd: int | None) -> int:
         what = "a symbolic link" if linked else f"not usable ({exc.strerror})"
         raise _Refused(f"{display} is {what}") from None
     st = os.fstat(fd)
-    if not stat.S_ISREG(st.st_mode) or not _owned_by_me(st):
+    if not stat.S_ISREG(st.st_mode) or not owned_by_me(st):
         os.close(fd)
         what = "not a regular file" if not stat.S_ISREG(st.st_mode) else f"owned by another user (uid {st.st_uid})"
         raise _Refused(f"{display} is {what}")

@@ -28,7 +28,6 @@ Windows) are written, but warned about in ``ManifestResult.warnings``.
 """
 from __future__ import annotations
 
-import errno
 import os
 import stat
 from collections.abc import Sequence
@@ -64,8 +63,6 @@ from cinev4.pipeline.states import can_manifest
 __all__ = ["ManifestResult", "build_manifest", "MANIFEST_SCHEMA"]
 
 MANIFEST_SCHEMA = schema_id("manifest")
-# os.link errors that mean "this file system has no hard links" (FAT, some SMB mounts)
-_NO_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK}
 
 
 @dataclass(frozen=True)
@@ -134,32 +131,8 @@ def build_manifest(
 
 def _write_with_proof(manifest_real: Path, proof: Path, raw: bytes) -> bool:
     """Write the manifest once, keeping ``proof`` as a second link to it until the pin;
-    False where the file system has no hard links (no proof there: ``write_once`` alone)."""
-    fd = os.open(proof, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), READ_ONLY)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(raw)
-            handle.flush()
-            if hasattr(os, "fchmod"):
-                os.fchmod(handle.fileno(), READ_ONLY)  # exactly 0444, whatever the umask
-            os.fsync(handle.fileno())
-        fsync_dir(proof.parent)  # the proof must outlive a power cut as surely as the manifest
-        try:
-            os.link(proof, manifest_real)
-        except FileExistsError:
-            raise AlreadyExistsError(f"{manifest_real} already exists (written once, never overwritten)") from None
-        except OSError as exc:
-            if exc.errno not in _NO_LINKS:
-                raise
-            proof.unlink()
-            write_once(manifest_real, raw, mode=READ_ONLY)
-            return False
-    except BaseException:
-        if os.path.lexists(proof):
-            proof.unlink()
-        raise
-    fsync_dir(manifest_real.parent)
-    return True
+    False where the file system has no hard links (no proof there)."""
+    return write_once(manifest_real, raw, mode=READ_ONLY, proof=proof)
 
 
 def _drop_proof(proof: Path) -> None:

@@ -8,21 +8,19 @@ from __future__ import annotations
 
 import os
 import secrets
-import stat
 from pathlib import Path
 
 from cinev4.contracts import layout
 from cinev4.contracts.atomic import rename_noreplace
 from cinev4.errors import ContractError
+from cinev4.pipeline.keyfiles import KEY_BYTES, KeyFileRefused, read_key_file
 
 __all__ = ["KEY_BYTES", "KEY_MODE", "create_stage_key", "read_stage_key"]
 
-KEY_BYTES = 32
 KEY_MODE = 0o640  # the pipeline's group reads it (render nodes stage); others get nothing
 
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-_O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 
 
 def create_stage_key(root: str | os.PathLike[str]) -> bool:
@@ -64,25 +62,15 @@ def create_stage_key(root: str | os.PathLike[str]) -> bool:
 def read_stage_key(root: str | os.PathLike[str]) -> bytes:
     """The project's stage key. FileNotFoundError when there is none; ContractError (one
     line) when what is there is no usable secret (a symlink, not 32 bytes, readable by others)."""
-    key_file = Path(root) / layout.STAGE_KEY_FILE
+    name = layout.STAGE_KEY_FILE
     try:
-        fd = os.open(key_file, os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC | _O_NONBLOCK)
-    except FileNotFoundError:
-        raise
-    except OSError as exc:
-        raise ContractError(f"{layout.STAGE_KEY_FILE} cannot be opened ({exc.strerror}): staging needs it "
-                            f"as a regular file readable by the pipeline's group") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise ContractError(f"{layout.STAGE_KEY_FILE} is not a regular file: staging cannot trust it")
-        if os.name != "nt" and st.st_mode & 0o007:
-            raise ContractError(f"{layout.STAGE_KEY_FILE} is open to others (mode {stat.S_IMODE(st.st_mode):o}), "
-                                f"so it is no secret: chmod 640 it (then restage) or delete it (a new one is made)")
-        secret = os.read(fd, KEY_BYTES + 1)
-    finally:
-        os.close(fd)
-    if len(secret) != KEY_BYTES:
-        raise ContractError(f"{layout.STAGE_KEY_FILE} is not {KEY_BYTES} bytes: delete it (a new one is made) "
-                            f"and restage")
-    return secret
+        return read_key_file(Path(root) / name, private_bits=0o007, owner_only=False)
+    except KeyFileRefused as refused:
+        raise ContractError({
+            "open": f"{name} cannot be opened ({refused.detail}): staging needs it as a regular file "
+                    f"readable by the pipeline's group",
+            "kind": f"{name} is not a regular file: staging cannot trust it",
+            "mode": f"{name} is open to others (mode {refused.detail}), so it is no secret: chmod 640 it "
+                    f"(then restage) or delete it (a new one is made)",
+            "size": f"{name} is not {KEY_BYTES} bytes: delete it (a new one is made) and restage",
+        }[refused.why]) from None

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
+from typing import TYPE_CHECKING, TypedDict
 
 from cinev4.contracts import layout, parse_document, read_document_beneath
 from cinev4.contracts.rules import check_path, manifest_problems, nfc, path_problems, resolve_inside
@@ -38,6 +39,9 @@ from cinev4.pipeline.scan import ScannedFile, scan_folder
 from cinev4.pipeline.released import release_pins
 from cinev4.pipeline.shots import Shot, list_shots, load_shot, record_problems, unrecorded_shot_problems
 from cinev4.pipeline.states import Status
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack from Python 3.11; only the checker reads it
 
 __all__ = [
     "ManifestTarget",
@@ -634,25 +638,27 @@ def unique_ids(ids: list[str]) -> list[str]:
     return seen
 
 
-def verify_manifest_file(
-    manifest: str | os.PathLike[str],
-    *,
-    project_root: str | os.PathLike[str] | None = None,
-    threads: int | None = None,
-    progress: Progress | None = None,
-    sizes_only: bool = False,
-    backend: HashBackend | None = None,
-    resume: bool = False,
-) -> VerifyReport:
-    """Verify one manifest file given by its file-system path.
+class VerifyOptions(TypedDict, total=False):
+    """The keywords ``verify_manifest_file`` and ``verify_manifest_files`` take."""
+
+    project_root: str | os.PathLike[str] | None
+    threads: int | None
+    progress: Progress | None
+    sizes_only: bool
+    backend: HashBackend | None
+    resume: bool
+
+
+def verify_manifest_file(manifest: str | os.PathLike[str], **options: Unpack[VerifyOptions]) -> VerifyReport:
+    """Verify one manifest file given by its file-system path (``options``: as
+    ``verify_manifest_files`` takes them).
 
     Its root is read from the layout (``<root>/shots/<SHOT>/manifests/<v>/
     manifest.json``), so a delivered copy without project.json verifies too.
     When that root is a project whose shot record pins this manifest, the
     manifest's own hash is checked against the pin as well.
     """
-    return verify_manifest_files([manifest], project_root=project_root, threads=threads, progress=progress,
-                                 sizes_only=sizes_only, backend=backend, resume=resume)
+    return verify_manifest_files([manifest], **options)
 
 
 def verify_manifest_files(
