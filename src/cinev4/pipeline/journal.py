@@ -57,15 +57,11 @@ from typing import TYPE_CHECKING, Any
 
 from cinev4.errors import ShotBusyError
 from cinev4.pipeline.keyfiles import KEY_BYTES, KeyFileRefused, owned_by_me, read_key_file
+from cinev4.pipeline.locks import lock  # Windows: none; the journal is still checked line by line
 from cinev4.settings import resolve_threads
 
 if TYPE_CHECKING:
     from cinev4.pipeline.hashing import Digest, Progress
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows: no lock, the journal is still checked line by line
-    fcntl = None  # type: ignore[assignment]
 
 __all__ = ["JOURNAL_DIR", "JOURNAL_FORMAT", "Journal", "open_journal", "hash_resumable", "BatchHasher",
            "journal_key_file", "journal_file_name"]
@@ -378,12 +374,9 @@ def open_journal(root: str | os.PathLike[str], scope: Sequence[str]) -> Journal:
             os.close(dir_fd)
         return _refused(Journal(real_root, file, scope_id, None), str(exc))
     try:
-        if fcntl is not None:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise ShotBusyError(f"{JOURNAL_DIR}/{file.name} is in use by another cinev4 verify --resume "
-                                    f"of the same manifests; wait for it or stop it") from None
+        if not lock(fd):
+            raise ShotBusyError(f"{JOURNAL_DIR}/{file.name} is in use by another cinev4 verify --resume "
+                                f"of the same manifests; wait for it or stop it")
         raw = _read_all(fd)
         journal = Journal(real_root, file, scope_id, fd, dir_fd, key)
         try:

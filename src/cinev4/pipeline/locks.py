@@ -1,9 +1,11 @@
-"""One writer per shot: an advisory lock on the shot's folder.
+"""Advisory locks (``flock``): one writer per shot, and a live writer's files left alone.
 
-``flock`` on the folder itself needs no lock file (nothing to clean up after a
-crash: the kernel drops the lock when the process dies, SIGKILL included).
-Where ``fcntl`` does not exist (Windows) the lock is a no-op and the
-write-once link remains the only arbiter.
+``flock`` on an open descriptor needs no lock file (nothing to clean up after a
+crash: the kernel drops the lock when the process dies, SIGKILL included). The
+shot's lock is taken on the shot's folder itself; the publish takes one on each
+temporary it writes, the resumable verify on its journal. Where ``fcntl`` does
+not exist (Windows) every lock is granted at once and the write-once link (and
+Windows' own refusal to delete an open file) remains the only arbiter.
 """
 from __future__ import annotations
 
@@ -20,7 +22,21 @@ try:
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["shot_lock"]
+__all__ = ["HAVE_FLOCK", "lock", "shot_lock"]
+
+HAVE_FLOCK = fcntl is not None
+
+
+def lock(fd: int, *, wait: bool = False) -> bool:
+    """Lock the open file or folder ``fd`` exclusively until it is closed: False when
+    another process holds it (``wait``: block until it is free instead)."""
+    if fcntl is None:  # pragma: no cover - Windows
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+    except BlockingIOError:
+        return False
+    return True
 
 
 @contextmanager
@@ -32,18 +48,14 @@ def shot_lock(folder: str | os.PathLike[str], shot_id: str, wait_s: float = 0.0)
     fd = os.open(Path(folder), os.O_RDONLY)
     try:
         deadline = time.monotonic() + wait_s
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    waited = f"waited {wait_s:g} s; " if wait_s > 0 else ""
-                    raise ShotBusyError(
-                        f"shot {shot_id} is busy: another cinev4 process is writing it "
-                        f"({waited}try again when it has finished)"
-                    ) from None
-                time.sleep(0.05)
+        while not lock(fd):
+            if time.monotonic() >= deadline:
+                waited = f"waited {wait_s:g} s; " if wait_s > 0 else ""
+                raise ShotBusyError(
+                    f"shot {shot_id} is busy: another cinev4 process is writing it "
+                    f"({waited}try again when it has finished)"
+                ) from None
+            time.sleep(0.05)
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock

@@ -41,11 +41,7 @@ from typing import Any
 from cinev4.contracts.atomic import fsync_dir, rename_noreplace
 from cinev4.errors import ContractError, UnsafePathError
 from cinev4.pipeline.hashing import hash_paths
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows: an open file cannot be deleted, which keeps a live temp
-    fcntl = None  # type: ignore[assignment]
+from cinev4.pipeline.locks import HAVE_FLOCK, lock  # Windows: none, but an open temp cannot be deleted
 
 __all__ = ["CopyItem", "CopyPlan", "Destination", "check_destination", "drop_cached_pages", "is_publish_temp"]
 
@@ -493,11 +489,11 @@ def _create_temp(folder: _Folder, name: str, mode: int) -> tuple[str, int]:
     while True:
         temp = _temp_name(name)
         fd = folder.open_file(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-        if fcntl is None:  # pragma: no cover - Windows: an open file cannot be deleted anyway
+        if not HAVE_FLOCK:  # pragma: no cover - Windows: an open file cannot be deleted anyway
             return temp, fd
         # Held until the descriptor closes (a kill included): a sweeping run
         # sees the temporary is alive and leaves it alone.
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        lock(fd, wait=True)
         try:
             ours = folder.lstat(temp).st_ino == os.fstat(fd).st_ino
         except FileNotFoundError:
@@ -514,18 +510,15 @@ def _remove_if_abandoned(folder: _Folder, name: str) -> bool:
     except OSError:
         return False  # not ours to judge (a symlink, a FIFO, gone)
     try:
-        if fcntl is not None:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return False  # a live publish holds it: it is being written now
+        if not lock(fd):
+            return False  # a live publish holds it: it is being written now
         try:
             same = folder.lstat(name).st_ino == os.fstat(fd).st_ino
         except FileNotFoundError:
             return False
         if not same or not stat.S_ISREG(os.fstat(fd).st_mode):
             return False
-        if fcntl is None:  # pragma: no cover - Windows: no deleting a file that is open
+        if not HAVE_FLOCK:  # pragma: no cover - Windows: no deleting a file that is open
             os.close(fd)
             fd = -1
         try:
