@@ -26,8 +26,11 @@ MAX_DOCUMENT_BYTES = 512 * 1024 * 1024
 # parser nor the validator recurses into a hostile document.
 MAX_DEPTH = 64
 
-# Integers beyond int64 are no size or count any file system has; some
-# validators also cannot convert them, so they are refused while parsing.
+# The parser's guard, for every JSON document read (qc.json too): integers beyond
+# int64 are no size or count any file system has, and some validators cannot even
+# convert them, so they are refused while parsing. The contract's own ceiling for
+# sizes and totals, 2^53-1, is a schema rule (schemas/common.schema.json "size";
+# docs/CONTRACT.md "Documents"), judged after parsing.
 _INT_LIMIT = 2**63
 
 
