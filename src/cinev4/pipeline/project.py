@@ -78,12 +78,7 @@ def init_project(
         "id": project_id,
         "version": layout.LAYOUT_VERSION,
         "created_utc": utc_now(),
-        "policy": {
-            "hash_alg": "sha256",
-            "path_mode": "relative",
-            "immutable_outputs": not mutable_outputs,
-            "done_requires_manifest": True,
-        },
+        "policy": Policy(immutable_outputs=not mutable_outputs).to_document(),
     }
     if name is not None:
         data["name"] = name

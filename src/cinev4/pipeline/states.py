@@ -65,6 +65,15 @@ class Policy:
     def strict(self) -> bool:
         return self.immutable_outputs
 
+    def to_document(self) -> dict[str, Any]:
+        """The policy block ``init`` writes into project.json: the defaults are this class's."""
+        return {
+            "hash_alg": "sha256",
+            "path_mode": "relative",
+            "immutable_outputs": self.immutable_outputs,
+            "done_requires_manifest": self.done_requires_manifest,
+        }
+
     @classmethod
     def from_document(cls, policy: dict[str, Any]) -> Policy:
         return cls(
