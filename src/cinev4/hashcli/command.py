@@ -17,7 +17,7 @@ import errno
 import os
 import signal
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any, Callable
 
 from cinev4 import FileDigest, FileTruncatedError, NotRegularFileError, Sha256
