@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from cinev4.pipeline.dask_backend import WireDigest, hash_batch
+from helpers import make_writable as make_writable  # the suite's one; tests here import it from this module
 
 
 def stall_once(marker: str, paths: list[str], threads: int | None) -> list[WireDigest]:
@@ -52,14 +53,6 @@ def render_frames(root: Path, shot: str, frames: int = FRAMES, version: str = "v
     (out / "preview.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 64)
     (out / "qc.json").write_text('{"reviewer": "qc-bot", "approved": true}\n')
     return out
-
-
-def make_writable(folder: Path) -> None:
-    for dirpath, dirnames, filenames in os.walk(folder):
-        for name in dirnames + filenames:
-            path = os.path.join(dirpath, name)
-            if not os.path.islink(path):
-                os.chmod(path, 0o755 if name in dirnames else 0o644)
 
 
 def damage(outputs: Path, shot: str) -> None:
