@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import errno
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -51,6 +50,8 @@ def _temp_file(path: Path, data: bytes, mode: int, name: Path | None = None) -> 
     """``data`` in a new file beside ``path``, fsynced and made exactly ``mode``: a random
     hidden name, or ``name`` (created exclusively, never through a symlink)."""
     if name is None:
+        import tempfile  # here, not at the top: commands that only read never pay for it
+
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         tmp = Path(tmp_name)
     else:

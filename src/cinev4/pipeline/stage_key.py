@@ -7,7 +7,6 @@ and ``staging`` (which uses it), so that neither imports the other's.
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 
 from cinev4.contracts import layout
@@ -34,6 +33,8 @@ def create_stage_key(root: str | os.PathLike[str]) -> bool:
     key_file = root / layout.STAGE_KEY_FILE
     if os.path.lexists(key_file):
         return False
+    import secrets  # here, not at the top: every command imports this module, few make a key
+
     tmp_name = f".{layout.STAGE_KEY_FILE}.{secrets.token_hex(8)}.tmp"
     dir_fd = os.open(root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _O_CLOEXEC)
     try:
