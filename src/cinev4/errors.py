@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import errno as _errno
 from collections.abc import Iterable
-from typing import ClassVar
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (checkers treat the name alike)
+if TYPE_CHECKING:  # annotations only: `cinev4 hash` starts without importing typing
+    from typing import ClassVar
 
 __all__ = [
     "EXIT_FAILED",

@@ -26,9 +26,12 @@ from __future__ import annotations
 import operator
 import os
 from collections.abc import Callable, Mapping
-from typing import Literal
 
 from cinev4.sizes import format_size, parse_size
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (checkers treat the name alike)
+if TYPE_CHECKING:  # annotations only: `cinev4 hash` starts without importing typing
+    from typing import Literal
 
 __all__ = [
     "WINDOW_UNIT", "MAX_WINDOW", "THREADS_RANGE", "IO_MODES", "IO_CHOICES", "CACHE_MODES", "ANCHOR_CHOICES",

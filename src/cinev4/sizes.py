@@ -16,7 +16,10 @@ Standard library only, and none of it imported: the CLI's start-up stays light.
 """
 from __future__ import annotations
 
-from typing import Literal
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (checkers treat the name alike)
+if TYPE_CHECKING:  # annotations only: `cinev4 hash` starts without importing typing
+    from typing import Literal
+
 
 __all__ = ["UNITS", "format_size", "parse_size"]
 

@@ -203,6 +203,17 @@ def test_cli_start_imports_no_numpy_or_pipeline() -> None:
     assert out.strip().splitlines()[-1] == "[]"
 
 
+def test_hash_start_imports_no_click_typing_or_re(tree: Path) -> None:
+    """`cinev4 hash` is what a hook runs on every frame batch: its start-up loads the engine
+    and the hash command only (each of these costs milliseconds a run)."""
+    code = ("import os, sys; os.chdir(sys.argv[1]); from cinev4._console import main\n"
+            "try:\n    main(['hash', 'plain.exr'])\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('click', 'numpy', 'jsonschema_rs', 'typing', 're', 'dataclasses', 'json')))")
+    out = subprocess.run([sys.executable, "-c", code, str(tree)], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"
+
+
 @pytest.mark.parametrize("signame, code, line", [("SIGINT", 130, "cinev4: interrupted"),
                                                  ("SIGTERM", 143, "cinev4: terminated")])
 def test_signal_stops_the_workers_with_one_line(tmp_path: Path, signame: str, code: int, line: str) -> None:

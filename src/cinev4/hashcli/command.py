@@ -18,7 +18,6 @@ import os
 import signal
 import sys
 from collections.abc import Iterator
-from typing import Any, Callable
 
 from cinev4 import FileDigest, FileTruncatedError, NotRegularFileError, Sha256
 from cinev4._fasthash import format_sum_lines, hash_files_ordered
@@ -27,6 +26,10 @@ from cinev4.hashcli.options import HashOptions, HashUsageError, check_combinatio
 from cinev4.hashcli.quoting import quote_name
 from cinev4.hashcli.sumsfile import SumsEntry, SumsParser, format_check_name, format_line, format_lines
 from cinev4.settings import ENGINE_OPTIONS
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (checkers treat the name alike)
+if TYPE_CHECKING:  # annotations only: `cinev4 hash` starts without importing typing
+    from typing import Any, Callable
 
 PROGRAM = "cinev4"
 STDIN_NAME = b"-"
