@@ -389,21 +389,29 @@ def _report_moves(moves: _Moves, check: ManifestCheck, found: dict[str, str]) ->
             break
 
 
-def verify_targets(
-    targets: list[ManifestTarget],
-    *,
-    threads: int | None = None,
-    progress: Progress | None = None,
-    sizes_only: bool = False,
-    backend: HashBackend | None = None,
-    resume: bool = False,
-) -> VerifyReport:
-    """Verify every target manifest and the artifacts it lists."""
+class PassOptions(TypedDict, total=False):
+    """How a verification pass runs: the keywords of ``verify_pairs``, which
+    ``verify_targets`` and the manifest-file entry points pass on as they are."""
+
+    threads: int | None
+    progress: Progress | None
+    sizes_only: bool
+    backend: HashBackend | None
+    resume: bool
+
+
+class VerifyOptions(PassOptions, total=False):
+    """The keywords of ``verify_manifest_file`` and ``verify_manifest_files``."""
+
+    project_root: str | os.PathLike[str] | None
+
+
+def verify_targets(targets: list[ManifestTarget], **options: Unpack[PassOptions]) -> VerifyReport:
+    """Verify every target manifest and the artifacts it lists (``options``: as ``verify_pairs``)."""
     pairs: list[tuple[ManifestTarget | None, ManifestCheck]] = [
         (t, ManifestCheck(t.shot_id, t.version, t.manifest_path)) for t in targets
     ]
-    return verify_pairs(pairs, threads=threads, progress=progress, sizes_only=sizes_only, backend=backend,
-                        resume=resume)
+    return verify_pairs(pairs, **options)
 
 
 def verify_pairs(
@@ -638,17 +646,6 @@ def unique_ids(ids: list[str]) -> list[str]:
     return seen
 
 
-class VerifyOptions(TypedDict, total=False):
-    """The keywords ``verify_manifest_file`` and ``verify_manifest_files`` take."""
-
-    project_root: str | os.PathLike[str] | None
-    threads: int | None
-    progress: Progress | None
-    sizes_only: bool
-    backend: HashBackend | None
-    resume: bool
-
-
 def verify_manifest_file(manifest: str | os.PathLike[str], **options: Unpack[VerifyOptions]) -> VerifyReport:
     """Verify one manifest file given by its file-system path (``options``: as
     ``verify_manifest_files`` takes them).
@@ -665,13 +662,10 @@ def verify_manifest_files(
     manifests: Sequence[str | os.PathLike[str]],
     *,
     project_root: str | os.PathLike[str] | None = None,
-    threads: int | None = None,
-    progress: Progress | None = None,
-    sizes_only: bool = False,
-    backend: HashBackend | None = None,
-    resume: bool = False,
+    **options: Unpack[PassOptions],
 ) -> VerifyReport:
-    """``verify_manifest_file`` for each of ``manifests``, hashed in one batch, one report."""
+    """``verify_manifest_file`` for each of ``manifests``, hashed in one batch, one report
+    (``options``: as ``verify_pairs``)."""
     targets: list[ManifestTarget] = []
     notes: list[str] = []
     for manifest in manifests:
@@ -679,8 +673,7 @@ def verify_manifest_files(
         if any(t.root == target.root and t.manifest_path == target.manifest_path for t in targets):
             raise ContractError(f"{manifest}: named twice")
         targets.append(target)
-    report = verify_targets(targets, threads=threads, progress=progress, sizes_only=sizes_only, backend=backend,
-                            resume=resume)
+    report = verify_targets(targets, **options)
     report.notes += notes
     return report
 
