@@ -22,6 +22,7 @@ import sys
 import time
 from typing import IO, Any
 
+from cinev4.settings import resolve_progress, resolve_progress_interval
 from cinev4.sizes import format_size
 
 __all__ = ["BarProgress", "LineProgress", "TerminalProgress", "progress_for", "terminal_width",
@@ -184,26 +185,21 @@ class LineProgress:
         self._stream.flush()
 
 
-def _interval_s() -> float:
-    text = os.environ.get("CINEV4_PROGRESS_INTERVAL", "")
-    return float(text) if text else DEFAULT_INTERVAL_S  # checked at start-up by cinev4.settings
-
-
 def progress_for(label: str, as_json: bool = False, requested: bool = False) -> TerminalProgress | LineProgress | None:
     """The progress display a command should use, or None.
 
     ``requested`` is the command's ``--progress`` flag; ``CINEV4_PROGRESS=1``
     asks for it too and ``CINEV4_PROGRESS=0`` turns every display off."""
-    setting = os.environ.get("CINEV4_PROGRESS", "").lower()
-    if setting in ("0", "false", "no", "off"):
+    setting = resolve_progress()
+    if setting is False:
         return None
-    requested = requested or setting in ("1", "true", "yes", "on")
+    requested = requested or setting is True
     stream = sys.stderr
     on_terminal = stream is not None and stream.isatty() and os.environ.get("TERM", "") != "dumb"
     if on_terminal and not as_json:
         return TerminalProgress(label, stream)
     if requested:
-        return LineProgress(label, _interval_s(), stream)
+        return LineProgress(label, resolve_progress_interval(DEFAULT_INTERVAL_S), stream)
     return None
 
 

@@ -38,7 +38,8 @@ __all__ = [
     "DEFAULT_IO", "DEFAULT_WINDOW", "DEFAULT_QUEUE_DEPTH", "QUEUE_DEPTH_RANGE", "ENGINE_OPTIONS",
     "debug_enabled", "environment_problems", "parse_count", "parse_seconds", "parse_threads", "parse_window",
     "pipeline_cache_mode", "resolve_anchor", "resolve_cache", "resolve_io", "resolve_kernel", "resolve_lane_min",
-    "resolve_prefault", "resolve_queue_depth", "resolve_threads", "resolve_window", "usable_cpus",
+    "resolve_prefault", "resolve_progress", "resolve_progress_interval", "resolve_queue_depth", "resolve_threads",
+    "resolve_window", "usable_cpus",
 ]
 
 # A window is a whole number of these: mmap offsets must fall on a page, and
@@ -198,6 +199,19 @@ def debug_enabled(environ: Mapping[str, str] | None = None) -> bool:
     """Whether ``CINEV4_DEBUG`` asks for tracebacks (1, true, yes, on)."""
     env = os.environ if environ is None else environ
     return env.get("CINEV4_DEBUG", "").lower() in _TRUE
+
+
+def resolve_progress() -> bool | None:
+    """``CINEV4_PROGRESS``: True asks every command for progress output, False turns it
+    all off, None (unset) leaves it to the command (a bar on a terminal, ``--progress``)."""
+    text = os.environ.get("CINEV4_PROGRESS", "").lower()
+    return True if text in _TRUE else False if text in _FALSE else None
+
+
+def resolve_progress_interval(default: float) -> float:
+    """``CINEV4_PROGRESS_INTERVAL``: seconds between the plain progress lines of a log."""
+    text = os.environ.get("CINEV4_PROGRESS_INTERVAL", "")
+    return float(text) if text else default  # checked at start-up by environment_problems
 
 
 def pipeline_cache_mode() -> Literal["keep", "drop"]:

@@ -25,7 +25,7 @@ from cinev4.errors import CinevError, ContractError, as_cinev_error, error_lines
 from cinev4.hashcli.options import HashOptions, HashUsageError, check_combinations, parse_hash_args
 from cinev4.hashcli.quoting import quote_name
 from cinev4.hashcli.sumsfile import SumsEntry, SumsParser, format_check_name, format_line, format_lines
-from cinev4.settings import ENGINE_OPTIONS
+from cinev4.settings import ENGINE_OPTIONS, resolve_progress
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (checkers treat the name alike)
 if TYPE_CHECKING:  # annotations only: `cinev4 hash` starts without importing typing
@@ -242,7 +242,7 @@ class _Engine:
         self.before_wait = before_wait
         self.progress: Any = None
         if (not options.as_json and not sys.stdout.isatty()
-                and (sys.stderr.isatty() or os.environ.get("CINEV4_PROGRESS"))):
+                and (sys.stderr.isatty() or resolve_progress())):
             # A bar only where it does not mix with the lines themselves.
             from cinev4.cli.progress import progress_for
 
