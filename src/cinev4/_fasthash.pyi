@@ -93,6 +93,7 @@ def hash_file(
     window: _Window | None = None,
     cache: _CacheMode | None = None,
 ) -> HashedFile: ...
+def last_batch_plan() -> Literal["lanes", "single", "single (cold data)"] | None: ...
 def hash_files(
     paths: Iterable[_Path],
     threads: int | None = None,

@@ -110,6 +110,7 @@ cdef extern from "cv4_batch.h" nogil:
     ctypedef struct cv4_batch_config:
         const cv4_kernel *kernel
         const cv4_mb_kernel *lanes
+        int lanes_auto
         int min_busy_lanes
         cv4_io_config io
         int threads
@@ -123,6 +124,11 @@ cdef extern from "cv4_batch.h" nogil:
     void cv4_batch_cancel(cv4_batch *b)
     void cv4_batch_progress(cv4_batch *b, uint64_t *bytes_done, uint64_t *files_done)
     void cv4_batch_free(cv4_batch *b)
+    int cv4_batch_plan(cv4_batch *b)
+    enum:
+        CV4_PLAN_LANES
+        CV4_PLAN_SINGLE
+        CV4_PLAN_SINGLE_COLD
 
 
 cv4_kernels_init()
@@ -193,6 +199,7 @@ cdef int _lane_plan(object name, cv4_batch_config *cfg) except -1:
     cfg.min_busy_lanes = 0
     if name is None:
         cfg.lanes = _auto_lanes(cfg.kernel)
+        cfg.lanes_auto = cfg.lanes != NULL
     else:
         cfg.lanes = cv4_mb_kernel_find(str(name).encode())
     if cfg.lanes == NULL:
@@ -320,6 +327,7 @@ cdef int _drive_batch(cv4_batch *batch, object progress, unsigned slice_ms) exce
     interrupted): the GIL is released while it waits, signals are checked and
     ``progress(bytes_done, files_done)`` called every ``slice_ms``; any exception
     (Ctrl-C) cancels the workers first."""
+    global _last_plan
     cdef int rc, finished
     cdef uint64_t bytes_done, files_done
     cv4_fault_guard_install()
@@ -337,6 +345,7 @@ cdef int _drive_batch(cv4_batch *batch, object progress, unsigned slice_ms) exce
             if progress is not None:
                 cv4_batch_progress(batch, &bytes_done, &files_done)
                 progress(bytes_done, files_done)
+        _last_plan = _PLAN_NAMES.get(cv4_batch_plan(batch), "single")
     except BaseException:
         cv4_batch_cancel(batch)
         raise
@@ -344,6 +353,19 @@ cdef int _drive_batch(cv4_batch *batch, object progress, unsigned slice_ms) exce
         with nogil:
             cv4_batch_free(batch)
     return 0
+
+
+_PLAN_NAMES = {CV4_PLAN_LANES: "lanes", CV4_PLAN_SINGLE: "single", CV4_PLAN_SINGLE_COLD: "single (cold data)"}
+_last_plan = None
+
+
+def last_batch_plan():
+    """How this process's last batch run by ``hash_files``, ``check_files`` or the anchored
+    entry points (not ``hash_files_ordered``) ran: "lanes" (a multi-buffer
+    kernel), "single" (one file per thread), or "single (cold data)": the calibrated
+    lanes were set aside because the batch started on files not in the page cache.
+    None before any batch. Introspection for benchmarks and tests."""
+    return _last_plan
 
 
 def hash_files(paths, threads=None, *, kernel=None, io=None, window=None,

@@ -51,7 +51,8 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
     info = engine_info()
     click.echo(f"cinev4 {__version__}")
     lanes = (
-        f"lanes {info['multibuffer']} (from {info['lane_break_even']} files in flight)"
+        f"lanes {info['multibuffer']} (from {info['lane_break_even']} files in flight; "
+        f"one stream per thread on cold files)"
         if info["multibuffer"]
         else "lanes off"
     )

@@ -21,6 +21,8 @@ typedef struct cv4_batch cv4_batch;
 typedef struct cv4_batch_config {
     const cv4_kernel *kernel;     /* single-stream kernel: message tails too */
     const cv4_mb_kernel *lanes;   /* multi-buffer kernel, or NULL for one file per thread */
+    int lanes_auto;               /* 1: the lanes are the calibration's choice, not asked for: a batch
+                                     that starts on cold multi-window files hashes one file per thread */
     int min_busy_lanes;           /* below this, with no work queued, the lanes finish single-stream */
     cv4_io_config io;
     int threads;
@@ -36,6 +38,10 @@ int cv4_batch_start(cv4_batch *b);
 int cv4_batch_wait(cv4_batch *b, unsigned timeout_ms);
 void cv4_batch_cancel(cv4_batch *b);
 void cv4_batch_progress(cv4_batch *b, uint64_t *bytes_done, uint64_t *files_done);
+/* How the batch ran, once wait returned 1: CV4_PLAN_LANES, CV4_PLAN_SINGLE, or
+ * CV4_PLAN_SINGLE_COLD (calibrated lanes set aside: the batch started on cold data). */
+enum { CV4_PLAN_LANES = 1, CV4_PLAN_SINGLE = 2, CV4_PLAN_SINGLE_COLD = 3 };
+int cv4_batch_plan(cv4_batch *b);
 /* Joins the threads (after wait returned 1, or after cancel) and frees. */
 void cv4_batch_free(cv4_batch *b);
 

@@ -355,6 +355,28 @@ void cv4_prefetch_head(const cv4_io_config *cfg, const char *path, uint64_t expe
     close(fd);
 }
 
+int cv4_head_resident(const cv4_io_config *cfg, const char *path, uint64_t len)
+{
+    int64_t cached;
+    int fd;
+    if (cfg->anchor) {
+        intptr_t handle;
+        char kind;
+        if (cv4_anchor_open_file(cfg->anchor, path, &handle, &kind) != 0)
+            return -1;
+        fd = (int)handle;
+    } else {
+        do {
+            fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        } while (fd < 0 && errno == EINTR);
+        if (fd < 0)
+            return -1;
+    }
+    cached = cached_pages(fd, 0, len);
+    close(fd);
+    return cached < 0 ? -1 : cached > 0;
+}
+
 /* ---- sources ---------------------------------------------------------------- */
 
 char cv4_file_kind(mode_t mode)
@@ -610,6 +632,14 @@ void cv4_prefetch_head(const cv4_io_config *cfg, const char *path, uint64_t expe
     (void)path;
     (void)expected_size;
     (void)cold_head;
+}
+
+int cv4_head_resident(const cv4_io_config *cfg, const char *path, uint64_t len)
+{
+    (void)cfg;
+    (void)path;
+    (void)len;
+    return -1; /* not known here: the lanes stay as calibrated */
 }
 
 void cv4_source_assume_cold(cv4_source *src, uint64_t len)

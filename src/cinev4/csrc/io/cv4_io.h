@@ -99,6 +99,9 @@ int cv4_source_close(cv4_source *src, int check_unchanged);
  * in *cold_head how many bytes it asked for, all of them cold: the source that
  * later hashes the file is told so (cv4_source_assume_cold) and drops them. */
 void cv4_prefetch_head(const cv4_io_config *cfg, const char *path, uint64_t expected_size, uint64_t *cold_head);
+/* Whether any of the first len bytes of path is in the page cache: 1 yes, 0 none
+ * (cold), -1 not known (no cachestat before Linux 6.5, or the file cannot be opened). */
+int cv4_head_resident(const cv4_io_config *cfg, const char *path, uint64_t len);
 /* Right after open: the first len bytes were not resident before (see above). */
 void cv4_source_assume_cold(cv4_source *src, uint64_t len);
 
