@@ -248,3 +248,40 @@ def test_truncated_while_read_is_still_a_file_error(tmp_path: Path, io: str) -> 
                                  progress=truncate_early, progress_interval=0.001)
     assert truncated.is_set()
     assert type(result.error) is FileTruncatedError, result
+
+
+def _cachestat_here() -> bool:
+    major, minor = (int(x) for x in os.uname().release.split(".")[:2])
+    return (major, minor) >= (6, 5)  # the engine's residency probe (cachestat) came in Linux 6.5
+
+
+@pytest.mark.skipif(not cinev4.engine_info()["multibuffer"], reason="no multi-buffer kernel on this CPU")
+def test_calibrated_lanes_are_set_aside_for_a_batch_that_starts_cold(tmp_path: Path) -> None:
+    """Lanes read a window of many files in turn: cold, that is many short streams where one
+    sequential stream per thread reads faster. A batch whose first files (1 MiB or more) are
+    not in the page cache runs one file per thread; warm, or with lanes asked for by name,
+    the lanes run. Every digest is the same either way."""
+    from cinev4._fasthash import last_batch_plan
+
+    if not _cachestat_here():
+        pytest.skip("no cachestat (Linux < 6.5): the engine cannot tell cold data, the lanes stay")
+    lanes = cinev4.engine_info()["multibuffer"]
+    paths = [Path(write_file(tmp_path / f"frame.{i}.exr", os.urandom((2 << 20) + i))) for i in range(12)]
+    expected = [hashlib.sha256(p.read_bytes()).hexdigest() for p in paths]
+    for p in paths:
+        evict(p)
+    assert [d.sha256 for d in cinev4.hash_files(paths, 2)] == expected
+    assert last_batch_plan() == "single (cold data)"
+    for p in paths:
+        warm(p)
+    assert [d.sha256 for d in cinev4.hash_files(paths, 2)] == expected
+    assert last_batch_plan() == "lanes"
+    for p in paths:
+        evict(p)
+    assert [d.sha256 for d in cinev4.hash_files(paths, 2, kernel=lanes)] == expected
+    assert last_batch_plan() == "lanes"  # asked for by name: always used
+    small = [Path(write_file(tmp_path / f"small.{i}", os.urandom(64 * 1024))) for i in range(12)]
+    for p in small:
+        evict(p)
+    cinev4.hash_files(small, 2)
+    assert last_batch_plan() == "lanes"  # small files are read in one request either way
