@@ -18,6 +18,7 @@ import pytest
 
 import bench_guards
 import bench_harness as bh
+from cinev4.cli.tuning import evict  # what `cinev4 bench --cold` evicts with; _files checks it took
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="evicts with posix_fadvise and measures residency with mincore")
@@ -31,16 +32,6 @@ _libc.mmap.restype = ctypes.c_void_p
 _libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
 _libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
 _libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
-
-
-def evict(paths: list[str]) -> None:
-    for path in paths:
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-        finally:
-            os.close(fd)
 
 
 def resident_bytes(paths: list[str]) -> int:

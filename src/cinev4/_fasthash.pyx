@@ -518,14 +518,20 @@ cdef class OrderedResults:
         return self
 
     def __next__(self):
+        return self._when_ready(False)
+
+    cdef object _when_ready(self, bint bulk):
+        """The next results once some are ready (``_take_block`` with ``bulk``, else
+        ``_take_ready``), waiting on the batch between tries; StopIteration after the
+        last file. Any exception (Ctrl-C) closes the batch first."""
         if self.next_index >= self.count:
             self.close()
             raise StopIteration
         try:
             while True:
-                ready = self._take_ready()
-                if ready:
-                    return ready
+                taken = self._take_block() if bulk else self._take_ready()
+                if taken:
+                    return taken
                 self._wait()
         except BaseException:
             self.close()
@@ -538,18 +544,7 @@ cdef class OrderedResults:
         and ``special`` maps the offset (from ``start``) of each file that
         failed or has size 0 to its FileDigest (its digest bytes are zeros).
         Raises StopIteration after the last file."""
-        if self.next_index >= self.count:
-            self.close()
-            raise StopIteration
-        try:
-            while True:
-                block = self._take_block()
-                if block is not None:
-                    return block
-                self._wait()
-        except BaseException:
-            self.close()
-            raise
+        return self._when_ready(True)
 
     cdef int _wait(self) except -1:
         """Wait one slice for more files; check signals, report progress."""

@@ -145,6 +145,7 @@ static int larger_first(const void *pa, const void *pb)
  * more, have none of their first window in the page cache. A lane
  * kernel asked for by name is always used. */
 #define COLD_PROBES 4
+#define COLD_LOOK 64 /* files looked at for them: a batch of small files pays no more */
 #define COLD_MIN_SIZE ((uint64_t)1 << 20) /* small files are read in one request either way */
 
 static int starts_cold(const cv4_batch *b)
@@ -152,7 +153,7 @@ static int starts_cold(const cv4_batch *b)
     size_t i, probed = 0;
     if (!b->cfg.lanes || !b->cfg.lanes_auto)
         return 0;
-    for (i = 0; i < b->count && probed < COLD_PROBES; i++) {
+    for (i = 0; i < b->count && i < COLD_LOOK && probed < COLD_PROBES; i++) {
         const cv4_item *item = &b->items[b->order[i]];
         if (b->by_size[i].size < COLD_MIN_SIZE || item->error == CV4_ERR_NOTREG ||
             (item->check & CV4_CHECK_OPEN_ONLY))
