@@ -116,7 +116,7 @@ _SCAN_CHILD = """
 import sys
 from cinev4.pipeline.scan import scan_folder
 scan = scan_folder(sys.argv[1], sys.argv[2])
-assert len(scan.files) == int(sys.argv[3]) and not scan.problems, (len(scan.files), scan.problems[:3])
+assert len(scan.paths) == int(sys.argv[3]) and not scan.problems, (len(scan.paths), scan.problems[:3])
 with open("/proc/self/status") as status:
     print(next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM:")))
 """

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from typing import Literal, TypedDict, Union, final, type_check_only
+from typing import Literal, TypedDict, Union, final, overload, type_check_only
 
 from typing_extensions import Buffer, disjoint_base
 
@@ -134,9 +134,14 @@ def hash_files_ordered(
 ANCHOR_CHOICES: tuple[str, ...]
 
 def anchor_mode() -> str: ...
+@overload
 def scan_tree(
-    root: _Path, folder: _Path
-) -> tuple[str, list[tuple[bytes, int]], list[tuple[bytes, str, int]]]: ...
+    root: _Path, folder: _Path, sizes: Literal[True] = True
+) -> tuple[str, list[str], list[int], list[tuple[bytes, str, int]]]: ...
+@overload
+def scan_tree(
+    root: _Path, folder: _Path, sizes: Literal[False]
+) -> tuple[str, list[str], None, list[tuple[bytes, str, int]]]: ...
 def check_files(
     root: _Path,
     paths: Iterable[_Path],

@@ -16,8 +16,8 @@ from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.exc cimport PyErr_CheckSignals
 from libc.stdint cimport uint8_t, uint64_t
-from libc.stdlib cimport calloc, free
-from libc.string cimport memchr, memcpy, memset
+from libc.stdlib cimport calloc, free, malloc, qsort
+from libc.string cimport memchr, memcpy, memset, strcmp
 
 from cinev4._version import __version__
 from cinev4.settings import (
@@ -702,7 +702,9 @@ cdef extern from "cv4_scan.h" nogil:
         char *names
         cv4_scan_entry *entries
         size_t count
-    int cv4_scan(const cv4_anchor *a, const char *folder, cv4_scan_result *out)
+    enum:
+        CV4_SCAN_NO_SIZES
+    int cv4_scan(const cv4_anchor *a, const char *folder, int flags, cv4_scan_result *out)
     void cv4_scan_free(cv4_scan_result *r)
 
 cdef extern from "cv4_check.h" nogil:
@@ -755,54 +757,86 @@ cdef int _open_anchor(cv4_anchor *anchor, object root) except -1:
     return 0
 
 
-def scan_tree(root, folder):
-    """Every entry below ``folder`` (a relative path under the folder ``root``),
-    walked from anchored folder handles, no symlink followed.
+ctypedef struct _scanned_file:
+    const char *name
+    uint64_t size
 
-    Returns ``(status, files, others)``: status ``"ok"``, ``"missing"``,
+
+cdef int _by_name(const void *a, const void *b) noexcept nogil:
+    return strcmp((<const _scanned_file *>a).name, (<const _scanned_file *>b).name)
+
+
+cdef extern from "Python.h":
+    object PyUnicode_DecodeFSDefault(const char *s)
+
+
+def scan_tree(root, folder, sizes=True):
+    """Every entry below ``folder`` (a relative path under the folder ``root``),
+    walked from anchored folder handles, no symlink followed. ``sizes=False``:
+    each entry's type comes from the listing where the file system gives it,
+    with no stat per file, and the sizes column is None.
+
+    Returns ``(status, paths, sizes, others)``: status ``"ok"``, ``"missing"``,
     ``"not_folder"`` or ``"symlink"`` (the folder itself, or a folder above it
-    below the root, is a symlink: nothing is listed); ``files`` a list of
-    ``(path, size)`` of the regular files, ``others`` a list of ``(path, what,
-    errno)`` of every other entry (``what``: symlink, FIFO, socket, character
-    device, block device, special file, or unlistable / unreadable with the
-    errno). Paths are bytes relative to ``root``, in no particular order.
+    below the root, is a symlink: nothing is listed); ``paths`` and ``sizes``
+    the regular files, as two columns (no object per file beyond its path and
+    size), paths decoded as ``os.fsdecode`` does and sorted by their bytes
+    (for UTF-8 names that is code point order, as ``sorted`` gives); ``others``
+    a list of ``(path, what, errno)`` of every other entry (``what``: symlink,
+    FIFO, socket, character device, block device, special file, or unlistable
+    / unreadable with the errno), paths as bytes, in no particular order.
+    Paths are relative to ``root``.
     """
     cdef cv4_anchor anchor
     cdef cv4_scan_result result
     cdef bytes where = os.fsencode(folder)
     cdef int rc
-    cdef size_t i
+    cdef int flags = 0 if sizes else CV4_SCAN_NO_SIZES
+    cdef size_t i, nfiles = 0
     cdef cv4_scan_entry *entry
+    cdef _scanned_file *rows = NULL
     cdef const char *c_where = where
     if b"\0" in where:
         raise ValueError(f"embedded null byte in path {folder!r}")
     _open_anchor(&anchor, root)
     with nogil:
-        rc = cv4_scan(&anchor, c_where, &result)
+        rc = cv4_scan(&anchor, c_where, flags, &result)
         cv4_anchor_close(&anchor)
     if rc == _ENOENT:
-        return "missing", [], []
+        return "missing", [], [] if sizes else None, []
     if rc == CV4_ERR_SYMLINK:
-        return "symlink", [], []
+        return "symlink", [], [] if sizes else None, []
     if rc == _ENOTDIR:
-        return "not_folder", [], []
+        return "not_folder", [], [] if sizes else None, []
     if rc == CV4_ERR_NOMEM:
         raise MemoryError(f"out of memory while listing {folder!r}")
     if rc != 0:
         raise OSError(rc, os.strerror(rc), os.fsdecode(where))
-    files = []
+    paths = []
+    sized = [] if sizes else None
     others = []
     try:
+        rows = <_scanned_file *>malloc((result.count or 1) * sizeof(_scanned_file))
+        if rows == NULL:
+            raise MemoryError(f"out of memory while listing {folder!r}")
         for i in range(result.count):
             entry = &result.entries[i]
-            name = <bytes>(result.names + entry.name_at)
             if entry.type == b"f":
-                files.append((name, entry.size))
+                rows[nfiles].name = result.names + entry.name_at
+                rows[nfiles].size = entry.size
+                nfiles += 1
             else:
-                others.append((name, _SCAN_TYPES[chr(entry.type)], entry.error))
+                others.append((<bytes>(result.names + entry.name_at), _SCAN_TYPES[chr(entry.type)], entry.error))
+        with nogil:
+            qsort(rows, nfiles, sizeof(_scanned_file), _by_name)
+        for i in range(nfiles):
+            paths.append(PyUnicode_DecodeFSDefault(rows[i].name))
+            if sizes:
+                sized.append(rows[i].size)
     finally:
+        free(rows)
         cv4_scan_free(&result)
-    return "ok", files, others
+    return "ok", paths, sized, others
 
 
 cdef int _run_anchored(object root, cv4_item *items, Py_ssize_t count, object threads, object kernel, object io,

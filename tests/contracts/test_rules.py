@@ -6,7 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import cinev4.contracts.rules as rules
 from cinev4.contracts.rules import (
+    all_plain,
     check_path,
     duplicate_problems,
     manifest_problems,
@@ -87,3 +92,53 @@ def test_manifest_paths_must_stay_in_their_version_folder() -> None:
     assert text.count("outside the version folder") == 3
     assert "absolute" in text and "listed 2 times" in text
     assert "m: $.artifacts[3].path" in text
+
+
+# Path texts built from the pieces the rules care about, so that most lists mix plain paths
+# with a few broken ones (a dot segment, '//', a backslash, a control character, a drive).
+_PIECES = st.sampled_from(["a", "b", "SH010", "f.exr", ".", "..", ".hidden", "", "/", "\\", "\n", "\x00", "\x7f",
+                           "C:", ":", "\u00e9", "e\u0301", "\udcff", " ", "v0001"])
+_PATHS = st.lists(st.lists(_PIECES, max_size=5).map("/".join), max_size=8)
+_PREFIX = "shots/SH010/outputs/v0001/"
+
+
+def _one_by_one(paths: list[str], prefix: str) -> bool:
+    return all(not path_problems(p) and p.startswith(prefix) for p in paths)
+
+
+@settings(max_examples=600, deadline=None)
+@given(_PATHS, st.sampled_from(["", "a/", _PREFIX]), st.booleans())
+def test_all_plain_never_passes_a_path_the_rules_refuse(paths: list[str], prefix: str, placed: bool) -> None:
+    if placed:
+        paths = [prefix + p for p in paths]
+    if all_plain(paths, prefix):
+        assert _one_by_one(paths, prefix), paths
+    # It gives up (False) only on what needs the per-path rules: non-ASCII, a segment
+    # starting with '.', a ':'; on anything else it agrees with them exactly.
+    simple = all(p.isascii() and ":" not in p and not any(seg.startswith(".") for seg in p.split("/")) for p in paths)
+    if simple:
+        assert all_plain(paths, prefix) == _one_by_one(paths, prefix), paths
+
+
+@pytest.mark.parametrize("bad", ["", "/a", "a/", "a//b", "a/./b", "a/../b", "..", "a\\b", "a\nb", "a\tb",
+                                 "C:/x", "a/\x7f"])
+def test_all_plain_refuses_each_kind_of_broken_path_among_plain_ones(bad: str) -> None:
+    plain = [f"{_PREFIX}f.{i:04d}.exr" for i in range(50)]
+    assert all_plain(plain, _PREFIX)
+    assert not all_plain(plain[:25] + [bad] + plain[25:])
+    assert not all_plain(plain + ["shots/SH020/outputs/v0001/f.exr"], _PREFIX)  # placed elsewhere
+
+
+@settings(max_examples=300, deadline=None)
+@given(_PATHS)
+def test_manifest_problems_are_the_same_with_and_without_the_bulk_check(tail: list[str]) -> None:
+    doc = {"shot_id": "SH010", "version": "v0001",
+           "artifacts": [{"path": _PREFIX + p} for p in tail] + [{"path": p} for p in tail[:2]]}
+    fast = manifest_problems(doc, "m")
+    original = rules.all_plain
+    rules.all_plain = lambda paths, prefix="": False  # every path through the per-path rules
+    try:
+        slow = manifest_problems(doc, "m")
+    finally:
+        rules.all_plain = original
+    assert fast == slow

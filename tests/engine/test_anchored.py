@@ -98,10 +98,10 @@ def test_each_problem_has_its_exact_kind(tree: Path, mode: str, kernel: str | No
 
 def test_a_symlinked_root_child_folder_is_refused_by_scan_and_hashing(tree: Path, mode: str, tmp_path: Path) -> None:
     os.symlink(tmp_path / "outside", tree / "w")
-    assert scan_tree(tree, "w") == ("symlink", [], [])
-    assert scan_tree(tree, "w/deeper") == ("symlink", [], [])
-    assert scan_tree(tree, "nothing") == ("missing", [], [])
-    assert scan_tree(tree, "v/a.bin") == ("not_folder", [], [])
+    assert scan_tree(tree, "w") == ("symlink", [], [], [])
+    assert scan_tree(tree, "w/deeper") == ("symlink", [], [], [])
+    assert scan_tree(tree, "nothing") == ("missing", [], [], [])
+    assert scan_tree(tree, "v/a.bin") == ("not_folder", [], [], [])
     [result] = hash_files_under(tree, ["w/canary.bin"])
     assert result.error is not None and result.error.errno == errno.ELOOP and result.digest is None
 
@@ -111,10 +111,25 @@ def test_scan_lists_files_and_every_other_entry(tree: Path, mode: str, tmp_path:
     os.symlink(tmp_path / "outside", v / "sub" / "away")
     os.mkfifo(v / "pipe")
     (v / "empty.bin").write_bytes(b"")
-    status, files, others = scan_tree(tree, "v")
+    status, paths, sizes, others = scan_tree(tree, "v")
     assert status == "ok"
-    assert sorted(files) == [(b"v/a.bin", 1000), (b"v/empty.bin", 0), (b"v/sub/b.bin", 300_000)]
+    assert (paths, sizes) == (["v/a.bin", "v/empty.bin", "v/sub/b.bin"], [1000, 0, 300_000])  # sorted by the engine
     assert sorted(others) == [(b"v/pipe", "FIFO", 0), (b"v/sub/away", "symlink", 0)]
+
+
+def test_a_scan_without_sizes_lists_the_same_entries_with_no_stat_per_file(tree: Path, mode: str, tmp_path: Path) -> None:
+    v = tree / "v"
+    os.symlink(tmp_path / "outside", v / "sub" / "away")
+    os.symlink("a.bin", v / "link.bin")
+    os.mkfifo(v / "pipe")
+    (v / "sub" / "deeper").mkdir()
+    (v / "sub" / "deeper" / "c.bin").write_bytes(b"c")
+    sized = scan_tree(tree, "v")
+    status, paths, sizes, others = scan_tree(tree, "v", sizes=False)
+    assert (status, paths, sizes) == ("ok", sized[1], None)
+    assert sorted(others) == sorted(sized[3]) == [(b"v/link.bin", "symlink", 0), (b"v/pipe", "FIFO", 0),
+                                                  (b"v/sub/away", "symlink", 0)]
+    assert scan_tree(tree, "nothing", sizes=False) == ("missing", [], None, [])
 
 
 def test_names_with_every_byte_but_slash_and_nul_round_trip(tmp_path: Path, mode: str) -> None:
@@ -124,11 +139,12 @@ def test_names_with_every_byte_but_slash_and_nul_round_trip(tmp_path: Path, mode
     for name in names:
         with open(os.path.join(os.fsencode(root / "v"), name), "wb") as handle:
             handle.write(name)
-    status, files, others = scan_tree(root, "v")
+    status, paths, sizes, others = scan_tree(root, "v")
     assert (status, others) == ("ok", [])
-    assert sorted(files) == sorted((b"v/" + name, len(name)) for name in names)
-    paths = [os.fsdecode(path) for path, _ in files]  # str with surrogates for bytes that are not UTF-8
-    problems, hashed, _ = check_files(root, paths, [size for _, size in files], [hash_bytes(p[2:]) for p, _ in files])
+    # Decoded as os.fsdecode does (surrogates for bytes that are not UTF-8), in the order of their bytes.
+    assert [os.fsencode(p) for p in paths] == sorted(b"v/" + name for name in names)
+    assert sizes == [len(os.fsencode(p)) - 2 for p in paths]
+    problems, hashed, _ = check_files(root, paths, sizes, [hash_bytes(os.fsencode(p)[2:]) for p in paths])
     assert (problems, hashed) == ([], len(names))
 
 
@@ -142,7 +158,7 @@ def test_a_tree_a_thousand_folders_deep(tmp_path: Path, mode: str) -> None:
     (folder / "leaf.bin").write_bytes(b"leaf")
     rel = "v/" + "d/" * 1000 + "leaf.bin"
     try:
-        assert scan_tree(root, "v") == ("ok", [(os.fsencode(rel), 4)], [])
+        assert scan_tree(root, "v") == ("ok", [rel], [4], [])
         assert check_files(root, [rel], [4], [hash_bytes(b"leaf")]) == ([], 1, 4)
     finally:
         (folder / "leaf.bin").unlink()
@@ -156,6 +172,6 @@ def test_nfd_and_nfc_names_are_different_files_to_the_engine(tmp_path: Path, mod
     (root / "v").mkdir(parents=True)
     nfd = "v/e\u0301.bin"
     (root / nfd).write_bytes(b"x")
-    assert scan_tree(root, "v") == ("ok", [(nfd.encode(), 1)], [])
+    assert scan_tree(root, "v") == ("ok", [nfd], [1], [])
     problems, _, _ = check_files(root, [nfd, "v/\u00e9.bin"], [1, 1], [hash_bytes(b"x")] * 2)
     assert [(i, kind) for i, kind, *_ in problems] == [(1, "missing")]

@@ -96,7 +96,7 @@ def done_gate_reasons(
     range complete and, when the policy says so, a manifest of that version that
     verifies."""
     scan = scan_folder(project.root, shot.outputs_dir)
-    reasons = content_gate_reasons(project, shot, (f.path for f in scan.files))
+    reasons = content_gate_reasons(project, shot, scan.paths)
     if project.policy.done_requires_manifest:
         if shot.manifest_ref is None:
             reasons.append(f"no manifest for {shot.version} (run: cinev4 manifest {shot.id}); the policy requires one")
@@ -111,7 +111,7 @@ def done_gate_reasons(
 def done_needs(project: Project, shot: Shot) -> list[str]:
     """What ``cinev4 shot done`` will still refuse today, read from the files and the
     record without hashing (empty: only the manifest's verification is left)."""
-    reasons = content_gate_reasons(project, shot, (f.path for f in scan_folder(project.root, shot.outputs_dir).files))
+    reasons = content_gate_reasons(project, shot, scan_folder(project.root, shot.outputs_dir).paths)
     if project.policy.done_requires_manifest and shot.manifest_ref is None:
         reasons.append(f"no manifest for {shot.version} (run: cinev4 manifest {shot.id})")
     return reasons

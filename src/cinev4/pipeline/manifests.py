@@ -168,10 +168,10 @@ def _manifest_document(project: Project, shot: Shot, *, threads: int | None, pro
     scan = scan_folder(project.root, shot.outputs_dir)
     if scan.problems:
         raise UnsafePathError([f"{path} {why}" for path, why in scan.problems])
-    if not scan.files:
+    if not scan.paths:
         raise ContractError(f"{shot.outputs_dir}/ is empty or missing: a manifest lists at least one artifact "
                             f"(the render writes its outputs there)")
-    refusal = seal_refusal(project, shot, (f.path for f in scan.files))  # before any byte is hashed
+    refusal = seal_refusal(project, shot, scan.paths)  # before any byte is hashed
     if refusal:
         raise TransitionRefused(refusal)
 
@@ -183,10 +183,11 @@ def _manifest_document(project: Project, shot: Shot, *, threads: int | None, pro
                           threads=threads, progress=progress, sizes=[f.size for f in files], backend=backend)
 
     # Files still exactly as a render hook staged them keep its digest (cinev4 stage); the rest are hashed.
-    digests = digests_with_staging(project, shot, scan.files, hash_scanned, staging or StagingUse())
+    files = scan.files
+    digests = digests_with_staging(project, shot, files, hash_scanned, staging or StagingUse())
     failures = []
     artifacts = []
-    for scanned, digest in zip(scan.files, digests):
+    for scanned, digest in zip(files, digests):
         if digest.error is not None:
             reason = getattr(digest.error, "strerror", None) or str(digest.error)
             failures.append(f"{scanned.path}: cannot be read ({reason})")

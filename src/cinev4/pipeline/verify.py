@@ -188,11 +188,11 @@ def _plan_artifacts(target: ManifestTarget, data: dict, rules_kept: bool,  # typ
     found nothing), so the table is the manifest's columns as they are."""
     prefix = layout.version_outputs_prefix(data["shot_id"], data["version"])
     outputs = layout.outputs_dir(data["shot_id"], data["version"])
-    scan = scan_folder(target.root, outputs)
+    scan = scan_folder(target.root, outputs, sizes=False)  # each artifact's size is checked when it is opened
     table = _Table(target, check, len(check.problems), [], [], [], [], _Moves([], []))
     artifacts = data["artifacts"]
     paths = list(map(itemgetter("path"), artifacts))
-    disk_paths = [f.path for f in scan.files]
+    disk_paths = scan.paths
     # ASCII text is its own NFC: the common case needs no normalisation call per path.
     ascii_only = "".join(paths).isascii() and "".join(disk_paths).isascii()
     listed = set(paths) if ascii_only else {nfc(path) for path in paths}
@@ -216,7 +216,9 @@ def _plan_artifacts(target: ManifestTarget, data: dict, rules_kept: bool,  # typ
     table.mark = len(check.problems)
     for path, why in scan.problems:
         check.add("unsafe_path", path, f"in the version folder: {why}")
-    extras = () if listed.issuperset(disk_paths) else scan.files  # by set: no pass over the files when none is extra
+    # By set: no pass over the files when none is extra. Extras are sized by a second scan
+    # (they are rare, and a moved artifact is found among them by its size).
+    extras = () if listed.issuperset(disk_paths) else scan_folder(target.root, outputs).files
     for scanned in extras:
         if (scanned.path if ascii_only else nfc(scanned.path)) not in listed:
             check.add("extra", scanned.path, "on disk in the version folder but not in the manifest", actual=scanned.size)

@@ -73,6 +73,26 @@ static int add_entry(cv4_scan_result *r, const char *dir, size_t ndir, const cha
     return 0;
 }
 
+/* The type the listing gives (no stat needed), or 0 where it gives none (DT_UNKNOWN). */
+static char type_of_dirent(const struct dirent *entry)
+{
+#ifdef DT_UNKNOWN
+    switch (entry->d_type) {
+    case DT_REG: return 'f';
+    case DT_DIR: return 'D';
+    case DT_LNK: return 'l';
+    case DT_FIFO: return 'p';
+    case DT_SOCK: return 's';
+    case DT_CHR: return 'c';
+    case DT_BLK: return 'b';
+    default: return 0;
+    }
+#else
+    (void)entry;
+    return 0;
+#endif
+}
+
 static char type_of(mode_t mode)
 {
     if (S_ISREG(mode)) return 'f';
@@ -81,7 +101,8 @@ static char type_of(mode_t mode)
 }
 
 /* Lists one folder (its path is copied: the stack buffer may move). */
-static int list_folder(const cv4_anchor *a, const char *path, cv4_scan_result *r, cv4_scan_result *pending, int top)
+static int list_folder(const cv4_anchor *a, const char *path, int flags, cv4_scan_result *r, cv4_scan_result *pending,
+                       int top)
 {
     size_t npath = strlen(path);
     int fd, err;
@@ -112,6 +133,21 @@ static int list_folder(const cv4_anchor *a, const char *path, cv4_scan_result *r
         }
         if (entry->d_name[0] == '.' && (entry->d_name[1] == '\0' || (entry->d_name[1] == '.' && entry->d_name[2] == '\0')))
             continue;
+        if (flags & CV4_SCAN_NO_SIZES) {
+            char listed = type_of_dirent(entry);
+            if (listed == 'D') {
+                err = add_entry(pending, path, npath, entry->d_name, 'd', 0, 0);
+                if (err)
+                    break;
+                continue;
+            }
+            if (listed) {
+                err = add_entry(r, path, npath, entry->d_name, listed, listed == 'f' ? CV4_SCAN_UNSIZED : 0, 0);
+                if (err)
+                    break;
+                continue;
+            }
+        }
         if (fstatat(dirfd(dir), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
             if (errno == ENOENT)
                 continue; /* removed since it was listed */
@@ -132,7 +168,7 @@ static int list_folder(const cv4_anchor *a, const char *path, cv4_scan_result *r
 /* The folders still to list are kept as a scan result used as a stack (the
  * last entry on top): the same growable names and entries, pushed with
  * add_entry; a pop also drops the top path from the names. */
-int cv4_scan(const cv4_anchor *a, const char *folder, cv4_scan_result *out)
+int cv4_scan(const cv4_anchor *a, const char *folder, int flags, cv4_scan_result *out)
 {
     cv4_scan_result pending;
     char *current = NULL;
@@ -140,7 +176,7 @@ int cv4_scan(const cv4_anchor *a, const char *folder, cv4_scan_result *out)
     int err;
     memset(out, 0, sizeof *out);
     memset(&pending, 0, sizeof pending);
-    err = list_folder(a, folder, out, &pending, 1);
+    err = list_folder(a, folder, flags, out, &pending, 1);
     while (!err && pending.count) {
         size_t at = pending.entries[--pending.count].name_at;
         size_t n = pending.names_len - at; /* the top string and its NUL */
@@ -155,7 +191,7 @@ int cv4_scan(const cv4_anchor *a, const char *folder, cv4_scan_result *out)
         }
         memcpy(current, pending.names + at, n);
         pending.names_len = at; /* popped: its children are pushed over it */
-        err = list_folder(a, current, out, &pending, 0);
+        err = list_folder(a, current, flags, out, &pending, 0);
     }
     free(current);
     cv4_scan_free(&pending);
@@ -166,10 +202,11 @@ int cv4_scan(const cv4_anchor *a, const char *folder, cv4_scan_result *out)
 }
 
 #else
-int cv4_scan(const cv4_anchor *a, const char *folder, cv4_scan_result *out)
+int cv4_scan(const cv4_anchor *a, const char *folder, int flags, cv4_scan_result *out)
 {
     (void)a;
     (void)folder;
+    (void)flags;
     memset(out, 0, sizeof *out);
     return ENOSYS; /* the pipeline lists folders in Python there */
 }

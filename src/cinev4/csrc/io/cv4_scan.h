@@ -26,11 +26,17 @@ typedef struct {
     size_t count, cap;
 } cv4_scan_result;
 
+/* CV4_SCAN_NO_SIZES: the entries' types from the listing itself (d_type) where the file
+ * system gives them, with no fstatat per entry; regular files then have size
+ * CV4_SCAN_UNSIZED. A check that opens every file anyway (verify) needs no size here. */
+#define CV4_SCAN_NO_SIZES 1
+#define CV4_SCAN_UNSIZED UINT64_MAX
+
 /* Every entry below `folder` (relative to the anchor's root) that is not a
  * listed folder. 0, or the error opening `folder` itself (ENOENT, ENOTDIR,
  * CV4_ERR_SYMLINK, ENOSYS where there is no native scan). Entries are in
- * walk order (the caller sorts). */
-int cv4_scan(const cv4_anchor *a, const char *folder, cv4_scan_result *out);
+ * walk order (the caller sorts). `flags`: 0 or CV4_SCAN_NO_SIZES. */
+int cv4_scan(const cv4_anchor *a, const char *folder, int flags, cv4_scan_result *out);
 void cv4_scan_free(cv4_scan_result *r);
 
 #endif
