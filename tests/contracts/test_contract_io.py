@@ -8,6 +8,8 @@ import threading
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cinev4.contracts.atomic import replace_atomic, stale_temp_files, write_once
 from cinev4.contracts.jsonio import canonical_bytes, parse_json
@@ -89,11 +91,38 @@ def test_replace_atomic(tmp_path: Path) -> None:
         ("x/cover.png", "image/png", None),
         ("x/notes", None, None),
         ("x/.hidden", None, None),
+        ("x/plate\u0663.exr", "image/x-exr", "frame"),  # an Arabic-Indic digit is a digit (regex \d)
+        ("x/plate\u00b2.exr", "image/x-exr", None),  # a superscript two is not
     ],
 )
 def test_media_inference(path: str, media_type: str | None, role: str | None) -> None:
     assert media_type_for(path) == media_type
     assert role_for(path) == role
+
+
+def _role_by_regex(path: str) -> str | None:
+    """The rule as first written (a regex on the stem): the reference the sliced one must match."""
+    import re
+
+    name = path.rsplit("/", 1)[-1]
+    stem, dot, ext = name.rpartition(".")
+    stem, ext = (name, "") if not dot or not stem else (stem, "." + ext.lower())
+    if stem.lower() == "qc" and ext == ".json":
+        return "qc"
+    if stem.lower() == "preview":
+        return "preview"
+    if ext == ".log":
+        return "log"
+    if ext in {".exr", ".dpx", ".tif", ".tiff", ".png", ".jpg", ".jpeg"} and re.search(r"[._]?\d+$", stem):
+        return "frame"
+    return None
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(["a", "sh010", ".", "_", "/", "1001", "\u0663", "\u00b2", "qc", "QC", "preview",
+                                 "json", "exr", "EXR", "log", "mp4", "tiff", ""]), max_size=6).map("".join))
+def test_roles_follow_the_rule_as_first_written(path: str) -> None:
+    assert role_for(path) == _role_by_regex(path)
 
 
 def test_source_date_epoch(monkeypatch: pytest.MonkeyPatch) -> None:
