@@ -1,7 +1,13 @@
 """Frame sequences: collapsing, padding, gaps, expected ranges (pure functions, no I/O)."""
 from __future__ import annotations
 
+import random
+import re
+from collections.abc import Iterable
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cinev4.errors import ContractError
 from cinev4.pipeline.frames import (
@@ -11,6 +17,7 @@ from cinev4.pipeline.frames import (
     collapsed_summary,
     format_ranges,
     frame_gaps,
+    frame_ranges,
     parse_frame_range,
 )
 
@@ -90,3 +97,143 @@ def test_no_sequence_at_all_misses_the_whole_range() -> None:
     (gap,) = frame_gaps([f"{OUT}preview.mp4"], FrameRange(1, 24))
     assert gap.sequence is None and gap.count == 24
     assert gap.describe() == "no image sequence (expected frames 1-24)"
+
+
+# --- the bulk collapse against the straightforward one it replaced -----------------------------
+
+_REFERENCE_NAME = re.compile(r"^(?P<head>.*?)(?P<digits>\d+)(?P<tail>\.[^./\d][^./]*)$")
+
+
+def reference_collapse(paths: Iterable[str], *, min_files: int = 2) -> list[str | FrameSequence]:
+    """``collapse`` as it was first written: one regex match and one int() per path."""
+    groups: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    singles: list[str] = []
+    for path in paths:
+        folder, slash, name = path.rpartition("/")
+        match = _REFERENCE_NAME.match(name)
+        if match is None:
+            singles.append(path)
+        else:
+            groups.setdefault((folder + slash + match["head"], match["tail"]), []).append((match["digits"], path))
+    entries: list[str | FrameSequence] = list(singles)
+    for (head, tail), members in groups.items():
+        widths = {len(digits) for digits, _ in members}
+        padded = any(len(d) > 1 and d.startswith("0") for d, _ in members)
+        if len(widths) > 1 and not padded:
+            buckets = {1: members}
+        else:
+            buckets = {}
+            for digits, path in members:
+                buckets.setdefault(len(digits), []).append((digits, path))
+        for pad, bucket in buckets.items():
+            by_frame: dict[int, str] = {}
+            duplicates: list[str] = []
+            for digits, path in bucket:
+                if int(digits) in by_frame:
+                    duplicates.append(path)
+                else:
+                    by_frame[int(digits)] = path
+            if len(by_frame) < min_files:
+                entries += list(by_frame.values()) + duplicates
+                continue
+            frames = tuple(sorted(by_frame))
+            entries.append(FrameSequence(head, tail, pad, frames, tuple(by_frame[f] for f in frames)))
+            entries += duplicates
+    entries.sort(key=lambda e: e if isinstance(e, str) else e.paths[0])
+    return entries
+
+
+def reference_ranges(frames: Iterable[int]) -> list[tuple[int, int]]:
+    runs: list[tuple[int, int]] = []
+    for frame in sorted(set(frames)):
+        if runs and frame == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], frame)
+        else:
+            runs.append((frame, frame))
+    return runs
+
+
+# Small pools, so that heads, tails and numbers meet: sequences, widths, duplicates. Digits in
+# folders and heads (SH010/SH020), a newline, and digits that are not ASCII (١ is 1, ٠ is 0).
+_FOLDERS = st.sampled_from(["", "out/", "shots/SH010/", "shots/SH020/", "v1.2/", "a\nb/", "x٣/"])
+_HEADS = st.sampled_from(["", "a.", "a_", "sh010.", "b", "7", "a.b", "c١.", "d.٠"])
+_NUMBERS = st.one_of(
+    st.integers(0, 30).map(str),
+    st.builds(lambda n, pad: f"{n:0{pad}d}", st.integers(0, 30), st.integers(1, 4)),
+    st.text("0123456789١٠", min_size=1, max_size=3),
+)
+_TAILS = st.sampled_from([".exr", ".exr", ".jp2", ".jp4", ".j2c", ".gz", ".exr\n", "_v2.exr", ".1x", "", ".", ".a/b"])
+_OTHERS = st.sampled_from(["preview.mp4", "qc.json", "take12", "a.0001", "", "solo.12.", ".5.exr", "b.tar.gz"])
+_PATHS = st.one_of(
+    st.builds(lambda *parts: "".join(parts), _FOLDERS, _HEADS, _NUMBERS, _TAILS),
+    st.builds(lambda folder, other: folder + other, _FOLDERS, _OTHERS),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_PATHS, max_size=40), st.booleans(), st.integers(1, 3))
+def test_collapse_equals_the_reference(paths: list[str], sort: bool, min_files: int) -> None:
+    if sort:  # a sorted listing, as a manifest has it: the order the bulk path is quickest on
+        paths = sorted(paths)
+    assert collapse(paths, min_files=min_files) == reference_collapse(paths, min_files=min_files)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sets(st.integers(0, 600), min_size=1, max_size=400), st.integers(1, 5), st.booleans(), st.booleans(),
+       st.lists(_PATHS, max_size=5), st.randoms(use_true_random=False))
+def test_a_long_sequence_equals_the_reference(frames: set[int], pad: int, shuffle: bool, two_shots: bool,
+                                              others: list[str], rnd: random.Random) -> None:
+    """Long enough that the gaps are found by halving spans, in any order, among other names;
+    with two shots, the frames are shared out between two folders of one shape."""
+    paths = [f"shots/SH0{rnd.choice('12') if two_shots else 1}0/sh010.{frame:0{pad}d}.exr"
+             for frame in sorted(frames)] + others
+    if shuffle:
+        rnd.shuffle(paths)
+    expected = reference_collapse(paths)
+    assert collapse(paths) == expected
+    shown = [e.display() if isinstance(e, FrameSequence) else e for e in expected[:2]]
+    more = [f"... {len(expected) - 2} more"] if len(expected) > 2 else []
+    assert collapsed_summary(paths, limit=2) == ", ".join(shown + more)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sets(st.integers(-5, 2000), max_size=600))
+def test_frame_ranges_equal_the_reference(frames: set[int]) -> None:
+    assert frame_ranges(frames) == reference_ranges(frames)
+    assert frame_ranges(iter(sorted(frames, reverse=True))) == reference_ranges(frames)
+
+
+def test_duplicates_keep_the_first_path_listed() -> None:
+    # 1 and ١ are one frame of one width; their paths have different shapes, so the bulk path
+    # sees them apart: the first listed stands for the frame, as one match per path had it.
+    for paths in (["a.2.exr", "a.١.exr", "a.1.exr"], ["a.2.exr", "a.1.exr", "a.١.exr"],
+                  ["a.1.exr", "a.1.exr", "a.2.exr"], ["a.٠1.exr", "a.1.exr", "a.3.exr", "a.1.exr"]):
+        assert collapse(paths) == reference_collapse(paths)
+        assert collapse(paths[::-1]) == reference_collapse(paths[::-1])
+
+
+@pytest.mark.parametrize("paths", [
+    ["a.0001.jp2", "a.0002.jp4", "a.0003.jp2", "a.0004.jp4"],  # one shape, tails apart by a digit
+    ["SH010/a.0001.exr", "SH020/a.0002.exr", "SH010/a.0003.exr"],  # one shape, heads apart by a digit
+    ["SH010/a.0001.exr", "SH010/a.0002.exr", "SH020/a.0001.exr", "SH020/a.0002.exr"],
+    ["a.9.exr", "a.10.exr", "a.11.exr", "a.08.exr", "a.09.exr", "a.100.exr"],  # widths, padded or not
+])
+def test_paths_of_one_shape_or_one_name_stay_apart_as_before(paths: list[str]) -> None:
+    for order in (paths, sorted(paths), paths[::-1]):
+        assert collapse(order) == reference_collapse(order)
+
+
+def test_a_large_shot_collapses_like_the_reference() -> None:
+    frames = [f for f in range(1001001, 1101001) if f not in (1001500, 1050000, 1050001)]
+    sequence = [f"{OUT}sh010.{f:07d}.exr" for f in frames]
+    paths = [f"{OUT}preview.mp4", f"{OUT}qc.json"] + sequence
+    entries = collapse(paths)
+    assert entries == reference_collapse(paths)
+    assert entries[-1] == FrameSequence(f"{OUT}sh010.", ".exr", 7, tuple(frames), tuple(sequence))
+    assert collapsed_summary(paths, strip=OUT) == (
+        "preview.mp4, qc.json, sh010.[1001001-1001499,1001501-1049999,1050002-1101000].exr (99997 files)")
+    shuffled = paths[:]
+    random.Random(7).shuffle(shuffled)
+    assert collapse(shuffled) == entries
+    (gap,) = frame_gaps(paths, FrameRange(1001001, 1101000))
+    assert gap.missing == ((1001500, 1001500), (1050000, 1050001))

@@ -12,8 +12,10 @@ lists of files, not of storing them.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain, compress, groupby, islice
+from operator import itemgetter, lt
 from typing import Any, Union
 
 from cinev4.errors import ContractError
@@ -35,6 +37,13 @@ __all__ = [
 # -> ``0001``; ``plate_v2_1001.dpx`` -> ``1001``). A name without an extension
 # has no frame number: ``take12`` is a name, not frame 12.
 _FRAME_NAME = re.compile(r"^(?P<head>.*?)(?P<digits>\d+)(?P<tail>\.[^./\d][^./]*)$")
+
+# A path with every ASCII digit written as 0 is its "shape". _FRAME_NAME looks only at which
+# characters are digits, dots or slashes, so it cuts all paths of one shape at the same places,
+# and 100,000 frames have a handful of shapes: one match per shape, not one per path.
+_SHAPE = str.maketrans("123456789", "000000000")
+# In frame numbers one a line: one of two digits or more that starts with 0 (padded).
+_PADDED = re.compile(r"^0.", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -77,13 +86,32 @@ def parse_frame_range(text: str) -> FrameRange:
 
 def frame_ranges(frames: Iterable[int]) -> list[tuple[int, int]]:
     """Sorted frame numbers as inclusive runs: 1,2,3,5 -> [(1, 3), (5, 5)]."""
-    runs: list[tuple[int, int]] = []
-    for frame in sorted(set(frames)):
-        if runs and frame == runs[-1][1] + 1:
-            runs[-1] = (runs[-1][0], frame)
-        else:
-            runs.append((frame, frame))
-    return runs
+    ordered = sorted(set(frames))
+    return _runs(ordered.__getitem__, 0, len(ordered) - 1) if ordered else []
+
+
+def _runs(value: Callable[[int], int], lo: int, hi: int) -> list[tuple[int, int]]:
+    """The runs of ``value(lo) < value(lo + 1) < ... < value(hi)`` (increasing integers).
+
+    A span whose ends differ by its length has no gap inside, so a sequence with few gaps
+    costs a few look-ups per gap, not one per frame; short spans are walked one by one."""
+    first, last = value(lo), value(hi)
+    if last - first == hi - lo:
+        return [(first, last)]
+    if hi - lo < 32:
+        runs = [(first, first)]
+        for frame in map(value, range(lo + 1, hi + 1)):
+            if frame == runs[-1][1] + 1:
+                runs[-1] = (runs[-1][0], frame)
+            else:
+                runs.append((frame, frame))
+        return runs
+    middle = (lo + hi) // 2
+    left, right = _runs(value, lo, middle), _runs(value, middle + 1, hi)
+    if left[-1][1] + 1 == right[0][0]:  # the halves' runs meet
+        left[-1] = (left[-1][0], right[0][1])
+        del right[0]
+    return left + right
 
 
 def format_ranges(runs: Sequence[tuple[int, int]], pad: int = 1) -> str:
@@ -129,12 +157,115 @@ class FrameSequence:
 Entry = Union[str, FrameSequence]
 
 
-def _split_frame(path: str) -> tuple[str, str, str] | None:
-    folder, slash, name = path.rpartition("/")
+def _frame_cut(shape: str) -> tuple[int, int] | None:
+    """Where the frame number starts and ends in the paths of this shape; None: they have none."""
+    if "0." not in shape and shape.isascii():  # no digit before a dot: the quick no for most plain names
+        return None
+    folder, slash, name = shape.rpartition("/")
     match = _FRAME_NAME.match(name)
     if match is None:
         return None
-    return folder + slash + match.group("head"), match.group("digits"), match.group("tail")
+    offset = len(folder) + len(slash)
+    return offset + match.start("digits"), offset + match.end("digits")
+
+
+def _increasing(paths: list[str]) -> bool:
+    """Strictly increasing (a path twice is not), compared in C."""
+    return all(map(lt, paths, islice(paths, 1, None)))
+
+
+def _by_shape(paths: list[str]) -> dict[str, list[str]]:
+    """The paths by shape, each list in input order."""
+    shapes = "\n".join(paths).translate(_SHAPE).split("\n")  # three C calls for all the paths
+    if len(shapes) != len(paths):  # a newline inside a path: shape them one by one
+        shapes = [path.translate(_SHAPE) for path in paths]
+    by_shape: dict[str, list[str]] = {}
+    for shape, path in zip(shapes, paths):
+        by_shape.setdefault(shape, []).append(path)
+    return by_shape
+
+
+def _group(paths: list[str]) -> tuple[list[str], dict[tuple[str, str], list[str]], set[tuple[str, str]]]:
+    """The paths without a frame number; the others by (head, tail), each list in order within a
+    shape; and the (head, tail)s whose paths are all of one shape and strictly increasing."""
+    singles: list[str] = []
+    groups: dict[tuple[str, str], list[str]] = {}
+    increasing: set[tuple[str, str]] = set()
+    for shape, members in _by_shape(paths).items():
+        cut = _frame_cut(shape)
+        if cut is None:
+            singles += members
+            continue
+        begin, end = cut
+        # Sorted in C (one pass for a sorted listing, as manifests have). The order of a (head,
+        # tail)'s paths matters only where a frame comes twice, and _sequences then asks the input.
+        members.sort()
+        ordered = _increasing(members)  # no path twice
+        # Paths of one shape differ only in their ASCII digits: a head without any is the same
+        # in all, and so is a head that the first and the last of the sorted paths share.
+        if ("0" not in shape[:begin] or members[0][:begin] == members[-1][:begin]) and "0" not in shape[end:]:
+            parts = [((members[0][:begin], members[0][end:]), members)]
+        else:
+            key = itemgetter(slice(None, begin), slice(end, None))
+            parts = [(head_tail, list(part)) for head_tail, part in groupby(members, key)]
+        for head_tail, part in parts:
+            if head_tail in groups:  # another width (shape) of the name, or tails apart by a digit
+                groups[head_tail] += part
+                increasing.discard(head_tail)
+            else:
+                groups[head_tail] = part
+                if ordered:
+                    increasing.add(head_tail)
+    return singles, groups, increasing
+
+
+def _increasing_sequence(head: str, tail: str, paths: list[str], min_files: int) -> list[Entry]:
+    """Paths of one (head, tail) and one shape, strictly increasing. Numbers of one width compare
+    as strings do, so no frame comes twice and list order is frame order; where the frames run
+    without a gap, int() is called a few times, not once per path."""
+    if len(paths) < min_files:
+        return list(paths)
+    number = itemgetter(slice(len(head), -len(tail)))  # a tail is never empty
+    runs = _runs(lambda i: int(number(paths[i])), 0, len(paths) - 1)
+    frames = tuple(chain.from_iterable(range(first, last + 1) for first, last in runs))
+    return [FrameSequence(head, tail, len(number(paths[0])), frames, tuple(paths))]
+
+
+def _sequences(head: str, tail: str, paths: list[str], min_files: int,
+               input_order: Callable[[str], int]) -> list[Entry]:
+    """The sequences and plain paths among any paths of one (head, tail), frame by frame.
+
+    ``input_order`` says where a path was first listed: where a frame comes twice (a path
+    listed twice; 1 and ١), the first listed stands for the frame, the others are shown apart."""
+    digits = list(map(itemgetter(slice(len(head), -len(tail))), paths))  # a tail is never empty
+    lengths = list(map(len, digits))
+    widths = set(lengths)
+    if len(widths) == 1:
+        buckets = {widths.pop(): (digits, paths)}
+    elif _PADDED.search("\n".join(digits)) is None:
+        buckets = {1: (digits, paths)}  # unpadded: 9, 10, 11 are one sequence
+    else:
+        buckets = {width: (list(compress(digits, map(width.__eq__, lengths))),
+                           list(compress(paths, map(width.__eq__, lengths)))) for width in widths}
+    entries: list[Entry] = []
+    for pad, (numbers, members) in buckets.items():
+        frames = list(map(int, numbers))
+        by_frame = dict(zip(frames, members))
+        duplicates: list[str] = []
+        if len(by_frame) < len(frames):
+            by_frame = {}
+            for frame, path in sorted(zip(frames, members), key=lambda pair: input_order(pair[1])):
+                if frame in by_frame:
+                    duplicates.append(path)
+                else:
+                    by_frame[frame] = path
+        if len(by_frame) < min_files:
+            entries += list(by_frame.values()) + duplicates
+            continue
+        ordered = tuple(sorted(by_frame))
+        entries.append(FrameSequence(head, tail, pad, ordered, tuple(map(by_frame.__getitem__, ordered))))
+        entries += duplicates
+    return entries
 
 
 def collapse(paths: Iterable[str], *, min_files: int = 2) -> list[Entry]:
@@ -144,38 +275,23 @@ def collapse(paths: Iterable[str], *, min_files: int = 2) -> list[Entry]:
     are two sequences. Numbers of different lengths without leading zeros
     (``a.9.exr``, ``a.10.exr``) form one unpadded sequence.
     """
-    groups: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    singles: list[str] = []
-    for path in paths:
-        parts = _split_frame(path)
-        if parts is None:
-            singles.append(path)
-        else:
-            groups.setdefault((parts[0], parts[2]), []).append((parts[1], path))
+    # Whole lists go through C calls (join, translate, sort, map), not a regex match and an int()
+    # per path: those were most of the time `cinev4 verify` took to report a shot of 100,000 frames.
+    paths = list(paths)
+    singles, groups, increasing = _group(paths)
+    first_seen: dict[str, int] = {}  # path -> where it is first listed, made only if a frame comes twice
+
+    def input_order(path: str) -> int:
+        if not first_seen:
+            first_seen.update(zip(reversed(paths), range(len(paths) - 1, -1, -1)))
+        return first_seen[path]
+
     entries: list[Entry] = list(singles)
     for (head, tail), members in groups.items():
-        widths = {len(digits) for digits, _ in members}
-        padded = any(len(d) > 1 and d.startswith("0") for d, _ in members)
-        if len(widths) > 1 and not padded:
-            buckets = {1: members}  # unpadded: 9, 10, 11 are one sequence
+        if (head, tail) in increasing:
+            entries += _increasing_sequence(head, tail, members, min_files)
         else:
-            buckets = {}
-            for digits, path in members:
-                buckets.setdefault(len(digits), []).append((digits, path))
-        for pad, bucket in buckets.items():
-            by_frame: dict[int, str] = {}
-            duplicates: list[str] = []
-            for digits, path in bucket:
-                if int(digits) in by_frame:  # 1 and 01 in one unpadded bucket: shown apart, never merged
-                    duplicates.append(path)
-                else:
-                    by_frame[int(digits)] = path
-            if len(by_frame) < min_files:
-                entries += list(by_frame.values()) + duplicates
-                continue
-            frames = tuple(sorted(by_frame))
-            entries.append(FrameSequence(head, tail, pad, frames, tuple(by_frame[f] for f in frames)))
-            entries += duplicates
+            entries += _sequences(head, tail, members, min_files, input_order)
     entries.sort(key=lambda e: e if isinstance(e, str) else e.paths[0])
     return entries
 
