@@ -1326,3 +1326,43 @@ def test_a_manifest_of_another_version_than_the_shot(shot) -> None:  # type: ign
     report = verify_shots(shot, ["SH010"], sizes_only=True)
     assert [(k, p, d) for k, p, d, _, _ in _problems(report)][0] == (
         "manifest_mismatch", MANIFEST, "$.version is 'v0002' (expected 'v0001')")
+
+
+# --- many problems: each added once, moves paired in one pass -----------------------------------
+
+def test_a_check_keeps_each_problem_once_however_it_is_added() -> None:
+    from cinev4.pipeline.report import ManifestCheck, Problem
+
+    gap = Problem("missing_frames", f"{OUT}/sh010.####.exr", "frames 1004 missing", "1001-1012", [[1004, 1004]])
+    check = ManifestCheck("SH010", "v0001", MANIFEST, problems=[gap])
+    check.add(gap.kind, gap.path, gap.detail, gap.expected, [[1004, 1004]])  # a list inside: compared by value
+    check.add("extra", f"{OUT}/a.tmp", "on disk", actual=1)
+    check.add("extra", f"{OUT}/a.tmp", "on disk", actual=1)
+    early = [Problem("missing", FRAMES[0], "gone", 3), Problem("missing", FRAMES[0], "gone", 3),
+             Problem("extra", f"{OUT}/a.tmp", "on disk", actual=1)]
+    check.insert(1, early)
+    assert [(p.kind, p.path) for p in check.problems] == [
+        ("missing_frames", gap.path), ("missing", FRAMES[0]), ("extra", f"{OUT}/a.tmp")]
+    check.retain(check.problems[1:])
+    check.add(gap.kind, gap.path, gap.detail, gap.expected, gap.actual)  # retained away: added again
+    assert [p.kind for p in check.problems] == ["missing", "extra", "missing_frames"]
+
+
+def test_a_renamed_folder_is_reported_as_moves_paired_in_path_order(shot) -> None:  # type: ignore[no-untyped-def]
+    out = shot.root / OUT
+    twin = out / "sh010.1003.exr"
+    os.chmod(twin, 0o644)
+    twin.write_bytes((out / "sh010.1002.exr").read_bytes())  # two artifacts with the same bytes
+    os.chmod(out, 0o755)
+    (out / "moved").mkdir()
+    for path in FRAMES:
+        name = path.rsplit("/", 1)[1]
+        os.rename(out / name, out / "moved" / name)
+    report = verify_shots(shot, ["SH010"], threads=1)
+    found = sorted((p.kind, p.path, p.actual) for p in report.checks[0].problems)
+    # moved/1002 and moved/1003 hold 1002's bytes: 1002 takes the first of them in path order;
+    # 1003's own bytes are nowhere, so it is missing and the second copy is an extra.
+    assert found == sorted([("moved", FRAMES[0], f"{OUT}/moved/sh010.1001.exr"),
+                            ("moved", FRAMES[1], f"{OUT}/moved/sh010.1002.exr"),
+                            ("missing", FRAMES[2], None),
+                            ("extra", f"{OUT}/moved/sh010.1003.exr", os.path.getsize(out / "moved/sh010.1003.exr"))])

@@ -68,6 +68,10 @@ class Problem:
     expected: Any = None
     actual: Any = None
 
+    def key(self) -> tuple[str, str, str, str, str]:
+        """What makes two problems the same, hashable (``expected``/``actual`` may be lists)."""
+        return self.kind, self.path, self.detail, repr(self.expected), repr(self.actual)
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind, "path": self.path, "detail": self.detail}
         if self.expected is not None:
@@ -91,15 +95,38 @@ class ManifestCheck:
     # The artifact paths of the manifest as verified (not serialised: the
     # manifest itself lists them).
     artifact_paths: list[str] = field(default_factory=list, repr=False)
+    # The keys of ``problems``, so that adding one is O(1) (a shot of 100,000 damaged files
+    # reports 100,000 problems); kept by add, insert and retain.
+    _keys: set[tuple[str, str, str, str, str]] = field(default_factory=set, init=False, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
+    def _known(self) -> set[tuple[str, str, str, str, str]]:
+        if len(self._keys) != len(self.problems):  # problems given to the constructor, or set directly
+            self._keys = {p.key() for p in self.problems}
+        return self._keys
+
     def add(self, kind: str, path: str, detail: str, expected: Any = None, actual: Any = None) -> None:
-        problem = Problem(kind, path, detail, expected, actual)
-        if problem not in self.problems:
-            self.problems.append(problem)
+        """Add the problem unless the check has it already."""
+        self.insert(len(self.problems), [Problem(kind, path, detail, expected, actual)])
+
+    def insert(self, at: int, problems: Iterable[Problem]) -> None:
+        """Put ``problems`` at index ``at``, in order, each unless the check has it already."""
+        known = self._known()
+        fresh = []
+        for problem in problems:
+            key = problem.key()
+            if key not in known:
+                known.add(key)
+                fresh.append(problem)
+        self.problems[at:at] = fresh
+
+    def retain(self, problems: list[Problem]) -> None:
+        """Replace the problems with ``problems`` (no two the same)."""
+        self.problems = problems
+        self._keys = {p.key() for p in problems}
 
     def to_dict(self) -> dict[str, Any]:
         kinds: dict[str, list[str]] = {}
@@ -198,12 +225,13 @@ def problem_lines(problems: list[Problem]) -> list[str]:
         by_kind.setdefault(problem.kind, []).append(problem)
     grouped: dict[int, tuple[FrameSequence, list[Problem]]] = {}  # id(first problem) -> its sequence
     hidden: set[int] = set()
+    position = {id(p): i for i, p in reversed(list(enumerate(problems)))}
     for members in by_kind.values():
         by_path = {p.path: p for p in members}
         for entry in collapse(by_path):
             if isinstance(entry, FrameSequence):
                 seq_problems = [by_path[path] for path in entry.paths]
-                first = min(seq_problems, key=problems.index)
+                first = min(seq_problems, key=lambda p: position[id(p)])
                 grouped[id(first)] = (entry, seq_problems)
                 hidden.update(id(p) for p in seq_problems if p is not first)
     lines = []
