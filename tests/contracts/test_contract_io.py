@@ -28,6 +28,40 @@ def test_canonical_bytes_are_sorted_indented_utf8_with_newline() -> None:
     assert b'\n  "a": [\n' in a
 
 
+def _json_dumps_form(doc: object) -> bytes:
+    """What canonical_bytes must equal: json.dumps' own indenting encoder."""
+    text = json.dumps(doc, sort_keys=True, indent=2, ensure_ascii=False, separators=(",", ": "), allow_nan=False)
+    return (text + "\n").encode("utf-8")
+
+
+# Strings that look like the encoder's separators and joints, so that a replacement that is
+# not exact shows.
+_TRICKY = st.sampled_from(["}", "{", "},\n      {", ",\n", "\n", "\x00", "\"", "\\", "é", "ş", "\u2028", "",
+                           "shots/SH010/outputs/v0001/sh010.1001.exr", " : ", "null"])
+_TEXT = st.one_of(_TRICKY, st.text(max_size=8), st.lists(_TRICKY, max_size=4).map("".join))
+_SCALAR = st.one_of(_TEXT, st.integers(-2**70, 2**70), st.booleans(), st.none())
+_FLAT = st.dictionaries(_TEXT, _SCALAR, max_size=5)
+_DOC = st.recursive(st.one_of(_SCALAR, st.lists(_FLAT, max_size=4)),
+                    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(_TEXT, inner, max_size=4)),
+                    max_leaves=30)
+
+
+@settings(max_examples=800, deadline=None)
+@given(_DOC)
+def test_canonical_bytes_are_exactly_what_json_dumps_indents(doc: object) -> None:
+    assert canonical_bytes(doc) == _json_dumps_form(doc)
+
+
+def test_canonical_bytes_of_documents_json_indents_itself() -> None:
+    # Floats and keys that are not strings take json's own path: the same bytes either way.
+    for doc in ({"a": 1.5, "b": [{"x": 2.0}]}, {1: "one", 2: [{"k": 0.5}]}, [{"a": [1, 2]}, {"b": {}}], [[], {}]):
+        assert canonical_bytes(doc) == _json_dumps_form(doc)
+    artifacts = [{"path": f"shots/SH010/outputs/v0001/a}},\n{{.{i}.exr", "size": i, "sha256": "0" * 64}
+                 for i in range(1000)]
+    doc = {"artifacts": artifacts, "hash_alg": "sha256"}
+    assert canonical_bytes(doc) == _json_dumps_form(doc)
+
+
 def test_canonical_bytes_refuse_undecodable_names() -> None:
     with pytest.raises(UnicodeEncodeError):
         canonical_bytes({"path": "bad\udcff"})
