@@ -16,6 +16,7 @@ from cinev4.contracts.rules import (
     duplicate_problems,
     manifest_problems,
     path_problems,
+    portability_warnings,
     resolve_inside,
 )
 from cinev4.errors import UnsafePathError
@@ -142,3 +143,34 @@ def test_manifest_problems_are_the_same_with_and_without_the_bulk_check(tail: li
     finally:
         rules.all_plain = original
     assert fast == slow
+
+
+_NAMES = st.sampled_from(["a", "A", "b", "sh010.1001.exr", "SH010.1001.EXR", "con", "CON.txt", "aux1", "com1.exr",
+                          "lpt9", "nul ", "x.", "x ", "q?", "a:b", "<", "é", "e\u0301", "console.exr", "Auxiliary"])
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.lists(_NAMES, min_size=1, max_size=4).map("/".join), max_size=8))
+def test_portability_warnings_in_bulk_are_those_found_path_by_path(paths: list[str]) -> None:
+    found = portability_warnings(paths)
+    original = rules._portable_in_bulk
+    rules._portable_in_bulk = lambda paths: False  # every path looked at one by one
+    try:
+        assert found == portability_warnings(paths)
+    finally:
+        rules._portable_in_bulk = original
+
+
+def test_a_case_clash_between_folders_is_found_among_many_plain_paths() -> None:
+    paths = [f"out/Plates/f.{i:04d}.exr" for i in range(500)] + ["out/plates/extra.exr"]
+    (warning,) = portability_warnings(paths)
+    assert "'out/Plates', 'out/plates' differ only by case" in warning
+    assert portability_warnings(paths[:-1]) == []
+
+
+@pytest.mark.parametrize("odd", ["out/x./f.exr", "out/x /f.exr", "out/f.exr.", "out/f.exr ", "out/a?b.exr",
+                                 "out/CON.exr", "out/lpt1/f.exr", "out/F.0001.exr"])
+def test_each_name_windows_or_case_refuses_is_warned_about_among_plain_ones(odd: str) -> None:
+    plain = [f"out/f.{i:04d}.exr" for i in range(200)]
+    assert portability_warnings(plain) == []
+    assert portability_warnings(plain + [odd]) != []

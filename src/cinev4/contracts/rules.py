@@ -147,9 +147,41 @@ def _windows_problem(segment: str) -> str | None:
     return None
 
 
+_WINDOWS_ASCII_CHARS = b'<>:"|?*'
+_DEVICE_STARTS = tuple(sorted({name[:3].lower() for name in _WINDOWS_DEVICES}))
+
+
+def _portable_in_bulk(paths: list[str]) -> bool:
+    """Whether none of ``paths`` can draw a portability warning, judged on the joined text
+    (C-speed scans, no call per path). False says only that the per-path look is needed: a
+    non-ASCII name, a character or ending Windows refuses, a segment that starts like a
+    device name (con, aux, com1...), or two spellings of one name."""
+    joined = "\n".join(paths)
+    if not joined.isascii():
+        return False
+    raw = joined.encode("ascii")
+    if len(raw.translate(None, _WINDOWS_ASCII_CHARS)) != len(raw):
+        return False
+    if raw.endswith((b" ", b".")) or any(end in raw for end in (b" /", b"./", b" \n", b".\n")):
+        return False
+    segments_start = b"/" + raw.lower().replace(b"\n", b"/")
+    if any(b"/" + device in segments_start for device in (d.encode() for d in _DEVICE_STARTS)):
+        return False
+    folders: set[str] = set()  # every folder above a path, each walked up once
+    for folder in {path.rpartition("/")[0] for path in paths}:
+        while folder and folder not in folders:
+            folders.add(folder)
+            folder = folder.rpartition("/")[0]
+    prefixes = folders.union(paths)
+    return len({prefix.lower() for prefix in prefixes}) == len(prefixes)
+
+
 def portability_warnings(paths: Iterable[str]) -> list[str]:
     """Why some of ``paths`` would break on another platform: names that differ only by case (one
     file overwrites the other on macOS and Windows) and names Windows cannot create."""
+    paths = list(paths)
+    if _portable_in_bulk(paths):
+        return []
     warnings: list[str] = []
     spellings: dict[str, set[str]] = {}
     windows_seen: set[str] = set()
