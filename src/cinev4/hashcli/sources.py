@@ -51,14 +51,14 @@ def _walk_native(folder: bytes, report: Callable[[bytes, OSError], None]) -> lis
     from cinev4._fasthash import scan_tree
 
     try:
-        _status, files, others = scan_tree(folder, b"")
+        _status, paths, _sizes, others = scan_tree(folder, b"", False)  # the files are sized when opened
     except OSError as exc:
         report(folder, exc)
         return []
     for relative, what, code in others:
         if code:  # a folder that could not be listed (or an entry that could not be read)
             report(_join(folder, relative), OSError(code, os.strerror(code)))
-    return sorted(_join(folder, relative) for relative, _size in files)
+    return sorted(_join(folder, os.fsencode(relative)) for relative in paths)
 
 
 def _walk_following(folder: bytes, report: Callable[[bytes, OSError], None]) -> list[bytes]:
