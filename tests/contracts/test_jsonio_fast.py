@@ -298,6 +298,10 @@ def test_agrees_on_long_arrays_with_one_odd_item(count: int, where: int, odd: st
     (b'{"a:b": 1, "a:b": 2}', ['$["a:b"]: duplicate key "a:b"']),
     (b'{"t": "12:30", "t": "12:31"}', ['$.t: duplicate key "t"']),
     (b'{"a\\":b": 1, "a\\":b": 2}', ['$["a\\":b"]: duplicate key "a\\":b"']),
+    # a colon the bytes do not show (\u003a) must not pay for a dropped key
+    (b'{"a": 1, "a": "\\u003a"}', ['$.a: duplicate key "a"']),
+    (b'{"a": 1, "a": "\\u003A\\\\"}', ['$.a: duplicate key "a"']),
+    (b'[{"t": "x"}, {"t": 1, "t": "\\"\\u003a"}]', ['$[1].t: duplicate key "t"']),
     (b'{"a": "x", "b": "y:z", "a": "w"}', ['$.a: duplicate key "a"']),
     # a dropped object's keys, and a string whose length could pay for them
     (_long(['{"k": 1}'] * 100 + ['"xx"'], ', "b": 1, "b": {"k": 1}'), ['$.b: duplicate key "b"']),
@@ -337,10 +341,10 @@ def test_accepted_by_hand(raw: bytes) -> None:
     assert parse_json(raw) == json.loads(raw)
 
 
-def _manifest_like(count: int) -> bytes:
+def _manifest_like(count: int, reason: str = "QC notes, [v2]") -> bytes:
     artifacts = [{"media_type": "image/x-exr", "path": f"shots/SH010/outputs/v0001/sh010.{i:07d}.exr",
                   "role": "frame", "sha256": f"{i:064x}", "size": 16384 + i} for i in range(count)]
-    history = [{"from": None, "reason": f"step {i}: QC notes, [v2]", "to": "QC", "utc": "2024-01-01T00:00:00Z",
+    history = [{"from": None, "reason": f"step {i}: {reason}", "to": "QC", "utc": "2024-01-01T00:00:00Z",
                 "version": "v0001"} for i in range(20)]
     return jsonio.canonical_bytes({"artifacts": artifacts, "created_utc": "2024-01-01T00:00:00Z",
                                    "history": history, "manifest_ref": {"path": "m.json", "sha256": "0" * 64},
@@ -348,20 +352,38 @@ def _manifest_like(count: int) -> bytes:
 
 
 @pytest.mark.parametrize("count", [0, 10, 1000])
-def test_cinev4_documents_are_read_once(count: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A manifest- or shot-like document (timestamps, colons and brackets in strings, a long
-    array of artifacts) is cleared by the count: no second read with the object hook."""
+@pytest.mark.parametrize("reason", ["QC notes, [v2]", 'the "flicker" at C:\\shots\\a\tb ]}'])
+def test_cinev4_documents_are_read_once(count: int, reason: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A manifest- or shot-like document (timestamps, colons and brackets in strings, escapes,
+    a long array of artifacts) is cleared by the count: no second read with the object hook."""
     reads: list[bool] = []
     read = jsonio._read
 
-    def counted(text: str, hook_ints: bool, *, name_duplicates: bool) -> Any:
+    def counted(text: str, hook_ints: bool, *, name_duplicates: bool, **more: Any) -> Any:
         reads.append(name_duplicates)
-        return read(text, hook_ints, name_duplicates=name_duplicates)
+        return read(text, hook_ints, name_duplicates=name_duplicates, **more)
 
     monkeypatch.setattr(jsonio, "_read", counted)
-    raw = _manifest_like(count)
+    raw = _manifest_like(count, reason)
     assert parse_json(raw, integers_only=True) == json.loads(raw)
     assert reads == [False]
+    reads.clear()  # a colon written as \u003a is one the bytes do not show: read again, naming keys
+    raw = raw.replace(b'"utc": "2024-01-01T00:00:00Z"', b'"utc": "2024-01-01T00\\u003a00:00Z"')
+    assert parse_json(raw, integers_only=True) == json.loads(raw)
+    assert reads == [True]
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(55, 75), st.lists(st.tuples(st.integers(0, 10**6), st.sampled_from(
+    ["\\", '\\"', "\\\\", '"', '"]]]]"', '"\\"[[', "\\u005b", ":", '"a": 1'])), max_size=4))
+def test_agrees_on_deep_nesting_with_stray_escapes(levels: int, inserts: list[tuple[int, str]]) -> None:
+    """Backslashes and quotes anywhere around a nesting near the limit, inside strings or
+    not (not JSON, mostly): the depth named, or the parser's complaint, is the reference's."""
+    raw = '["a\\"b", ' + "[" * levels + '"x\\\\"' + "]" * levels + ', "\\\\[", "c"]'
+    for where, piece in inserts:
+        cut = where % (len(raw) + 1)
+        raw = raw[:cut] + piece + raw[cut:]
+    _agree(raw.encode())
 
 
 def test_the_census_counts_every_object_once() -> None:
@@ -383,10 +405,44 @@ def test_nests_within_never_passes_a_deeper_nesting(pieces: list[bytes], limit: 
 @settings(max_examples=2000, deadline=None)
 @given(st.lists(st.sampled_from([b"[", b"]", b"{", b"}", b'"', b'""', b"a", b":", b",", b"x:y"]), max_size=40))
 def test_layout_brackets_are_max_depths(pieces: list[bytes]) -> None:
+    """Without a backslash, any bytes: the layout's brackets are max_depth's."""
     raw = b"".join(pieces)
-    brackets, colons, commas, quotes = jsonio._layout(raw)  # type: ignore[misc]
+    brackets, colons, commas, quotes = jsonio._layout(raw, False)
     kept = raw.translate(None, bytes(b for b in range(256) if b not in b'[]{}"'))
     assert brackets == jsonio._brackets(raw, kept)
     assert jsonio._depth(brackets) == _ref_max_depth(raw)
     assert (colons, commas, quotes) == (raw.count(b":"), raw.count(b","), raw.count(b'"'))
-    assert jsonio._layout(raw + b"\\") is None
+
+
+class _Members(list):  # type: ignore[type-arg]
+    """An object's (key, value) pairs, every one kept."""
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_json_texts())
+def test_layout_of_json_with_escapes(text: str) -> None:
+    """With backslashes, for JSON: the brackets outside strings (as the regex that knows
+    escapes finds them), every colon and comma, two quotes a string."""
+    raw = _encode(text)
+    try:  # every pair kept, repeated keys too: an object is a _Members list
+        doc = json.loads(raw.decode("utf-8"), object_pairs_hook=_Members)
+    except (UnicodeDecodeError, ValueError):
+        return
+    source, colon_escape, surrogate_escape = jsonio._unescape(raw)
+    assert colon_escape == bool(re.search(rb"(?<!\\)(?:\\\\)*\\u003[aA]", raw))
+    assert surrogate_escape == bool(re.search(rb"(?<!\\)(?:\\\\)*\\u[dD][89a-fA-F]", raw))
+    brackets, colons, commas, quotes = jsonio._layout(source, b"\\" in raw)
+    assert brackets == _REF_STRING.sub(b"", raw).translate(None, _REF_NOT_BRACKET)
+    assert (colons, commas) == (raw.count(b":"), raw.count(b","))
+    strings = 0
+    stack = [doc]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, _Members):
+            strings += len(node)
+            stack += [value for _, value in node]
+        elif isinstance(node, list):
+            stack += node
+        else:
+            strings += isinstance(node, str)
+    assert quotes == 2 * strings

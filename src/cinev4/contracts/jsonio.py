@@ -137,11 +137,6 @@ class _Fraction(float):
     Schema's "integer" admits it, cinev4's contracts do not."""
 
 
-# A \uD800-\uDFFF escape: the only way a JSON text can hold a lone surrogate,
-# which no UTF-8 consumer (the validator, a file name, the output) can take.
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
-
-
 def _is_unencodable(text: str) -> bool:
     try:
         text.encode("utf-8")
@@ -196,7 +191,7 @@ def _may_hold_huge_int(raw: bytes) -> bool:
 
 def _int_parser_factory(seen_huge: list[bool]) -> Any:
     def parse_int(text: str) -> int:
-        if len(text) < 19:  # at most 18 digits: below 10^18 < 2^63 (JSON writes no leading zero)
+        if len(text) < 19:  # at most 18 digits, so below 10^18 < 2^63: no range test
             return int(text)
         value = int(text)
         if not -_INT_LIMIT <= value < _INT_LIMIT:
@@ -225,22 +220,23 @@ def parse_json(raw: bytes, *, integers_only: bool = False, max_bytes: int = MAX_
     ``MAX_DEPTH`` is refused before parsing. ``integers_only``: every number
     must be written as an integer (cinev4's own documents hold no other).
 
-    A document without a backslash is read once, by the C parser with no hook
-    for objects, and proved free of repeated keys by counting (``_layout``,
-    ``_census``); any other, or one the count cannot clear, is read with the
-    hook that names each repeated key (``_read``).
+    The document is read once, by the C parser with no hook for objects, and
+    proved free of repeated keys by counting (``_layout``, ``_census``); one the
+    count cannot clear is read again with the hook that names each repeated key.
     """
     if len(raw) > max_bytes:
         raise JsonProblem(f"document is {len(raw)} bytes (expected at most {max_bytes})")
-    layout = _layout(raw)  # before the text exists: its buffers are gone by then (fewer page faults)
+    escaped = b"\\" in raw  # memchr
+    # source: raw without the escapes that hide a quote (\"), for the layout
+    source, colon_escape, surrogate_escape = _unescape(raw) if escaped else (raw, False, False)
+    brackets, colons, commas, quotes = _layout(source, escaped)  # its buffers are gone before the text exists
+    del source
     text = _decode(raw)
-    if layout is None:
-        depth = max_depth(raw)
-    else:
-        brackets, colons, commas, quotes = layout
-        depth = 0 if _nests_within(brackets, MAX_DEPTH) else _depth(brackets)
+    depth = 0 if _nests_within(brackets, MAX_DEPTH) else _depth(brackets)
+    if escaped and depth > MAX_DEPTH:
+        depth = max_depth(raw)  # the count that holds for any bytes names the depth
     if depth > MAX_DEPTH:
-        raise JsonProblem(f"$: arrays and objects nest {depth} levels deep (expected at most {MAX_DEPTH})")
+        raise _too_deep(depth)
     # Integers beyond int64 are caught by the parse_int hook, whose call costs ~150 ns an
     # integer, or ruled out beforehand by _may_hold_huge_int, ~1.3 ns a byte. The hook is
     # taken where numbers are few (a manifest: one in ~230 bytes). Their count is bounded by
@@ -248,36 +244,43 @@ def parse_json(raw: bytes, *, integers_only: bool = False, max_bytes: int = MAX_
     # arrays and objects (each value but the top one is a key's or an array's; an object or
     # array of n > 0 values holds n - 1 commas), and colons and commas in strings only add.
     # Only the cost depends on this choice: either way every integer is judged.
-    if layout is not None and (colons + commas + 1 - quotes // 2) * _BYTES_PER_HOOKED_INT < len(raw):
+    if (colons + commas + 1 - quotes // 2) * _BYTES_PER_HOOKED_INT < len(raw):
         hook_ints = True
     else:
         hook_ints = _may_hold_huge_int(raw)
-    if layout is not None:
-        doc, _, seen_huge, seen_fraction = _read(text, hook_ints, name_duplicates=False)
+    recount = raw if escaped else None
+    # A \u003a escape is a colon in the text that the bytes do not show: the count cannot tell.
+    if not colon_escape:
+        doc, _, seen_huge, seen_fraction = _read(text, hook_ints, name_duplicates=False, recount=recount)
         del text  # as large as the document: freed before the census, as json.loads(raw) frees its own
         keys, colons_in_strings = _census(doc, brackets.count(b"{"))
         # In JSON outside strings a ':' stands after each key and nowhere else, so the raw
-        # colons are the keys written plus the colons inside strings. Without a backslash a
-        # string's bytes are its text, so colons_in_strings (counted in some of the parsed
-        # strings, each read once) is at most the colons inside strings; keys (each parsed
-        # object's len, each object counted once) is at most the keys written, and less
-        # exactly when a repeated key was dropped. Equality leaves no repeated key.
+        # colons are the keys written plus the colons inside strings. A string's text holds
+        # the colons of its bytes (escapes write none but \u003a, ruled out above), so
+        # colons_in_strings, counted in some parsed strings, each read once, is at most the
+        # colons inside strings; keys (each parsed object's len, each object counted once)
+        # is at most the keys written, and less exactly when a repeated key was dropped.
+        # Equality leaves no repeated key.
         if keys == colons - colons_in_strings:
-            if seen_huge or (integers_only and seen_fraction):
+            # A \uD800-\uDFFF escape is the only way a JSON text can hold a lone surrogate,
+            # which no UTF-8 consumer (the validator, a file name, the output) can take.
+            if seen_huge or (integers_only and seen_fraction) or surrogate_escape:
                 problems = _refusals(doc, integers_only)
                 if problems:
                     raise JsonProblem(problems)
             return doc
         # A repeated key, or colons in strings the census did not read: read it again, naming keys.
         text = _decode(raw)
-    doc, seen_duplicate, seen_huge, seen_fraction = _read(text, hook_ints, name_duplicates=True)
-    # A lone surrogate comes only from a \u escape, so only with a backslash (layout is None).
-    if seen_duplicate or seen_huge or (integers_only and seen_fraction) or (
-            layout is None and _SURROGATE_ESCAPE.search(raw)):
+    doc, seen_duplicate, seen_huge, seen_fraction = _read(text, hook_ints, name_duplicates=True, recount=recount)
+    if seen_duplicate or seen_huge or (integers_only and seen_fraction) or surrogate_escape:
         problems = _refusals(doc, integers_only)
         if problems:
             raise JsonProblem(problems)
     return doc
+
+
+def _too_deep(depth: int) -> JsonProblem:
+    return JsonProblem(f"$: arrays and objects nest {depth} levels deep (expected at most {MAX_DEPTH})")
 
 
 def _decode(raw: bytes) -> str:
@@ -293,10 +296,13 @@ def _decode(raw: bytes) -> str:
 _BYTES_PER_HOOKED_INT = 128
 
 
-def _read(text: str, hook_ints: bool, *, name_duplicates: bool) -> tuple[Any, bool, bool, bool]:
+def _read(text: str, hook_ints: bool, *, name_duplicates: bool, recount: bytes | None) -> tuple[Any, bool, bool, bool]:
     """``json.loads`` with cinev4's hooks: (document, a key repeated, an integer beyond
     int64, a fraction-form number). ``name_duplicates``: objects go through the hook that
-    remembers repeated keys (else the C parser builds them, the last repeat winning)."""
+    remembers repeated keys (else the C parser builds them, the last repeat winning).
+
+    ``recount``: the bytes, when their depth was counted for JSON only (escapes): if they
+    are not JSON, the depth that holds for any bytes decides between the two refusals."""
     seen_duplicate = [False]
     seen_huge = [False]
     seen_fraction = [False]
@@ -309,23 +315,31 @@ def _read(text: str, hook_ints: bool, *, name_duplicates: bool) -> tuple[Any, bo
             parse_int=_int_parser_factory(seen_huge) if hook_ints else None,
         )
     except json.JSONDecodeError as exc:
-        raise JsonProblem(f"line {exc.lineno} column {exc.colno}: invalid JSON ({exc.msg})") from None
+        problem = f"line {exc.lineno} column {exc.colno}: invalid JSON ({exc.msg})"
     except ValueError as exc:  # NaN, Infinity, 1e999
-        raise JsonProblem(f"invalid JSON ({exc})") from None
-    return doc, seen_duplicate[0], seen_huge[0], seen_fraction[0]
+        problem = f"invalid JSON ({exc})"
+    else:
+        return doc, seen_duplicate[0], seen_huge[0], seen_fraction[0]
+    if recount is not None:
+        depth = max_depth(recount)
+        if depth > MAX_DEPTH:
+            raise _too_deep(depth)
+    raise JsonProblem(problem)
 
 
-# Kept by the layout pass: quotes, brackets, colons, commas and backslashes.
-_NOT_LAYOUT = bytes(b for b in range(256) if b not in b'"[]{}:,\\')
+# Kept by the layout pass: quotes, brackets, colons and commas.
+_NOT_LAYOUT = bytes(b for b in range(256) if b not in b'"[]{}:,')
 
 
-def _layout(raw: bytes) -> tuple[bytes, int, int, int] | None:
-    """One pass over ``raw``: (the brackets outside strings, as ``max_depth`` finds them;
-    the colons; the commas; the quotes), or None when ``raw`` holds a backslash (escapes:
-    then a string's bytes are not its text, and a quote may stand inside a string)."""
-    kept = raw.translate(None, _NOT_LAYOUT)  # a manifest's 23 MB become ~3 MB
-    if b"\\" in kept:
-        return None
+def _layout(source: bytes, escaped: bool) -> tuple[bytes, int, int, int]:
+    """One pass over the bytes: (the brackets outside strings; the colons; the commas; the
+    quotes around strings). ``source`` is the document, or (``escaped``) the document
+    less its \\" escapes (``_unescape``).
+
+    Without escapes the brackets are max_depth's, whatever the bytes. With them, the
+    brackets are those outside strings if the document is JSON; parse_json asks max_depth
+    where it may not be."""
+    kept = source.translate(None, _NOT_LAYOUT)  # a manifest's 23 MB become ~3 MB
     marks = kept.translate(None, b":,")  # brackets and quotes: what max_depth keeps
     colons = kept.count(b":")
     commas = len(kept) - len(marks) - colons
@@ -333,10 +347,36 @@ def _layout(raw: bytes) -> tuple[bytes, int, int, int] | None:
     quotes = len(marks) - len(brackets)
     if quotes != 2 * marks.count(b'""'):
         # Some run of quotes is odd: a string holds a bracket, or one is left open.
-        return _brackets(raw, marks), colons, commas, quotes
-    # Every run of quotes is even, so _brackets' replace deletes every quote: its answer is
-    # the marks without their quotes.
+        brackets = _brackets(source.translate(None, b"\\") if escaped else source, marks)
+    # Else every run of quotes is even, so _brackets' replace deletes every quote: its
+    # answer is the marks without their quotes.
     return brackets, colons, commas, quotes
+
+
+def _unescape(raw: bytes) -> tuple[bytes, bool, bool]:
+    """(``raw`` less its \\" escapes; whether a \\u escape writes a colon, \\u003a; whether
+    one writes a surrogate, \\ud800-\\udfff). As a JSON string reads them, a backslash
+    starts an escape and the next byte belongs to it (so the quote of \\\\" closes a
+    string): the backslashes left hide no quote. They are found by memchr, so a document
+    with a few escapes costs little more than one without."""
+    pieces = []
+    start = 0
+    colon = surrogate = False
+    at = raw.find(b"\\")
+    while at >= 0:
+        code = raw[at + 1:at + 2]
+        if code == b'"':
+            pieces.append(raw[start:at])
+            start = at + 2
+        elif code == b"u":
+            hexa = raw[at + 2:at + 4].lower()
+            colon = colon or hexa == b"00" and raw[at + 4:at + 6].lower() == b"3a"
+            surrogate = surrogate or hexa[:1] == b"d" and hexa[1:] in (b"8", b"9", b"a", b"b", b"c", b"d", b"e", b"f")
+        at = raw.find(b"\\", at + 2)
+    if not pieces:
+        return raw, colon, surrogate
+    pieces.append(raw[start:])
+    return b"".join(pieces), colon, surrogate
 
 
 # Arrays longer than this are counted at C speed (their objects' strings go unread);
