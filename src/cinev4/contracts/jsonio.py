@@ -7,10 +7,12 @@ same document always gives the same bytes.
 """
 from __future__ import annotations
 
+import gc
 import json
 import re
 from array import array
 from itertools import accumulate, chain
+from operator import countOf
 from typing import Any
 
 from cinev4.errors import JsonProblem
@@ -77,20 +79,49 @@ def max_depth(raw: bytes) -> int:
     """How deeply the arrays and objects of ``raw`` nest, counted on the bytes
     (strings skipped), so that a hostile document is refused before any
     parser or validator can recurse into it."""
-    kept = raw.translate(None, _NOT_BRACKET_OR_QUOTE)
+    return _depth(_brackets(raw, raw.translate(None, _NOT_BRACKET_OR_QUOTE)))
+
+
+def _brackets(raw: bytes, kept: bytes) -> bytes:
+    """The brackets of ``raw`` that stand outside strings, in order; ``kept`` is ``raw``
+    with all but its brackets and quotes deleted."""
     if b"\\" in raw or kept.count(b'"') % 2:
         # Escapes, or an unclosed string (not JSON): the regex that knows strings skips them.
-        structure = _STRING.sub(b"", raw).translate(None, _NOT_BRACKET)
-    else:
-        # No escape and whole strings, so a string is whatever lies between two quotes. Kept
-        # are only the brackets and quotes (a manifest's 2 MB become ~20 KB), where most
-        # strings are two adjacent quotes: dropping such pairs keeps every later quote's
-        # parity, so the brackets outside strings stay the same.
-        kept = kept.replace(b'""', b"")
-        structure = b"".join(kept.split(b'"')[::2]) if b'"' in kept else kept
-    # Each opener +1, each closer -1 (as signed bytes); the deepest running total, in C.
-    steps = array("b", structure.translate(_STEP))
+        return _STRING.sub(b"", raw).translate(None, _NOT_BRACKET)
+    # No escape and whole strings, so a string is whatever lies between two quotes. Kept
+    # are only the brackets and quotes (a manifest's 2 MB become ~20 KB), where most
+    # strings are two adjacent quotes: dropping such pairs keeps every later quote's
+    # parity, so the brackets outside strings stay the same.
+    kept = kept.replace(b'""', b"")
+    return b"".join(kept.split(b'"')[::2]) if b'"' in kept else kept
+
+
+def _depth(brackets: bytes) -> int:
+    """The deepest nesting of a string of brackets: each opener +1, each closer -1 (as
+    signed bytes); the deepest running total, in C."""
+    steps = array("b", brackets.translate(_STEP))
     return max(0, max(accumulate(steps), default=0))
+
+
+def _nests_within(brackets: bytes, limit: int) -> bool:
+    """True when ``brackets`` surely nest at most ``limit`` deep; False when that is not
+    known (then ``_depth`` counts). Cheaper than ``_depth`` on wide documents: a manifest's
+    200,000 brackets take three rounds of one ``bytes.replace`` each.
+
+    Each round deletes every adjacent opener-closer pair. The running totals of what stays
+    are the same as before at each kept bracket; a deleted pair held the totals p+1, p, and
+    p stays reached (by the bracket before the pair, or by a run of deleted pairs that starts
+    at a kept bracket or at the start, total 0). So a round lowers the deepest total by at
+    most 1, and brackets that are all gone after k rounds nested at most k deep."""
+    level = brackets.translate(_PAIR)
+    for _ in range(limit):
+        if not level:
+            return True
+        inner = level.replace(b"()", b"")
+        if 2 * len(inner) > len(level):  # less than half went: counting is cheaper than more rounds
+            return False
+        level = inner
+    return not level
 
 
 # A JSON string, escapes included (the unrolled form stays linear on long strings).
@@ -98,16 +129,12 @@ _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
 _NOT_BRACKET_OR_QUOTE = bytes(b for b in range(256) if b not in b'[]{}"')
 _STEP = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")
+_PAIR = bytes.maketrans(b"[{]}", b"(())")
 
 
 class _Fraction(float):
     """A number written with a fraction or exponent (``6.0``, ``6e0``): JSON
     Schema's "integer" admits it, cinev4's contracts do not."""
-
-
-# A \uD800-\uDFFF escape: the only way a JSON text can hold a lone surrogate,
-# which no UTF-8 consumer (the validator, a file name, the output) can take.
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
 def _is_unencodable(text: str) -> bool:
@@ -164,6 +191,8 @@ def _may_hold_huge_int(raw: bytes) -> bool:
 
 def _int_parser_factory(seen_huge: list[bool]) -> Any:
     def parse_int(text: str) -> int:
+        if len(text) < 19:  # at most 18 digits, so below 10^18 < 2^63: no range test
+            return int(text)
         value = int(text)
         if not -_INT_LIMIT <= value < _INT_LIMIT:
             seen_huge[0] = True
@@ -190,38 +219,209 @@ def parse_json(raw: bytes, *, integers_only: bool = False, max_bytes: int = MAX_
     repeats a key or holds an absurd integer; nesting deeper than
     ``MAX_DEPTH`` is refused before parsing. ``integers_only``: every number
     must be written as an integer (cinev4's own documents hold no other).
+
+    The document is read once, by the C parser with no hook for objects, and
+    proved free of repeated keys by counting (``_layout``, ``_census``); one the
+    count cannot clear is read again with the hook that names each repeated key.
     """
     if len(raw) > max_bytes:
         raise JsonProblem(f"document is {len(raw)} bytes (expected at most {max_bytes})")
+    escaped = b"\\" in raw  # memchr
+    # source: raw without the escapes that hide a quote (\"), for the layout
+    source, colon_escape, surrogate_escape = _unescape(raw) if escaped else (raw, False, False)
+    brackets, colons, commas, quotes = _layout(source, escaped)  # its buffers are gone before the text exists
+    del source
+    text = _decode(raw)
+    depth = 0 if _nests_within(brackets, MAX_DEPTH) else _depth(brackets)
+    if escaped and depth > MAX_DEPTH:
+        depth = max_depth(raw)  # the count that holds for any bytes names the depth
+    if depth > MAX_DEPTH:
+        raise _too_deep(depth)
+    # Integers beyond int64 are caught by the parse_int hook, whose call costs ~150 ns an
+    # integer, or ruled out beforehand by _may_hold_huge_int, ~1.3 ns a byte. The hook is
+    # taken where numbers are few (a manifest: one in ~230 bytes). Their count is bounded by
+    # the layout: in JSON, numbers and literals = keys + commas + 1 - strings - empty
+    # arrays and objects (each value but the top one is a key's or an array's; an object or
+    # array of n > 0 values holds n - 1 commas), and colons and commas in strings only add.
+    # Only the cost depends on this choice: either way every integer is judged.
+    if (colons + commas + 1 - quotes // 2) * _BYTES_PER_HOOKED_INT < len(raw):
+        hook_ints = True
+    else:
+        hook_ints = _may_hold_huge_int(raw)
+    recount = raw if escaped else None
+    # A \u003a escape is a colon in the text that the bytes do not show: the count cannot tell.
+    if not colon_escape:
+        doc, _, seen_huge, seen_fraction = _read(text, hook_ints, name_duplicates=False, recount=recount)
+        del text  # as large as the document: freed before the census, as json.loads(raw) frees its own
+        keys, colons_in_strings = _census(doc, brackets.count(b"{"))
+        # In JSON outside strings a ':' stands after each key and nowhere else, so the raw
+        # colons are the keys written plus the colons inside strings. A string's text holds
+        # the colons of its bytes (escapes write none but \u003a, ruled out above), so
+        # colons_in_strings, counted in some parsed strings, each read once, is at most the
+        # colons inside strings; keys (each parsed object's len, each object counted once)
+        # is at most the keys written, and less exactly when a repeated key was dropped.
+        # Equality leaves no repeated key.
+        if keys == colons - colons_in_strings:
+            # A \uD800-\uDFFF escape is the only way a JSON text can hold a lone surrogate,
+            # which no UTF-8 consumer (the validator, a file name, the output) can take.
+            if seen_huge or (integers_only and seen_fraction) or surrogate_escape:
+                problems = _refusals(doc, integers_only)
+                if problems:
+                    raise JsonProblem(problems)
+            return doc
+        # A repeated key, or colons in strings the census did not read: read it again, naming keys.
+        text = _decode(raw)
+    doc, seen_duplicate, seen_huge, seen_fraction = _read(text, hook_ints, name_duplicates=True, recount=recount)
+    if seen_duplicate or seen_huge or (integers_only and seen_fraction) or surrogate_escape:
+        problems = _refusals(doc, integers_only)
+        if problems:
+            raise JsonProblem(problems)
+    return doc
+
+
+def _too_deep(depth: int) -> JsonProblem:
+    return JsonProblem(f"$: arrays and objects nest {depth} levels deep (expected at most {MAX_DEPTH})")
+
+
+def _decode(raw: bytes) -> str:
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         raise JsonProblem(f"line {line}, byte {exc.start}: not valid UTF-8 (expected UTF-8 text)") from None
-    depth = max_depth(raw)
-    if depth > MAX_DEPTH:
-        raise JsonProblem(f"$: arrays and objects nest {depth} levels deep (expected at most {MAX_DEPTH})")
+
+
+# The parse_int hook is taken when the document has fewer numbers than one per this many
+# bytes (the hook's ~150 ns an integer against the byte test's ~1.3 ns a byte).
+_BYTES_PER_HOOKED_INT = 128
+
+
+def _read(text: str, hook_ints: bool, *, name_duplicates: bool, recount: bytes | None) -> tuple[Any, bool, bool, bool]:
+    """``json.loads`` with cinev4's hooks: (document, a key repeated, an integer beyond
+    int64, a fraction-form number). ``name_duplicates``: objects go through the hook that
+    remembers repeated keys (else the C parser builds them, the last repeat winning).
+
+    ``recount``: the bytes, when their depth was counted for JSON only (escapes): if they
+    are not JSON, the depth that holds for any bytes decides between the two refusals."""
     seen_duplicate = [False]
     seen_huge = [False]
     seen_fraction = [False]
     try:
         doc = json.loads(
             text,
-            object_pairs_hook=_object_hook_factory(seen_duplicate),
+            object_pairs_hook=_object_hook_factory(seen_duplicate) if name_duplicates else None,
             parse_constant=_refuse_constant,
             parse_float=_float_parser_factory(seen_fraction),
-            # Only a run of 19 digits can reach 2^63: without one, ints parse at C speed.
-            parse_int=_int_parser_factory(seen_huge) if _may_hold_huge_int(raw) else None,
+            parse_int=_int_parser_factory(seen_huge) if hook_ints else None,
         )
     except json.JSONDecodeError as exc:
-        raise JsonProblem(f"line {exc.lineno} column {exc.colno}: invalid JSON ({exc.msg})") from None
+        problem = f"line {exc.lineno} column {exc.colno}: invalid JSON ({exc.msg})"
     except ValueError as exc:  # NaN, Infinity, 1e999
-        raise JsonProblem(f"invalid JSON ({exc})") from None
-    if seen_duplicate[0] or seen_huge[0] or (integers_only and seen_fraction[0]) or _SURROGATE_ESCAPE.search(raw):
-        problems = _refusals(doc, integers_only)
-        if problems:
-            raise JsonProblem(problems)
-    return doc
+        problem = f"invalid JSON ({exc})"
+    else:
+        return doc, seen_duplicate[0], seen_huge[0], seen_fraction[0]
+    if recount is not None:
+        depth = max_depth(recount)
+        if depth > MAX_DEPTH:
+            raise _too_deep(depth)
+    raise JsonProblem(problem)
+
+
+# Kept by the layout pass: quotes, brackets, colons and commas.
+_NOT_LAYOUT = bytes(b for b in range(256) if b not in b'"[]{}:,')
+
+
+def _layout(source: bytes, escaped: bool) -> tuple[bytes, int, int, int]:
+    """One pass over the bytes: (the brackets outside strings; the colons; the commas; the
+    quotes around strings). ``source`` is the document, or (``escaped``) the document
+    less its \\" escapes (``_unescape``).
+
+    Without escapes the brackets are max_depth's, whatever the bytes. With them, the
+    brackets are those outside strings if the document is JSON; parse_json asks max_depth
+    where it may not be."""
+    kept = source.translate(None, _NOT_LAYOUT)  # a manifest's 23 MB become ~3 MB
+    marks = kept.translate(None, b":,")  # brackets and quotes: what max_depth keeps
+    colons = kept.count(b":")
+    commas = len(kept) - len(marks) - colons
+    brackets = marks.translate(None, b'"')
+    quotes = len(marks) - len(brackets)
+    if quotes != 2 * marks.count(b'""'):
+        # Some run of quotes is odd: a string holds a bracket, or one is left open.
+        brackets = _brackets(source.translate(None, b"\\") if escaped else source, marks)
+    # Else every run of quotes is even, so _brackets' replace deletes every quote: its
+    # answer is the marks without their quotes.
+    return brackets, colons, commas, quotes
+
+
+def _unescape(raw: bytes) -> tuple[bytes, bool, bool]:
+    """(``raw`` less its \\" escapes; whether a \\u escape writes a colon, \\u003a; whether
+    one writes a surrogate, \\ud800-\\udfff). As a JSON string reads them, a backslash
+    starts an escape and the next byte belongs to it (so the quote of \\\\" closes a
+    string): the backslashes left hide no quote. They are found by memchr, so a document
+    with a few escapes costs little more than one without."""
+    pieces = []
+    start = 0
+    colon = surrogate = False
+    at = raw.find(b"\\")
+    while at >= 0:
+        code = raw[at + 1:at + 2]
+        if code == b'"':
+            pieces.append(raw[start:at])
+            start = at + 2
+        elif code == b"u":
+            hexa = raw[at + 2:at + 4].lower()
+            colon = colon or hexa == b"00" and raw[at + 4:at + 6].lower() == b"3a"
+            surrogate = surrogate or hexa[:1] == b"d" and hexa[1:] in (b"8", b"9", b"a", b"b", b"c", b"d", b"e", b"f")
+        at = raw.find(b"\\", at + 2)
+    if not pieces:
+        return raw, colon, surrogate
+    pieces.append(raw[start:])
+    return b"".join(pieces), colon, surrogate
+
+
+# Arrays longer than this are counted at C speed (their objects' strings go unread);
+# shorter ones item by item, so that e.g. a shot's history, timestamps and all, is read.
+_SHORT = 64
+
+
+def _census(doc: Any, objects: int) -> tuple[int, int]:
+    """(keys, colons): the keys of every object in ``doc`` (each object's len, each object
+    counted once) and the colons in the strings read on the way (each string read once).
+
+    ``objects`` is how many objects the text holds: once as many are counted, the long
+    arrays (wherever they are) are left unread. An object skipped by mistake only lowers
+    the keys, which sends parse_json to its slow path, never past a repeated key."""
+    keys = colons = found = 0
+    todo = [doc]
+    arrays: list[list[Any]] = []
+    while True:
+        while todo:
+            node = todo.pop()
+            kind = type(node)
+            if kind is str:
+                if ":" in node:
+                    colons += node.count(":")
+            elif kind is dict:
+                found += 1
+                keys += len(node)
+                todo.extend(node.values())
+            elif kind is list:
+                if len(node) > _SHORT:
+                    arrays.append(node)
+                else:
+                    todo.extend(node)
+        if found >= objects or not arrays:
+            return keys, colons
+        items = arrays.pop()
+        if countOf(map(type, items), dict) != len(items):  # not all objects: item by item
+            todo.extend(items)
+            continue
+        keys += sum(map(len, items))
+        found += len(items)
+        if found < objects:
+            # CPython tracks a dict for the garbage collector once it holds a container,
+            # so an untracked one holds no object to find.
+            todo.extend(chain.from_iterable(map(dict.values, filter(gc.is_tracked, items))))
 
 
 def canonical_bytes(doc: Any) -> bytes:
