@@ -175,3 +175,14 @@ def test_nfd_and_nfc_names_are_different_files_to_the_engine(tmp_path: Path, mod
     assert scan_tree(root, "v") == ("ok", [nfd], [1], [])
     problems, _, _ = check_files(root, [nfd, "v/\u00e9.bin"], [1, 1], [hash_bytes(b"x")] * 2)
     assert [(i, kind) for i, kind, *_ in problems] == [(1, "missing")]
+
+
+def test_the_digest_column_is_read_whole_or_refused(tree: Path) -> None:
+    digest = hash_bytes((tree / "v" / "a.bin").read_bytes())
+    assert check_files(tree, ["v/a.bin"] * 3, [1000] * 3, [digest, digest.upper(), digest]) == ([], 3, 3000)
+    wrong = "0" * 64
+    problems, _, _ = check_files(tree, ["v/a.bin"] * 2, [1000] * 2, [wrong, digest])
+    assert [(i, kind, sha) for i, kind, _, sha, _ in problems] == [(0, "hash_differs", digest)]
+    for bad in ([digest[:-2] + " 0", digest], [digest[:63], digest + "0"], [digest[:62], digest], ["z" * 64, digest]):
+        with pytest.raises(ValueError):  # a blank, lengths that add up but do not align, too short, not hex
+            check_files(tree, ["v/a.bin"] * 2, [1000] * 2, bad)
