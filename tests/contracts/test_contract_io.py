@@ -46,7 +46,7 @@ _DOC = st.recursive(st.one_of(_SCALAR, st.lists(_FLAT, max_size=4)),
                     max_leaves=30)
 
 
-@settings(max_examples=800, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(_DOC)
 def test_canonical_bytes_are_exactly_what_json_dumps_indents(doc: object) -> None:
     assert canonical_bytes(doc) == _json_dumps_form(doc)

@@ -248,7 +248,7 @@ def _encode(text: str) -> bytes:
     return text.encode("utf-8", "surrogatepass")  # a raw lone surrogate: not valid UTF-8
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=700, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_json_texts(), st.booleans())
 def test_agrees_with_the_reference_on_generated_documents(text: str, integers_only: bool) -> None:
     _agree(_encode(text), integers_only)
@@ -394,7 +394,7 @@ def test_the_census_counts_every_object_once() -> None:
     assert jsonio._census(doc, 10**9) == (keys, colons)  # looking further finds no more
 
 
-@settings(max_examples=2000, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(st.lists(st.sampled_from([b"[", b"]", b"{", b"}"]), max_size=300), st.integers(0, 70))
 def test_nests_within_never_passes_a_deeper_nesting(pieces: list[bytes], limit: int) -> None:
     brackets = b"".join(pieces)
@@ -402,7 +402,7 @@ def test_nests_within_never_passes_a_deeper_nesting(pieces: list[bytes], limit: 
         assert jsonio._depth(brackets) <= limit
 
 
-@settings(max_examples=2000, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(st.lists(st.sampled_from([b"[", b"]", b"{", b"}", b'"', b'""', b"a", b":", b",", b"x:y"]), max_size=40))
 def test_layout_brackets_are_max_depths(pieces: list[bytes]) -> None:
     """Without a backslash, any bytes: the layout's brackets are max_depth's."""
@@ -418,7 +418,7 @@ class _Members(list):  # type: ignore[type-arg]
     """An object's (key, value) pairs, every one kept."""
 
 
-@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_json_texts())
 def test_layout_of_json_with_escapes(text: str) -> None:
     """With backslashes, for JSON: the brackets outside strings (as the regex that knows
