@@ -15,7 +15,7 @@ from cinev4.contracts.atomic import replace_atomic, stale_temp_files, write_once
 from cinev4.contracts.jsonio import canonical_bytes, parse_json
 from cinev4.errors import AlreadyExistsError, ContractError
 from cinev4.pipeline.clock import utc_now
-from cinev4.pipeline.media import media_type_for, role_for
+from cinev4.pipeline.media import describe_all, media_type_for, role_for
 
 
 def test_canonical_bytes_are_sorted_indented_utf8_with_newline() -> None:
@@ -157,6 +157,21 @@ def _role_by_regex(path: str) -> str | None:
                                  "json", "exr", "EXR", "log", "mp4", "tiff", ""]), max_size=6).map("".join))
 def test_roles_follow_the_rule_as_first_written(path: str) -> None:
     assert role_for(path) == _role_by_regex(path)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(["a", "sh010", ".", "_", "/", "1001", "7", "\u0663", "qc", "preview", "json",
+                                          "exr", "log", "mp4", "mp3", "m4v", "\n"]), max_size=6).map("".join),
+                max_size=12))
+def test_described_in_bulk_as_one_by_one(paths: list[str]) -> None:
+    # Paths of one shape (digits apart) share a description, except where digits sit in the
+    # extension: a.mp4 and a.mp3 are one shape, two media types.
+    assert describe_all(paths) == [(media_type_for(p), role_for(p)) for p in paths]
+
+
+def test_described_in_bulk_keeps_digits_of_extensions_apart() -> None:
+    assert describe_all(["x/a.mp4", "x/a.mp3", "x/f.1001.exr", "x/f.1002.exr"]) == [
+        ("video/mp4", None), (None, None), ("image/x-exr", "frame"), ("image/x-exr", "frame")]
 
 
 def test_source_date_epoch(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -23,7 +23,7 @@ from cinev4.contracts import layout, read_json_file
 from cinev4.errors import ContractError
 from cinev4.pipeline.frames import frame_gaps
 from cinev4.pipeline.hashing import Progress
-from cinev4.pipeline.media import role_for
+from cinev4.pipeline.media import describe_all
 from cinev4.pipeline.project import Project
 from cinev4.pipeline.report import VerifyReport
 from cinev4.pipeline.scan import scan_folder
@@ -53,8 +53,8 @@ def content_gate_reasons(project: Project, shot: Shot, paths: Iterable[str]) -> 
     reasons: list[str] = []
     files = list(paths)
     by_role: dict[str, list[str]] = {}
-    for path in files:
-        by_role.setdefault(role_for(path) or "", []).append(path)
+    for path, (_, role) in zip(files, describe_all(files)):
+        by_role.setdefault(role or "", []).append(path)
     qc_files = by_role.get("qc", [])
     if not qc_files:
         reasons.append(f"no qc.json (a JSON object: the review's result) among the outputs of {shot.version} "

@@ -51,7 +51,7 @@ from cinev4.pipeline.clock import utc_now
 from cinev4.pipeline.gates import seal_refusal
 from cinev4.pipeline.hashing import Digest, HashBackend, Progress, hash_beneath, hash_paths
 from cinev4.pipeline.locks import shot_lock
-from cinev4.pipeline.media import media_type_for, role_for
+from cinev4.pipeline.media import describe_all
 from cinev4.pipeline.project import Project
 from cinev4.pipeline.released import refuse_if_released
 from cinev4.pipeline.report import frame_sequences, manifest_summary
@@ -187,15 +187,16 @@ def _manifest_document(project: Project, shot: Shot, *, threads: int | None, pro
     digests = digests_with_staging(project, shot, files, hash_scanned, staging or StagingUse())
     failures = []
     artifacts = []
-    for scanned, digest in zip(files, digests):
+    ascii_only = "".join(scan.paths).isascii()  # ASCII text is its own NFC: no normalisation call per path
+    for scanned, digest, (media_type, role) in zip(files, digests, describe_all(scan.paths)):
         if digest.error is not None:
             reason = getattr(digest.error, "strerror", None) or str(digest.error)
             failures.append(f"{scanned.path}: cannot be read ({reason})")
         elif digest.size != scanned.size:
             failures.append(f"{scanned.path}: changed while the folder was scanned ({scanned.size} -> {digest.size} bytes)")
         else:
-            artifact: dict[str, Any] = {"path": nfc(scanned.path), "size": digest.size, "sha256": digest.sha256}
-            media_type, role = media_type_for(scanned.path), role_for(scanned.path)
+            artifact: dict[str, Any] = {"path": scanned.path if ascii_only else nfc(scanned.path),
+                                        "size": digest.size, "sha256": digest.sha256}
             if media_type:
                 artifact["media_type"] = media_type
             if role:

@@ -5,7 +5,9 @@ host's /etc/mime.types, and a manifest must not depend on the host.
 """
 from __future__ import annotations
 
-__all__ = ["media_type_for", "role_for"]
+from collections.abc import Sequence
+
+__all__ = ["describe_all", "media_type_for", "role_for"]
 
 _MEDIA_TYPES = {
     ".exr": "image/x-exr",
@@ -55,3 +57,26 @@ def role_for(path: str) -> str | None:
     if ext == ".log":
         return "log"
     return None
+
+
+# A path with every ASCII digit written as 0: paths of one shape differ only in digits, and
+# digits decide neither role nor media type except inside an extension (".mp4").
+_SHAPE = str.maketrans("123456789", "000000000")
+
+
+def describe_all(paths: Sequence[str]) -> list[tuple[str | None, str | None]]:
+    """(media type, role) of each of ``paths``: worked out once per shape (a sequence of
+    100,000 frames is one), not once per path."""
+    shapes = "\n".join(paths).translate(_SHAPE).split("\n")  # three C calls for all the paths
+    if len(shapes) != len(paths):  # a newline inside a path: shaped one by one
+        shapes = [path.translate(_SHAPE) for path in paths]
+    known: dict[str, tuple[str | None, str | None]] = {}
+    described = []
+    for shape, path in zip(shapes, paths):
+        found = known.get(shape)
+        if found is None:
+            found = (media_type_for(path), role_for(path))
+            if "0" not in _split(shape)[1]:  # no digit in the extension: the same for the whole shape
+                known[shape] = found
+        described.append(found)
+    return described
