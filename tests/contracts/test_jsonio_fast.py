@@ -14,40 +14,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cinev4.contracts import jsonio
-from cinev4.contracts.jsonio import MAX_DEPTH, JsonProblem, json_path, parse_json
+from cinev4.contracts.jsonio import MAX_DEPTH, JsonProblem, parse_json
 
 # --- the reference: parse_json as it was before the single-parse path (one object hook call
-# per object, a byte pass for the depth and one for 19-digit runs) ---------------------------
-
-_REF_INT_LIMIT = 2**63
-
-
-class _RefPairs(dict):  # type: ignore[type-arg]
-    duplicates: list[str]
-
-
-def _ref_object_hook_factory(seen_duplicate: list[bool]) -> Any:
-    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        obj = dict(pairs)
-        if len(obj) == len(pairs):
-            return obj
-        marked = _RefPairs(obj)
-        seen: set[str] = set()
-        marked.duplicates = [k for k, _ in pairs if k in seen or seen.add(k)]  # type: ignore[func-returns-value]
-        seen_duplicate[0] = True
-        return marked
-
-    return hook
-
-
-def _ref_refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
+# per object, a byte pass for the depth and one for 19-digit runs). The helpers that path left
+# as they were (the object hook, the refusals, the number parsers) are jsonio's own; what it
+# replaced is kept here as it was. ---------------------------------------------------------
 
 _REF_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _REF_NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
 _REF_NOT_BRACKET_OR_QUOTE = bytes(b for b in range(256) if b not in b'[]{}"')
 _REF_STEP = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")
+_REF_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
 def _ref_max_depth(raw: bytes) -> int:
@@ -59,79 +37,6 @@ def _ref_max_depth(raw: bytes) -> int:
         structure = b"".join(kept.split(b'"')[::2]) if b'"' in kept else kept
     steps = array("b", structure.translate(_REF_STEP))
     return max(0, max(accumulate(steps), default=0))
-
-
-class _RefFraction(float):
-    pass
-
-
-_REF_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
-
-
-def _ref_is_unencodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
-def _ref_refusals(doc: Any, integers_only: bool) -> list[str]:
-    found: list[str] = []
-    stack: list[tuple[Any, tuple[str | int, ...]]] = [(doc, ())]
-    while stack:
-        node, path = stack.pop()
-        if isinstance(node, str):
-            if _ref_is_unencodable(node):
-                found.append(f"{json_path(path)}: a \\u escape leaves a lone surrogate (expected Unicode text)")
-        elif isinstance(node, dict):
-            for key in getattr(node, "duplicates", ()):
-                found.append(f"{json_path(path + (key,))}: duplicate key {json.dumps(key)}")
-            for key in node:
-                if _ref_is_unencodable(key):
-                    shown = key.encode("utf-8", "backslashreplace").decode("ascii", "replace")
-                    found.append(f"{json_path(path)}: the key {shown!r} holds a lone surrogate (expected Unicode text)")
-            stack.extend((value, path + (key,)) for key, value in reversed(node.items()))
-        elif isinstance(node, list):
-            stack.extend((value, path + (index,)) for index, value in reversed(list(enumerate(node))))
-        elif isinstance(node, _RefFraction):
-            if integers_only:
-                found.append(f"{json_path(path)}: {node!r} is not an integer (written with a fraction or "
-                             "exponent; cinev4 documents hold whole numbers only, e.g. 6)")
-        elif isinstance(node, int) and not isinstance(node, bool) and not -_REF_INT_LIMIT <= node < _REF_INT_LIMIT:
-            found.append(f"{json_path(path)}: integer {node} is out of range (expected at most 2^63-1)")
-    return found
-
-
-_REF_NUMBER_SHAPE = bytes(ord("0") if b in b"0123456789" else ord("L") if b in b" \t\n\r:,[-" else ord("x")
-                          for b in range(256))
-_REF_NINETEEN_DIGITS = b"0" * 19
-
-
-def _ref_may_hold_huge_int(raw: bytes) -> bool:
-    shape = raw.translate(_REF_NUMBER_SHAPE)
-    return shape.startswith(_REF_NINETEEN_DIGITS) or b"L" + _REF_NINETEEN_DIGITS in shape
-
-
-def _ref_int_parser_factory(seen_huge: list[bool]) -> Any:
-    def parse_int(text: str) -> int:
-        value = int(text)
-        if not -_REF_INT_LIMIT <= value < _REF_INT_LIMIT:
-            seen_huge[0] = True
-        return value
-
-    return parse_int
-
-
-def _ref_float_parser_factory(seen_fraction: list[bool]) -> Any:
-    def parse_float(text: str) -> float:
-        value = _RefFraction(text)
-        if value in (float("inf"), float("-inf")):
-            raise ValueError(f"{text} is out of range for a number")
-        seen_fraction[0] = True
-        return value
-
-    return parse_float
 
 
 def reference_parse_json(raw: bytes, *, integers_only: bool = False,
@@ -152,17 +57,17 @@ def reference_parse_json(raw: bytes, *, integers_only: bool = False,
     try:
         doc = json.loads(
             text,
-            object_pairs_hook=_ref_object_hook_factory(seen_duplicate),
-            parse_constant=_ref_refuse_constant,
-            parse_float=_ref_float_parser_factory(seen_fraction),
-            parse_int=_ref_int_parser_factory(seen_huge) if _ref_may_hold_huge_int(raw) else None,
+            object_pairs_hook=jsonio._object_hook_factory(seen_duplicate),
+            parse_constant=jsonio._refuse_constant,
+            parse_float=jsonio._float_parser_factory(seen_fraction),
+            parse_int=jsonio._int_parser_factory(seen_huge) if jsonio._may_hold_huge_int(raw) else None,
         )
     except json.JSONDecodeError as exc:
         raise JsonProblem(f"line {exc.lineno} column {exc.colno}: invalid JSON ({exc.msg})") from None
     except ValueError as exc:
         raise JsonProblem(f"invalid JSON ({exc})") from None
     if seen_duplicate[0] or seen_huge[0] or (integers_only and seen_fraction[0]) or _REF_SURROGATE_ESCAPE.search(raw):
-        problems = _ref_refusals(doc, integers_only)
+        problems = jsonio._refusals(doc, integers_only)
         if problems:
             raise JsonProblem(problems)
     return doc
