@@ -3,7 +3,8 @@
 Only regular files are outputs, and no symlink below the project root is
 followed (docs/CONTRACT.md "File layer"): the engine walks the folder from a directory
 handle of the root (``cinev4._fasthash.scan_tree``: iterative, one folder
-open at a time, one ``fstatat(AT_SYMLINK_NOFOLLOW)`` per entry). A symlinked
+open at a time, one ``fstatat(AT_SYMLINK_NOFOLLOW)`` per entry, or the listing's
+own type when no size is asked). A symlinked
 file or folder, a symlinked version folder, a FIFO or a device, and a name
 that is no safe contract path (backslash, invalid UTF-8, control character)
 are reported as problems, never silently skipped. Where the engine has no

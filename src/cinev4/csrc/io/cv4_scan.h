@@ -1,8 +1,9 @@
 /* The native scan of a version folder: one iterative walk from anchored
  * folder handles (cv4_anchor.h), no recursion and one folder open at a time
  * (a tree 1,000 folders deep costs no more descriptors than a flat one), one
- * fstatat(AT_SYMLINK_NOFOLLOW) per entry. No symlink is followed: a symlink
- * is an entry of its own, like a FIFO, socket or device. */
+ * fstatat(AT_SYMLINK_NOFOLLOW) per entry (or none: CV4_SCAN_NO_SIZES). No
+ * symlink is followed: a symlink is an entry of its own, like a FIFO, socket
+ * or device. */
 #ifndef CV4_SCAN_H
 #define CV4_SCAN_H
 
