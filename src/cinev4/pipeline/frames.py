@@ -19,6 +19,7 @@ from operator import itemgetter, lt
 from typing import Any, Union
 
 from cinev4.errors import ContractError
+from cinev4.pipeline.media import path_shapes, role_for
 
 __all__ = [
     "FrameGap",
@@ -38,10 +39,8 @@ __all__ = [
 # has no frame number: ``take12`` is a name, not frame 12.
 _FRAME_NAME = re.compile(r"^(?P<head>.*?)(?P<digits>\d+)(?P<tail>\.[^./\d][^./]*)$")
 
-# A path with every ASCII digit written as 0 is its "shape". _FRAME_NAME looks only at which
-# characters are digits, dots or slashes, so it cuts all paths of one shape at the same places,
-# and 100,000 frames have a handful of shapes: one match per shape, not one per path.
-_SHAPE = str.maketrans("123456789", "000000000")
+# _FRAME_NAME looks only at which characters are digits, dots or slashes, so it cuts all paths
+# of one shape (media.path_shapes) at the same places: one match per shape, not one per path.
 # In frame numbers one a line: one of two digits or more that starts with 0 (padded).
 _PADDED = re.compile(r"^0.", re.MULTILINE)
 
@@ -176,11 +175,8 @@ def _increasing(paths: list[str]) -> bool:
 
 def _by_shape(paths: list[str]) -> dict[str, list[str]]:
     """The paths by shape, each list in input order."""
-    shapes = "\n".join(paths).translate(_SHAPE).split("\n")  # three C calls for all the paths
-    if len(shapes) != len(paths):  # a newline inside a path: shape them one by one
-        shapes = [path.translate(_SHAPE) for path in paths]
     by_shape: dict[str, list[str]] = {}
-    for shape, path in zip(shapes, paths):
+    for shape, path in zip(path_shapes(paths), paths):
         by_shape.setdefault(shape, []).append(path)
     return by_shape
 
@@ -371,8 +367,6 @@ class FrameGap:
 def frame_gaps(paths: Iterable[str], expected: FrameRange) -> list[FrameGap]:
     """For each image sequence among ``paths`` that overlaps ``expected``, the expected frames it
     lacks; one gap covering the whole range when no image sequence overlaps it at all."""
-    from cinev4.pipeline.media import role_for
-
     # A numbered image wholly outside the range (a slate, a thumbnail) is not one of the shot's frames.
     sequences = [e for e in collapse(paths, min_files=1)
                  if isinstance(e, FrameSequence) and role_for(e.paths[0]) == "frame"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["describe_all", "media_type_for", "role_for"]
+__all__ = ["describe_all", "media_type_for", "path_shapes", "role_for"]
 
 _MEDIA_TYPES = {
     ".exr": "image/x-exr",
@@ -59,17 +59,23 @@ def role_for(path: str) -> str | None:
     return None
 
 
-# A path with every ASCII digit written as 0: paths of one shape differ only in digits, and
-# digits decide neither role nor media type except inside an extension (".mp4").
 _SHAPE = str.maketrans("123456789", "000000000")
 
 
-def describe_all(paths: Sequence[str]) -> list[tuple[str | None, str | None]]:
-    """(media type, role) of each of ``paths``: worked out once per shape (a sequence of
-    100,000 frames is one), not once per path."""
+def path_shapes(paths: Sequence[str]) -> list[str]:
+    """Each path's shape: the path with every ASCII digit written as 0. A sequence of 100,000
+    frames is one shape, so what depends only on where the digits are (a frame number's place,
+    a role) is worked out once per shape, not once per path."""
     shapes = "\n".join(paths).translate(_SHAPE).split("\n")  # three C calls for all the paths
     if len(shapes) != len(paths):  # a newline inside a path: shaped one by one
         shapes = [path.translate(_SHAPE) for path in paths]
+    return shapes
+
+
+def describe_all(paths: Sequence[str]) -> list[tuple[str | None, str | None]]:
+    """(media type, role) of each of ``paths``, once per shape: digits decide neither, except
+    inside an extension (".mp4")."""
+    shapes = path_shapes(paths)
     known: dict[str, tuple[str | None, str | None]] = {}
     described = []
     for shape, path in zip(shapes, paths):

@@ -216,18 +216,30 @@ def _plan_artifacts(target: ManifestTarget, data: dict, rules_kept: bool,  # typ
     table.mark = len(check.problems)
     for path, why in scan.problems:
         check.add("unsafe_path", path, f"in the version folder: {why}")
-    # By set: no pass over the files when none is extra. Extras are sized by a second scan
-    # (they are rare, and a moved artifact is found among them by its size).
-    extras = () if listed.issuperset(disk_paths) else scan_folder(target.root, outputs).files
-    for scanned in extras:
-        if (scanned.path if ascii_only else nfc(scanned.path)) not in listed:
-            check.add("extra", scanned.path, "on disk in the version folder but not in the manifest", actual=scanned.size)
-            table.moves.extras.append(scanned)
+    # By set: no pass over the files when none is extra.
+    extras = () if listed.issuperset(disk_paths) else disk_paths
+    for path in extras:
+        if (path if ascii_only else nfc(path)) not in listed:
+            extra = _sized_extra(target.root, path)
+            if extra is not None:
+                check.add("extra", path, "on disk in the version folder but not in the manifest", actual=extra.size)
+                table.moves.extras.append(extra)
     if target.expected_frames is not None:
         for gap in frame_gaps((a["path"] for a in data["artifacts"]), target.expected_frames):
             check.add("missing_frames", gap.path(outputs), gap.describe_missing(),
                       expected=str(gap.expected), actual=[list(run) for run in gap.missing])
     return table
+
+
+def _sized_extra(root: Path, path: str) -> ScannedFile | None:
+    """An extra file with its size (listed without one: the scan asks no size of files the
+    manifest sizes anyway; a moved artifact is found among the extras by its size). None
+    when it went, or is no longer a regular file, since it was listed."""
+    try:
+        st = os.lstat(os.path.join(root, *path.split("/")))  # metadata only: the bytes are read anchored
+    except OSError:
+        return None
+    return ScannedFile(path, os.fspath(root), st.st_size) if stat.S_ISREG(st.st_mode) else None
 
 
 # Errors of the open itself (the old per-file stat's): reported with the artifact's presence
