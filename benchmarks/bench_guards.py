@@ -33,24 +33,24 @@ ENGINE_VS_HASHLIB_ONE_FILE = 0.9
 ENGINE_VS_HASHLIB_FRAMES = 1.3
 ENGINE_VS_HASHLIB_SMALL_FILES = 1.6
 
-# hash_files with 2 threads against its own 1-thread run on the frame
-# sequence. Where cores are shared (a VM, a CI runner) two threads may not get
-# two whole cores, so the same rounds also time a perfectly parallel control,
-# hashlib in a 2-thread pool against hashlib alone, and the guard asks for
-# max(THREAD_SCALING_FLOOR, min(THREAD_SCALING_2, THREAD_SCALING_VS_CONTROL x
-# the control's scaling)). A control that scaled under CONTROL_MIN_SCALING
-# shows the run had no second core: the guard is then reported as not judged
-# (SKIP, both numbers printed) rather than judged against nothing.
-# On a quiet 2-vCPU VM the control scaled 1.67-1.78x and cinev4 0.92-0.96 of
-# it; in the four shared runs above the control scaled 0.87-1.10x (SKIP). A
-# lock that serialised the workers would show ~1.0x, a scheduler that left one
-# thread idle at the end ~1.3-1.4x. With the avx512-x16 lanes on both threads
-# (2026-11-30, Xeon with SHA-NI + AVX-512, quiet) the control scaled 1.89-1.93x
-# and cinev4 1.69-1.71x, 0.88-0.89 of it: 0.80 keeps a margin above what a
-# serialising bug gives (<= 0.75 of such a control).
-THREAD_SCALING_2 = 1.7
-THREAD_SCALING_VS_CONTROL = 0.80
+# hash_files with 2 threads, in two parts (bench_harness.guard_scaling). The
+# same rounds time the engine's own perfectly parallel control: 1-thread
+# hash_files on each half of the files, the two calls side by side.
+# * That control against 1 thread: at least THREAD_SCALING_FLOOR. A lock or a
+#   held GIL that serialises the engine gives ~1.0x.
+# * hash_files' 2 threads against that control: at least THREADS_VS_HALVES. A
+#   worker left idle at the end, or a bad split, shows here.
+# Both sides of each ratio run the same kernel, so neither part asks a second
+# vCPU for more than it can give this kernel: a multi-buffer kernel that fills
+# the SHA unit scales less on vCPUs that are SMT siblings than hashlib's
+# single stream does. (The guard this replaces asked for 0.80 of hashlib's
+# scaling and failed a CI run with 1.44x against hashlib's 1.82x, the 1-thread
+# engine then 1.68x hashlib's speed.) A hashlib 2-thread pool against hashlib
+# alone still tells whether a second core was free at all: under
+# CONTROL_MIN_SCALING both parts are reported as not judged (SKIP, numbers
+# printed) rather than judged against nothing.
 THREAD_SCALING_FLOOR = 1.25
+THREADS_VS_HALVES = 0.85
 CONTROL_MIN_SCALING = 1.4
 
 # Where the engine's default plan uses multi-buffer lanes, the frame sequence

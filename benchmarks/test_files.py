@@ -27,6 +27,20 @@ def _hash_files(files: bh.FileSet, threads: int, **kwargs: object):  # type: ign
     return run
 
 
+def _hash_halves(files: bh.FileSet, pool: ThreadPoolExecutor):  # type: ignore[no-untyped-def]
+    """The engine's perfectly parallel control: one 1-thread hash_files call per
+    half of the files (every other file, so the halves weigh the same), both at
+    once in a 2-thread pool."""
+    halves = [files.paths[0::2], files.paths[1::2]]
+
+    def run() -> None:
+        for results in pool.map(lambda half: cinev4.hash_files(half, 1), halves):
+            if not all(r.ok for r in results):
+                raise AssertionError(next(r.error for r in results if not r.ok))
+
+    return run
+
+
 def _sample_matches(files: bh.FileSet) -> None:
     """One real digest checked against hashlib: the timings measured real work."""
     first = files.paths[0]
@@ -96,6 +110,8 @@ def test_frame_sequence(benchmark, frame_shot, pool, bench_settings: bh.Settings
     lanes_off = f"cinev4 hash_files 2 threads {plan['kernel']} (lanes off)"
     if plan["multibuffer"]:
         case.add(lanes_off, _hash_files(files, 2, kernel=plan["kernel"]))
+    halves = "cinev4 hash_files 1 thread on each half, side by side"
+    case.add(halves, _hash_halves(files, pool))
     case.measure(benchmark, target, bench_settings.rounds)
     _memory(case, files)
     case.record(benchmark)
@@ -104,8 +120,8 @@ def test_frame_sequence(benchmark, frame_shot, pool, bench_settings: bh.Settings
                         _engine_vs_hashlib(bench_guards.ENGINE_VS_HASHLIB_FRAMES), "engine vs hashlib",
                         engine_speed=True)]
     if (os.cpu_count() or 1) >= 2:
-        results.append(bh.guard_scaling(case, target, "cinev4 hash_files 1 thread",
-                                        "hashlib 2-thread pool", "hashlib 1 thread"))
+        results += bh.guard_scaling(case, target, "cinev4 hash_files 1 thread", halves,
+                                    "hashlib 2-thread pool", "hashlib 1 thread")
     else:
         case.notes.append("one CPU: 2-thread scaling not checked")
     if plan["multibuffer"]:

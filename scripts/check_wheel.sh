@@ -97,6 +97,6 @@ for module in (cinev4, engine):
     assert venv in where.parents, f"{module.__name__} imported from {where}, not from the wheel's venv"
 print(f"cinev4 {cinev4.__version__} from {Path(engine.__file__).name}; kernels {cinev4.available_kernels()}")
 EOF
-CINEV4_WHEEL_CHECK=1 "$work/venv/bin/python" -m pytest -q -p no:cacheprovider
+CINEV4_WHEEL_CHECK=1 "$work/venv/bin/python" -m pytest -q -p no:cacheprovider -n 2
 echo
 echo "wheel check passed in $((SECONDS - started)) s: $(basename "$repaired")"
