@@ -87,6 +87,55 @@ def test_one_byte_beside_100_mib(tmp_path: Path, mb_kernel: str, lane_min: str) 
     check(cinev4.hash_files(paths, 1, kernel=mb_kernel), contents)
 
 
+# The last stream out of the lanes goes on with the file window instead of its
+# lane's share (cv4_lanes.c, lane_drain): lengths around both window sizes, the
+# widening taking effect mid-file, the two I/O modes and the 2 MiB lane window.
+LANE_SHARE, FILE_WINDOW = SMALL_WINDOW, SMALL_WINDOW * 16  # 16 lanes share 1 MiB: 64 KiB each
+
+
+@pytest.mark.parametrize("length", [LANE_SHARE - 1, LANE_SHARE, LANE_SHARE + 1, FILE_WINDOW - 1, FILE_WINDOW,
+                                    FILE_WINDOW + 1, LANE_SHARE + FILE_WINDOW - 1, LANE_SHARE + FILE_WINDOW,
+                                    LANE_SHARE + FILE_WINDOW + 63, 3 * FILE_WINDOW + 65, (5 << 20) + 7])
+def test_last_stream_goes_on_with_the_file_window(tmp_path: Path, mb_kernel: str, io_mode: str, length: int) -> None:
+    rng = random.Random(length)
+    contents = [rng.randbytes(length)]
+    paths = [write_file(tmp_path / "one", contents[0])]
+    check(cinev4.hash_files(paths, 1, kernel=mb_kernel, io=io_mode, window=FILE_WINDOW), contents)
+
+
+def test_last_stream_widens_after_its_neighbours_end(tmp_path: Path, mb_kernel: str, io_mode: str) -> None:
+    """Short files end while a long one is mid-file; it drains from where it is."""
+    rng = random.Random(21)
+    contents = [rng.randbytes(n) for n in (3 * FILE_WINDOW + 4097, 100, LANE_SHARE * 3 + 5, 0, FILE_WINDOW)]
+    paths = [write_file(tmp_path / f"f{i}", c) for i, c in enumerate(contents)]
+    check(cinev4.hash_files(paths, 1, kernel=mb_kernel, io=io_mode, window=FILE_WINDOW), contents)
+
+
+def test_last_stream_truncated_after_it_widened(tmp_path: Path, mb_kernel: str, io_mode: str) -> None:
+    victim = Path(write_file(tmp_path / "victim", os.urandom(96 << 20)))
+    done = threading.Event()
+
+    def truncate_victim(bytes_done: int, files_done: int) -> None:
+        if bytes_done > 2 * FILE_WINDOW and not done.is_set():
+            os.truncate(victim, 4 * FILE_WINDOW + 1)
+            done.set()
+
+    [result] = cinev4.hash_files([str(victim)], 1, kernel=mb_kernel, io=io_mode, window=FILE_WINDOW,
+                                 progress=truncate_victim, progress_interval=0.001)
+    assert done.is_set()
+    assert type(result.error) is FileTruncatedError, result
+
+
+@pytest.mark.parametrize("window", [(2 << 20) - SMALL_WINDOW, 2 << 20, 8 << 20])
+def test_mapped_lanes_at_a_2_mib_window_where_the_window_allows(tmp_path: Path, mb_kernel: str, lane_min: str,
+                                                                 window: int) -> None:
+    rng = random.Random(window)
+    sizes = [(2 << 20) - 1, 2 << 20, (2 << 20) + 1, (4 << 20) + 65, 3 * window + 1, 300_000, 0, 1]
+    contents = [rng.randbytes(n) for n in sizes * 3]
+    paths = [write_file(tmp_path / f"f{i}", c) for i, c in enumerate(contents)]
+    check(cinev4.hash_files(paths, 2, kernel=mb_kernel, io="mmap", window=window), contents)
+
+
 def test_bad_files_share_lanes_with_good_ones(tmp_path: Path, mb_kernel: str, lane_min: str) -> None:
     rng = random.Random(3)
     contents: list[bytes | None] = []

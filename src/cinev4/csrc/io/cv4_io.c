@@ -520,6 +520,20 @@ static int next_read(cv4_source *src, size_t want, const uint8_t **data, size_t 
     return 0;
 }
 
+void cv4_source_widen(cv4_source *src, size_t window, uint8_t *read_buffer)
+{
+    /* Leaving the page cache as found keeps a record ring sized, at open, for
+     * the window the file opened with: a wider window would outrun it. */
+    if (window <= src->window || cache_active(src))
+        return;
+    if (src->mode == CV4_IO_READ) {
+        if (!read_buffer)
+            return;
+        src->buffer = read_buffer;
+    }
+    src->window = window;
+}
+
 int cv4_source_next(cv4_source *src, const uint8_t **data, size_t *len)
 {
     size_t want;
