@@ -127,7 +127,7 @@ def test_last_stream_truncated_after_it_widened(tmp_path: Path, mb_kernel: str, 
 
 
 @pytest.mark.parametrize("window", [(2 << 20) - SMALL_WINDOW, 2 << 20, 8 << 20])
-def test_mapped_lanes_at_a_2_mib_window_where_the_window_allows(tmp_path: Path, mb_kernel: str, lane_min: str,
+def test_mapped_lanes_at_2_mib_or_the_whole_window(tmp_path: Path, mb_kernel: str, lane_min: str,
                                                                  window: int) -> None:
     rng = random.Random(window)
     sizes = [(2 << 20) - 1, 2 << 20, (2 << 20) + 1, (4 << 20) + 65, 3 * window + 1, 300_000, 0, 1]
