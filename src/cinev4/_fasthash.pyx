@@ -246,6 +246,7 @@ def engine_info():
         "cache": "drop" if cfg.drop_cache else "keep",
         "cache_modes": list(CACHE_MODES),
         "queue_depth": cfg.ahead_windows,
+        "prefault": resolve_prefault(),
         "threads": default_threads(),
         "anchor": anchor_mode(),
     }

@@ -1,4 +1,4 @@
-"""The prefault helper (CINEV4_PREFAULT=1; off by default): where a batch leaves
+"""The prefault helper (on by default, CINEV4_PREFAULT=0 turns it off): where a batch leaves
 a core per worker idle, a helper thread faults in the next mapped window while
 the worker hashes the current one."""
 from __future__ import annotations
@@ -80,8 +80,8 @@ def test_the_helper_runs_only_where_a_core_is_idle(tmp_path: Path, monkeypatch: 
         return max(seen)
 
     base = len(os.listdir("/proc/self/task"))
-    assert threads_while_hashing(1, None) == base + 1  # off by default: the worker alone
-    assert threads_while_hashing(1, "0") == base + 1
-    assert threads_while_hashing(1, "1") == base + 2  # the worker and its helper
+    assert threads_while_hashing(1, None) == base + 2  # on by default: the worker and its helper
+    assert threads_while_hashing(1, "0") == base + 1  # the worker alone
+    assert threads_while_hashing(1, "1") == base + 2
     many = usable_cpus()  # every core hashing: no helper (a worker left without a file may have ended)
     assert threads_while_hashing(many, "1") <= base + many

@@ -59,6 +59,7 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
     click.echo(
         f"engine: kernel {info['kernel']}, {lanes}, io {info['io_mode']}, "
         f"window {format_size(info['window_bytes'], 'exact')}, threads {info['threads']}"
+        + (", prefault helper where a core is idle" if info["prefault"] and info["io_mode"] == "mmap" else "")
     )
     # How pipeline commands open artifacts below the project root (never through a symlink).
     click.echo(f"file layer: anchored opening {info['anchor']}")
