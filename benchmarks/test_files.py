@@ -56,6 +56,17 @@ def _cli_vs_sha256sum(case: bh.Case, cli: str, threshold: float) -> list[bh.Guar
     return [bh.guard(case, cli, fastest, threshold, "cinev4 hash vs sha256sum", engine_speed=True)]
 
 
+def _cli_vs_one_stream_tools(case: bh.Case, cli: str) -> list[bh.GuardResult]:
+    """One file against the faster of `openssl dgst` and `rhash` (each one stream, as cinev4)."""
+    peers = [n for n in ("openssl x1", "rhash x1") if case.times.get(n)]
+    if not peers or cli not in case.times:
+        case.notes.append("no openssl or rhash here: one-file CLI guard not checked")
+        return []
+    fastest = min(peers, key=case.best)
+    return [bh.guard(case, cli, fastest, bench_guards.ONE_FILE_CLI_VS_ONE_STREAM_TOOLS,
+                     "cinev4 hash vs the faster one-stream tool", engine_speed=True)]
+
+
 def _engine_vs_hashlib(with_lanes: float) -> float:
     """The engine-vs-hashlib bar on many files: higher where the default plan has lanes."""
     return with_lanes if cinev4.engine_info()["multibuffer"] else bench_guards.ENGINE_VS_HASHLIB_ONE_FILE
@@ -85,6 +96,9 @@ def test_one_big_file(benchmark, big_file: bh.FileSet, pool, bench_settings: bh.
     _sample_matches(big_file)
     bh.warm_page_cache(big_file.paths)
     case = _files_case(big_file, pool, [1])  # one file: one thread hashes it whatever the count
+    rhash = bh.tool("rhash")
+    if rhash:
+        case.add("rhash x1", bh.processes([[rhash, "--sha256", *big_file.names]], big_file.root))
     target = "cinev4 hash_files 1 thread"
     case.measure(benchmark, target, bench_settings.rounds)
     _memory(case, big_file)
@@ -93,6 +107,7 @@ def test_one_big_file(benchmark, big_file: bh.FileSet, pool, bench_settings: bh.
     results = [bh.guard(case, target, "hashlib 1 thread", bench_guards.ENGINE_VS_HASHLIB_ONE_FILE,
                         "engine vs hashlib", engine_speed=True)]
     results += _cli_vs_sha256sum(case, "cinev4 hash (CLI)", bench_guards.CLI_VS_SHA256SUM)
+    results += _cli_vs_one_stream_tools(case, "cinev4 hash (CLI)")
     if case.peak_rss_mb is not None:  # None: no way to measure it here (Windows)
         results.append(bh.guard_peak_rss(case, bench_guards.PEAK_RSS_MB))
     bh.check(results)
