@@ -82,9 +82,12 @@ CLI_VS_SHA256SUM = 2.5
 # OpenSSL's 1599 MB/s), so the margin is what a file costs beyond its bytes:
 # 512 MiB, 15 interleaved rounds, 1.15x rhash and openssl (the same build
 # without the full window and the prefault helper for the last stream: 1.10x).
-# The quick 192 MiB file pays the same ~20 ms start-up on less hashing. A guard
-# against losing that margin altogether, not the 1.15x target itself.
-ONE_FILE_CLI_VS_ONE_STREAM_TOOLS = 0.9
+# The quick 192 MiB file pays the same ~20 ms start-up on less hashing
+# (installed build: 1.06-1.10x rhash; a source tree without compiled bytecode
+# starts ~30 ms later: 0.81x), and a Windows start-up more. A guard against a
+# one-file path gone badly wrong (a lost kernel, a window of 64 KiB), not the
+# 1.15x target itself.
+ONE_FILE_CLI_VS_ONE_STREAM_TOOLS = 0.8
 # 8,000 x 16 KiB files (process start-up and per-file work weigh more;
 # measured 1.18-2.53x).
 CLI_VS_SHA256SUM_SMALL_FILES = 1.0

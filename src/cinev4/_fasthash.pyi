@@ -28,7 +28,7 @@ class EngineInfo(TypedDict):
     cache: str
     cache_modes: list[str]
     queue_depth: int
-    prefault: bool  # the helper that faults in the next mapped window, where a core per worker is idle
+    prefault: bool  # the helper that faults in the next mapped window can run here (on, and Linux 5.14+)
     threads: int
     anchor: str  # openat2, openat-walk (POSIX without openat2, or CINEV4_ANCHOR) or path (Windows)
 

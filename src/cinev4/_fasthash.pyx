@@ -97,6 +97,10 @@ cdef extern from "cv4_io.h" nogil:
         int ahead_windows
     int cv4_fault_guard_install()
 
+cdef extern from "cv4_prefault.h" nogil:
+    int cv4_prefaulter_available()
+
+
 cdef extern from "cv4_batch.h" nogil:
     ctypedef struct cv4_item:
         const char *path
@@ -246,7 +250,7 @@ def engine_info():
         "cache": "drop" if cfg.drop_cache else "keep",
         "cache_modes": list(CACHE_MODES),
         "queue_depth": cfg.ahead_windows,
-        "prefault": resolve_prefault(),
+        "prefault": resolve_prefault() and cv4_prefaulter_available() != 0,
         "threads": default_threads(),
         "anchor": anchor_mode(),
     }

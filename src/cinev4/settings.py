@@ -311,7 +311,10 @@ def resolve_prefault() -> bool:
     worker is idle (one big file on a multi-core node); ``CINEV4_PREFAULT=0`` turns
     it off. On by default: one page-cached 512 MiB file hashed 4-5% faster with it
     on the shared 2-vCPU machine, the same file cold about 10% faster (README)."""
-    return os.environ.get("CINEV4_PREFAULT") != "0"
+    env = os.environ.get("CINEV4_PREFAULT")
+    if env and env not in ("0", "1"):
+        raise ValueError(f"CINEV4_PREFAULT={env!r}: expected one of: '0', '1'")
+    return env != "0"
 
 
 def resolve_anchor() -> str:

@@ -88,39 +88,47 @@ def test_one_byte_beside_100_mib(tmp_path: Path, mb_kernel: str, lane_min: str) 
 
 
 # The last stream out of the lanes goes on with the file window instead of its
-# lane's share (cv4_lanes.c, lane_drain): lengths around both window sizes, the
-# widening taking effect mid-file, the two I/O modes and the 2 MiB lane window.
-LANE_SHARE, FILE_WINDOW = SMALL_WINDOW, SMALL_WINDOW * 16  # 16 lanes share 1 MiB: 64 KiB each
+# lane's window (cv4_lanes.c, lane_drain): lengths around both window sizes, the
+# widening taking effect mid-file, truncation after it, in both I/O modes. Reading,
+# 16 lanes share a 1 MiB window (64 KiB each); mapping, each lane maps 2 MiB
+# (CV4_LANE_MIN_MAPPED_WINDOW), so a 4 MiB window is what the last stream widens to.
+LANE_AND_FILE_WINDOW = {"read": (SMALL_WINDOW, SMALL_WINDOW * 16), "mmap": (2 << 20, 4 << 20)}
 
 
-@pytest.mark.parametrize("length", [LANE_SHARE - 1, LANE_SHARE, LANE_SHARE + 1, FILE_WINDOW - 1, FILE_WINDOW,
-                                    FILE_WINDOW + 1, LANE_SHARE + FILE_WINDOW - 1, LANE_SHARE + FILE_WINDOW,
-                                    LANE_SHARE + FILE_WINDOW + 63, 3 * FILE_WINDOW + 65, (5 << 20) + 7])
-def test_last_stream_goes_on_with_the_file_window(tmp_path: Path, mb_kernel: str, io_mode: str, length: int) -> None:
-    rng = random.Random(length)
-    contents = [rng.randbytes(length)]
+def _around_both_windows(lane: int, window: int) -> list[int]:
+    return [lane - 1, lane, lane + 1, window - 1, window, window + 1, lane + window - 1, lane + window,
+            lane + window + 63, 3 * window + 65]
+
+
+@pytest.mark.parametrize("step", range(10))
+def test_last_stream_goes_on_with_the_file_window(tmp_path: Path, mb_kernel: str, io_mode: str, step: int) -> None:
+    lane, window = LANE_AND_FILE_WINDOW[io_mode]
+    length = _around_both_windows(lane, window)[step]
+    contents = [random.Random(length).randbytes(length)]
     paths = [write_file(tmp_path / "one", contents[0])]
-    check(cinev4.hash_files(paths, 1, kernel=mb_kernel, io=io_mode, window=FILE_WINDOW), contents)
+    check(cinev4.hash_files(paths, 1, kernel=mb_kernel, io=io_mode, window=window), contents)
 
 
 def test_last_stream_widens_after_its_neighbours_end(tmp_path: Path, mb_kernel: str, io_mode: str) -> None:
     """Short files end while a long one is mid-file; it drains from where it is."""
+    lane, window = LANE_AND_FILE_WINDOW[io_mode]
     rng = random.Random(21)
-    contents = [rng.randbytes(n) for n in (3 * FILE_WINDOW + 4097, 100, LANE_SHARE * 3 + 5, 0, FILE_WINDOW)]
+    contents = [rng.randbytes(n) for n in (3 * window + 4097, 100, lane * 3 + 5, 0, window)]
     paths = [write_file(tmp_path / f"f{i}", c) for i, c in enumerate(contents)]
-    check(cinev4.hash_files(paths, 1, kernel=mb_kernel, io=io_mode, window=FILE_WINDOW), contents)
+    check(cinev4.hash_files(paths, 1, kernel=mb_kernel, io=io_mode, window=window), contents)
 
 
 def test_last_stream_truncated_after_it_widened(tmp_path: Path, mb_kernel: str, io_mode: str) -> None:
+    lane, window = LANE_AND_FILE_WINDOW[io_mode]
     victim = Path(write_file(tmp_path / "victim", os.urandom(96 << 20)))
     done = threading.Event()
 
     def truncate_victim(bytes_done: int, files_done: int) -> None:
-        if bytes_done > 2 * FILE_WINDOW and not done.is_set():
-            os.truncate(victim, 4 * FILE_WINDOW + 1)
+        if bytes_done > lane + window and not done.is_set():
+            os.truncate(victim, lane + 2 * window + 1)
             done.set()
 
-    [result] = cinev4.hash_files([str(victim)], 1, kernel=mb_kernel, io=io_mode, window=FILE_WINDOW,
+    [result] = cinev4.hash_files([str(victim)], 1, kernel=mb_kernel, io=io_mode, window=window,
                                  progress=truncate_victim, progress_interval=0.001)
     assert done.is_set()
     assert type(result.error) is FileTruncatedError, result

@@ -85,3 +85,27 @@ def test_the_helper_runs_only_where_a_core_is_idle(tmp_path: Path, monkeypatch: 
     assert threads_while_hashing(1, "1") == base + 2
     many = usable_cpus()  # every core hashing: no helper (a worker left without a file may have ended)
     assert threads_while_hashing(many, "1") <= base + many
+
+
+@pytest.mark.skipif(usable_cpus() < 2, reason="the helper runs only where a core is left idle")
+def test_no_helper_for_a_batch_of_small_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hook hashing small files pays no helper thread: none of them spans a window."""
+    monkeypatch.delenv("CINEV4_PREFAULT", raising=False)
+    files = [write_file(tmp_path / f"f{i}", os.urandom(SMALL_WINDOW)) for i in range(3000)]
+    big = write_file(tmp_path / "big", os.urandom(SMALL_WINDOW * 64))
+    base = len(os.listdir("/proc/self/task"))
+
+    def most_threads(paths: list[str]) -> int:
+        seen: list[int] = []
+
+        def count(bytes_done: int, files_done: int) -> None:
+            if bytes_done:
+                seen.append(len(os.listdir("/proc/self/task")))
+
+        cinev4.hash_files(paths, 1, kernel=cinev4.available_kernels()[0], io="mmap", window=SMALL_WINDOW * 2,
+                          progress=count, progress_interval=0.001)
+        assert seen, "no progress call while hashing"
+        return max(seen)
+
+    assert most_threads(files) == base + 1  # the worker alone
+    assert most_threads([big, *files]) == base + 2  # one file of 64 windows: the worker and its helper

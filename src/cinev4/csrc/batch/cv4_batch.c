@@ -36,6 +36,7 @@ struct cv4_batch {
     int ordered;
     cv4_cond order_ready;
     int cold_start; /* set with ordered: calibrated lanes set aside for this batch */
+    uint64_t largest; /* set with ordered: the largest size seen (the prefault helper's test) */
 };
 
 /* What one file needs across a fault recovery: it lives outside the frame
@@ -200,8 +201,11 @@ static void order_work(cv4_batch *b)
         if (cv4_atomic_add(&b->stat_done, end - first) + (end - first) == b->count) {
             if (!b->cfg.keep_order)
                 qsort(b->by_size, b->count, sizeof *b->by_size, larger_first);
-            for (i = 0; i < b->count; i++)
+            for (i = 0; i < b->count; i++) {
                 b->order[i] = b->by_size[i].index;
+                if (b->by_size[i].size > b->largest)
+                    b->largest = b->by_size[i].size;
+            }
             b->cold_start = starts_cold(b); /* before ordered: every worker reads it after */
             cv4_mutex_lock(&b->lock);
             b->ordered = 1;
@@ -289,8 +293,11 @@ static CV4_THREAD_FN worker_main(void *arg)
     order_work(b);
     /* Where asked for and the batch leaves a core per worker idle (one big file,
      * say), a helper on it faults in the next mapped window while this thread
-     * hashes, so this thread only hashes (cv4_prefault.h). */
-    io.prefault = b->cfg.prefault && io.mode == CV4_IO_MMAP && b->cfg.threads * 2 <= cv4_usable_cpus()
+     * hashes, so this thread only hashes (cv4_prefault.h). Only for a batch with
+     * a file of more than one window (a mapped lane's window, the smallest
+     * there is): a hook hashing a few small files pays no thread for it. */
+    io.prefault = b->cfg.prefault && io.mode == CV4_IO_MMAP && b->cfg.threads * 2 <= cv4_usable_cpus() &&
+                          b->largest > (io.window < CV4_LANE_MIN_MAPPED_WINDOW ? io.window : CV4_LANE_MIN_MAPPED_WINDOW)
                       ? cv4_prefaulter_start() : NULL;
     /* Without memory for the lanes (-1, no work taken) the single-stream loop takes over. */
     if (!b->cfg.lanes || b->cold_start || run_lanes(b, &io) != 0)

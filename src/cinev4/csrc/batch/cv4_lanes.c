@@ -19,15 +19,6 @@
 #define MAX_LANES 16
 /* 16 KiB per lane per call: the per-call cost is about 1% there. */
 #define MAX_CALL_BLOCKS 256
-/* Mapping, a lane takes this much of its file at a time (or the whole window
- * where that is smaller), rather than its share of the thread's window: 16 lanes on
- * the default 8 MiB got 512 KiB each, and each such window's map, faults and
- * unmap (a TLB shootdown on every core running the process) cost 100 frames
- * of 8 MiB 10% of their time against 2 MiB lanes (2 threads, avx512-x16). 2 MiB
- * is also a large page, so the page cache's large folios map whole. A thread
- * then maps up to lanes x 2 MiB of page cache (32 MiB with 16 lanes); each
- * file still at most its window. Reading keeps the shared budget. */
-#define LANE_MIN_MAPPED_WINDOW ((size_t)2 << 20)
 
 typedef struct {
     cv4_item *item; /* NULL: the lane is idle */
@@ -326,7 +317,7 @@ int cv4_lanes_run(const cv4_batch_config *cfg, const cv4_io_config *io, cv4_next
     ls->io = *io;
     ls->io.window = lane_window < CV4_WINDOW_UNIT ? CV4_WINDOW_UNIT : lane_window;
     if (io->mode == CV4_IO_MMAP) {
-        size_t least = io->window < LANE_MIN_MAPPED_WINDOW ? io->window : LANE_MIN_MAPPED_WINDOW;
+        size_t least = io->window < CV4_LANE_MIN_MAPPED_WINDOW ? io->window : CV4_LANE_MIN_MAPPED_WINDOW;
         if (ls->io.window < least)
             ls->io.window = least;
     }

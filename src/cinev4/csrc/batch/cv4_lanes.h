@@ -13,6 +13,16 @@
  * lanes are busy) and min_busy_lanes. */
 struct cv4_batch_config;
 
+/* Mapping, a lane takes this much of its file at a time (or the whole window
+ * where that is smaller), rather than its share of the thread's window: 16 lanes on
+ * the default 8 MiB got 512 KiB each, and each such window's map, faults and
+ * unmap (a TLB shootdown on every core running the process) cost 100 frames
+ * of 8 MiB 10% of their time against 2 MiB lanes (2 threads, avx512-x16). 2 MiB
+ * is also a large page, so the page cache's large folios map whole. A thread
+ * then maps up to lanes x 2 MiB of page cache (32 MiB with 16 lanes); each
+ * file still at most its window. Reading keeps the shared budget. */
+#define CV4_LANE_MIN_MAPPED_WINDOW ((size_t)2 << 20)
+
 /* Hands out the next file of the batch, or NULL when none is left. */
 typedef cv4_item *(*cv4_next_item_fn)(void *ctx);
 

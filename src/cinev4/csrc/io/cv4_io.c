@@ -524,13 +524,11 @@ void cv4_source_widen(cv4_source *src, size_t window, uint8_t *read_buffer)
 {
     /* Leaving the page cache as found keeps a record ring sized, at open, for
      * the window the file opened with: a wider window would outrun it. */
-    if (window <= src->window || cache_active(src))
+    if (window <= src->window || !read_buffer || cache_active(src))
         return;
-    if (src->mode == CV4_IO_READ) {
-        if (!read_buffer)
-            return;
-        src->buffer = read_buffer;
-    }
+    /* Mapping too: a map refused later (ENOMEM, the map-count limit) turns
+     * the file to reading, into this buffer, by the window now in force. */
+    src->buffer = read_buffer;
     src->window = window;
 }
 
@@ -691,6 +689,14 @@ int cv4_source_next(cv4_source *src, const uint8_t **data, size_t *len)
     *len = got_total;
     src->offset += got_total;
     return 0;
+}
+
+void cv4_source_widen(cv4_source *src, size_t window, uint8_t *read_buffer)
+{
+    if (window <= src->window || !read_buffer)
+        return;
+    src->buffer = read_buffer;
+    src->window = window;
 }
 
 int cv4_source_close(cv4_source *src, int check_unchanged)

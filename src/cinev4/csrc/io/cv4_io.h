@@ -87,8 +87,9 @@ int cv4_source_open(cv4_source *src, const char *path, const cv4_io_config *cfg,
  * The previous window is released first. */
 int cv4_source_next(cv4_source *src, const uint8_t **data, size_t *len);
 /* Lets the file go on with windows of `window` bytes (a multiple of
- * CV4_WINDOW_UNIT; read mode: into read_buffer, at least that big) from its
- * next window on. Kept as it is while the page cache is being left as found. */
+ * CV4_WINDOW_UNIT) from its next window on, read (in read mode, or after a
+ * refused map) into read_buffer, which must hold that many. Kept as it is
+ * while the page cache is being left as found. */
 void cv4_source_widen(cv4_source *src, size_t window, uint8_t *read_buffer);
 /* Releases the window after a fault (called from the fault recovery path). */
 void cv4_source_drop_window(cv4_source *src);

@@ -61,6 +61,8 @@ static int populate_supported(void)
     return known;
 }
 
+int cv4_prefaulter_available(void) { return populate_supported(); }
+
 cv4_prefaulter *cv4_prefaulter_start(void)
 {
     cv4_prefaulter *p;
@@ -125,6 +127,7 @@ int cv4_usable_cpus(void)
 struct cv4_prefaulter {
     int unused;
 };
+int cv4_prefaulter_available(void) { return 0; }
 cv4_prefaulter *cv4_prefaulter_start(void) { return NULL; }
 void cv4_prefaulter_post(cv4_prefaulter *p, const void *addr, size_t len) { (void)p, (void)addr, (void)len; }
 void cv4_prefaulter_retract(cv4_prefaulter *p, const void *addr) { (void)p, (void)addr; }

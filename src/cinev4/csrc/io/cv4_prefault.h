@@ -15,6 +15,8 @@
 
 typedef struct cv4_prefaulter cv4_prefaulter;
 
+/* 1 where a helper can run here (Linux with MADV_POPULATE_READ), else 0. */
+int cv4_prefaulter_available(void);
 /* Starts the helper thread; NULL where it cannot help (not Linux, a kernel
  * without MADV_POPULATE_READ, no memory or thread). */
 cv4_prefaulter *cv4_prefaulter_start(void);
