@@ -67,24 +67,24 @@ def _sample_matches(files: bh.FileSet) -> None:
     assert cinev4.hash_file(first).sha256 == bh.hashlib_file(first)
 
 
-def _cli_vs_sha256sum(case: bh.Case, cli: str, threshold: float) -> list[bh.GuardResult]:
-    peers = [n for n in case.times if n.startswith("sha256sum") and case.times[n]]
-    if not peers or cli not in case.times:
-        case.notes.append("no sha256sum here, or no command line long enough: CLI guard not checked")
+def _cli_vs_fastest(case: bh.Case, cli: str, peers: list[str], threshold: float, what: str) -> list[bh.GuardResult]:
+    """``cli`` against the fastest of ``peers`` that ran here (none: a note, no guard)."""
+    ran = [n for n in peers if case.times.get(n)]
+    if not ran or cli not in case.times:
+        case.notes.append(f"{what}: no peer here, or no command line long enough: not checked")
         return []
-    fastest = min(peers, key=case.best)
-    return [bh.guard(case, cli, fastest, threshold, "cinev4 hash vs sha256sum", engine_speed=True)]
+    return [bh.guard(case, cli, min(ran, key=case.best), threshold, what, engine_speed=True)]
+
+
+def _cli_vs_sha256sum(case: bh.Case, cli: str, threshold: float) -> list[bh.GuardResult]:
+    return _cli_vs_fastest(case, cli, [n for n in case.times if n.startswith("sha256sum")], threshold,
+                           "cinev4 hash vs sha256sum")
 
 
 def _cli_vs_one_stream_tools(case: bh.Case, cli: str) -> list[bh.GuardResult]:
     """One file against the faster of `openssl dgst` and `rhash` (each one stream, as cinev4)."""
-    peers = [n for n in ("openssl x1", "rhash x1") if case.times.get(n)]
-    if not peers or cli not in case.times:
-        case.notes.append("no openssl or rhash here: one-file CLI guard not checked")
-        return []
-    fastest = min(peers, key=case.best)
-    return [bh.guard(case, cli, fastest, bench_guards.ONE_FILE_CLI_VS_ONE_STREAM_TOOLS,
-                     "cinev4 hash vs the faster one-stream tool", engine_speed=True)]
+    return _cli_vs_fastest(case, cli, ["openssl x1", "rhash x1"], bench_guards.ONE_FILE_CLI_VS_ONE_STREAM_TOOLS,
+                           "cinev4 hash vs the faster one-stream tool")
 
 
 def _engine_vs_hashlib(with_lanes: float) -> float:

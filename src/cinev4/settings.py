@@ -312,8 +312,11 @@ def resolve_prefault() -> bool:
     it off. On by default: one page-cached 512 MiB file hashed 4-5% faster with it
     on the shared 2-vCPU machine, the same file cold about 10% faster (README)."""
     env = os.environ.get("CINEV4_PREFAULT")
-    if env and env not in ("0", "1"):
-        raise ValueError(f"CINEV4_PREFAULT={env!r}: expected one of: '0', '1'")
+    if env:
+        try:
+            _CHECKS["CINEV4_PREFAULT"](env)
+        except ValueError as exc:
+            raise ValueError(f"CINEV4_PREFAULT={env!r}: {exc}") from None
     return env != "0"
 
 

@@ -297,7 +297,7 @@ static CV4_THREAD_FN worker_main(void *arg)
      * a file of more than one window (a mapped lane's window, the smallest
      * there is): a hook hashing a few small files pays no thread for it. */
     io.prefault = b->cfg.prefault && io.mode == CV4_IO_MMAP && b->cfg.threads * 2 <= cv4_usable_cpus() &&
-                          b->largest > (io.window < CV4_LANE_MIN_MAPPED_WINDOW ? io.window : CV4_LANE_MIN_MAPPED_WINDOW)
+                          b->largest > CV4_LANE_MAPPED_FLOOR(io.window)
                       ? cv4_prefaulter_start() : NULL;
     /* Without memory for the lanes (-1, no work taken) the single-stream loop takes over. */
     if (!b->cfg.lanes || b->cold_start || run_lanes(b, &io) != 0)

@@ -316,11 +316,8 @@ int cv4_lanes_run(const cv4_batch_config *cfg, const cv4_io_config *io, cv4_next
     lane_window = io->window / (size_t)ls->lanes / CV4_WINDOW_UNIT * CV4_WINDOW_UNIT;
     ls->io = *io;
     ls->io.window = lane_window < CV4_WINDOW_UNIT ? CV4_WINDOW_UNIT : lane_window;
-    if (io->mode == CV4_IO_MMAP) {
-        size_t least = io->window < CV4_LANE_MIN_MAPPED_WINDOW ? io->window : CV4_LANE_MIN_MAPPED_WINDOW;
-        if (ls->io.window < least)
-            ls->io.window = least;
-    }
+    if (io->mode == CV4_IO_MMAP && ls->io.window < CV4_LANE_MAPPED_FLOOR(io->window))
+        ls->io.window = CV4_LANE_MAPPED_FLOOR(io->window);
     ls->last_window = ls->io.window * (size_t)ls->lanes < io->window ? ls->io.window * (size_t)ls->lanes : io->window;
     ls->buffers = (uint8_t *)malloc(ls->io.window * (size_t)ls->lanes);
     if (!ls->buffers) {

@@ -23,6 +23,9 @@ struct cv4_batch_config;
  * file still at most its window. Reading keeps the shared budget. */
 #define CV4_LANE_MIN_MAPPED_WINDOW ((size_t)2 << 20)
 
+/* The least a mapped lane takes of its file at a time, for a thread window. */
+#define CV4_LANE_MAPPED_FLOOR(window) ((window) < CV4_LANE_MIN_MAPPED_WINDOW ? (window) : CV4_LANE_MIN_MAPPED_WINDOW)
+
 /* Hands out the next file of the batch, or NULL when none is left. */
 typedef cv4_item *(*cv4_next_item_fn)(void *ctx);
 
