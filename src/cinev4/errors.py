@@ -16,10 +16,10 @@ an error class never means editing an isinstance ladder in the CLI.
 from __future__ import annotations
 
 import errno as _errno
-from collections.abc import Iterable
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (checkers treat the name alike)
 if TYPE_CHECKING:  # annotations only: `cinev4 hash` starts without importing typing
+    from collections.abc import Iterable
     from typing import ClassVar
 
 __all__ = [

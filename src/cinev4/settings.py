@@ -25,12 +25,12 @@ from __future__ import annotations
 
 import operator
 import os
-from collections.abc import Callable, Mapping
 
 from cinev4.sizes import format_size, parse_size
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (checkers treat the name alike)
 if TYPE_CHECKING:  # annotations only: `cinev4 hash` starts without importing typing
+    from collections.abc import Callable, Mapping
     from typing import Literal
 
 __all__ = [

@@ -103,3 +103,38 @@ def test_cinev4_kernel_forces_the_kernel_and_engine_info_says_so(monkeypatch: py
     for name in cinev4.available_kernels():
         monkeypatch.setenv("CINEV4_KERNEL", name)
         assert cinev4.engine_info()["kernel"] == name
+
+
+_MAPS_PROBE = """
+import sys
+import cinev4
+def libcrypto_mapped():
+    with open("/proc/self/maps") as maps:
+        return "libcrypto" in maps.read()
+[first] = cinev4.hash_files([sys.argv[1]])
+before = libcrypto_mapped()
+if sys.argv[2] == "list":
+    worked = "libcrypto" in cinev4.engine_info()["kernels"]
+else:
+    worked = cinev4.hash_files([sys.argv[1]], kernel="libcrypto")[0].sha256 == first.sha256
+print(before, libcrypto_mapped(), worked)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads which libraries are mapped from /proc")
+@pytest.mark.parametrize("then", ["list", "use"])
+def test_libcrypto_is_loaded_only_when_a_hardware_kernel_is_missing_or_it_is_asked_for(tmp_path: Path,
+                                                                                      then: str) -> None:
+    """Loading the system libcrypto costs each process about 1.5 ms of start-up: a hash
+    on a CPU with a hardware kernel never loads it; listing or asking for it does."""
+    import subprocess
+    import sys
+
+    if cinev4.engine_info()["kernel"] not in ("sha-ni", "armv8-sha2"):
+        pytest.skip("no hardware SHA-256 kernel here: libcrypto may be the fastest")
+    if "libcrypto" not in cinev4.available_kernels():
+        pytest.skip("no system libcrypto to load")
+    (tmp_path / "f").write_bytes(b"x" * 100_000)
+    done = subprocess.run([sys.executable, "-c", _MAPS_PROBE, str(tmp_path / "f"), then],
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False", "True", "True"]

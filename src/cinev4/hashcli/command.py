@@ -16,7 +16,6 @@ from __future__ import annotations
 import errno
 import os
 import sys
-from collections.abc import Iterator
 
 from cinev4 import FileDigest, FileTruncatedError, NotRegularFileError, Sha256
 from cinev4._fasthash import format_sum_lines, hash_files_ordered
@@ -28,6 +27,7 @@ from cinev4.settings import ENGINE_OPTIONS, resolve_progress
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (checkers treat the name alike)
 if TYPE_CHECKING:  # annotations only: `cinev4 hash` starts without importing typing
+    from collections.abc import Iterator
     import signal
     from typing import Any, Callable
 else:

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable
 
 from cinev4.errors import ListTooLarge
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (checkers treat the name alike)
+if TYPE_CHECKING:  # annotations only: `cinev4 hash` starts without collections
+    from collections.abc import Callable
 
 # A names list is read whole: 256 MiB is millions of names.
 MAX_LIST_BYTES = 256 * 1024 * 1024

@@ -16,7 +16,10 @@ formatted).
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (checkers treat the name alike)
+if TYPE_CHECKING:  # annotations only: `cinev4 hash` starts without collections
+    from collections.abc import Iterator
+
 
 DIGEST_HEX_LENGTH = 64
 # The digest, one blank, at least one byte of name.

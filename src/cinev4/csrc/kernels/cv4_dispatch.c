@@ -81,7 +81,6 @@ static void offer_mb(const cv4_mb_kernel *mb, int cpu_ok)
 void cv4_kernels_init(void)
 {
     const cv4_cpu_features *cpu;
-    cv4_kernel libcrypto;
     int shani, avx512;
     if (initialised)
         return;
@@ -92,12 +91,10 @@ void cv4_kernels_init(void)
      * same instructions (no per-call context), OpenSSL's SIMD assembly beats
      * portable C by 1.5-2x on CPUs without SHA-NI. armv8-sha2 comes first on
      * AArch64 for the same reason as sha-ni (no native ARM timing measured yet);
-     * at most one of the two exists on a given target. */
+     * at most one of the two exists on a given target. libcrypto and portable
+     * follow in complete_table. */
     offer(&cv4_kernel_shani, shani);
     offer(&cv4_kernel_armv8, cpu->arm_sha2);
-    libcrypto = cv4_kernel_libcrypto();
-    offer(&libcrypto, 1);
-    offer(&cv4_kernel_portable, 1);
     offer_mb(&cv4_mb_avx512_x16, avx512);
     offer_mb(&cv4_mb_avx512vl_x8, avx512);
     offer_mb(&cv4_mb_avx2_x8, cpu->avx2);
@@ -106,20 +103,52 @@ void cv4_kernels_init(void)
     initialised = 1;
 }
 
-size_t cv4_kernel_count(void) { return table_len; }
+/* The kernels after the CPU's own: loading the system libcrypto costs every
+ * process about 1.5 ms (a post-render hook pays it per frame batch), so it is
+ * loaded only when the fastest kernel is not a hardware one, or when a kernel
+ * is looked up by name or listed. Callers hold the GIL (_fasthash.pyx). */
+static void complete_table(void)
+{
+    static int complete;
+    cv4_kernel libcrypto;
+    if (complete)
+        return;
+    cv4_kernels_init();
+    libcrypto = cv4_kernel_libcrypto();
+    offer(&libcrypto, 1);
+    offer(&cv4_kernel_portable, 1);
+    complete = 1;
+}
 
-const cv4_kernel *cv4_kernel_at(size_t i) { return i < table_len ? &table[i] : NULL; }
+size_t cv4_kernel_count(void)
+{
+    complete_table();
+    return table_len;
+}
+
+const cv4_kernel *cv4_kernel_at(size_t i)
+{
+    complete_table();
+    return i < table_len ? &table[i] : NULL;
+}
 
 const cv4_kernel *cv4_kernel_find(const char *name)
 {
     size_t i;
+    complete_table();
     for (i = 0; i < table_len; i++)
         if (strcmp(table[i].name, name) == 0)
             return &table[i];
     return NULL;
 }
 
-const cv4_kernel *cv4_kernel_best(void) { return table_len ? &table[0] : NULL; }
+const cv4_kernel *cv4_kernel_best(void)
+{
+    cv4_kernels_init();
+    if (table_len == 0) /* no hardware kernel passed: libcrypto or portable is the best */
+        complete_table();
+    return table_len ? &table[0] : NULL;
+}
 
 size_t cv4_mb_kernel_count(void) { return mb_table_len; }
 
