@@ -290,7 +290,7 @@ def test_the_racy_rule_uses_the_file_systems_clock_and_else_the_journal_margin()
     assert _racy(_Claim(same_device.identity, "0" * 64, 0, 5_001, 7), St()) is False  # a later tick
     other_device = _Claim((0, 7, 0, 1_000, 5_000), "0" * 64, stat_time_ns=2_000_005_000, record_mtime_ns=0,
                           record_dev=8)
-    assert _racy(other_device, St()) is True  # within journal.RACY_NS (2 s) of the stager's stat
+    assert _racy(other_device, St()) is True  # within clock.RACY_NS (2 s) of the stager's stat
     assert _racy(_Claim(other_device.identity, "0" * 64, 2_000_005_001, 0, 8), St()) is False
 
 

@@ -1,4 +1,5 @@
-"""The time cinev4 writes into documents: UTC, ISO-8601 with Z.
+"""The time cinev4 writes into documents: UTC, ISO-8601 with Z; and how coarse the file
+systems' own times may be (``RACY_NS``).
 
 ``SOURCE_DATE_EPOCH`` (reproducible-builds.org) replaces the clock when set,
 so that re-running a pipeline on the same files gives the same bytes.
@@ -10,7 +11,12 @@ import time
 
 from cinev4.errors import ContractError
 
-__all__ = ["utc_now", "format_utc"]
+__all__ = ["utc_now", "format_utc", "RACY_NS"]
+
+# A file changed within this long of being stat'ed may show the same mtime before and after:
+# FAT and some network file systems keep mtimes to 2 s (the journal and staging trust a
+# stat only when the file is older than this).
+RACY_NS = 2_000_000_000
 
 
 def format_utc(epoch_seconds: int) -> str:

@@ -43,11 +43,8 @@ of ``cinev4.pipeline.hashing`` resumes the same way.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import os
-import secrets
 import stat
 import time
 from collections.abc import Callable, Sequence
@@ -56,7 +53,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cinev4.errors import ShotBusyError
-from cinev4.pipeline.keyfiles import KEY_BYTES, KeyFileRefused, owned_by_me, read_key_file
+from cinev4.pipeline.clock import RACY_NS
+from cinev4.pipeline.keyfiles import (KEY_BYTES, KeyFileRefused, keyed_digest, owned_by_me, read_key_file,
+                                      same_digest)
 from cinev4.pipeline.locks import lock  # Windows: none; the journal is still checked line by line
 from cinev4.settings import resolve_threads
 
@@ -68,7 +67,6 @@ __all__ = ["JOURNAL_DIR", "JOURNAL_FORMAT", "Journal", "open_journal", "hash_res
 
 JOURNAL_DIR = ".cinev4"
 JOURNAL_FORMAT = "cinev4/verify-journal@2"  # @2: lines keyed with the user's secret (HMAC-SHA256)
-RACY_NS = 2_000_000_000  # FAT and some network file systems keep mtimes to 2 s
 BATCH_SECONDS = 2.0
 _FIRST_BATCH_BYTES = 256 << 20
 _MIN_BATCH_BYTES = 64 << 20
@@ -127,11 +125,11 @@ def _journal_key() -> bytes:
     folder = key_file.parent
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        tmp = folder / f".journal.key.{secrets.token_hex(8)}.tmp"
+        tmp = folder / f".journal.key.{os.urandom(8).hex()}.tmp"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC, 0o600)
         try:
             try:
-                os.write(fd, secrets.token_bytes(KEY_BYTES))
+                os.write(fd, os.urandom(KEY_BYTES))
                 os.fsync(fd)
             finally:
                 os.close(fd)
@@ -151,10 +149,10 @@ def _journal_key() -> bytes:
 
 
 def _mac(key: bytes, scope: str, fields: dict[str, Any]) -> str:
-    # Keying, not content hashing: the stdlib's hmac is the right tool. The scope is in the
-    # message, so a line cannot be carried over from another verification's journal.
+    # The scope is in the message, so a line cannot be carried over from another
+    # verification's journal.
     message = scope.encode() + b"\n" + json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
-    return hmac.new(key, message, hashlib.sha256).hexdigest()
+    return keyed_digest(key, message)
 
 
 def _line(key: bytes, scope: str, fields: dict[str, Any]) -> bytes:
@@ -264,7 +262,7 @@ def _parse(raw: bytes, scope: str, key: bytes) -> tuple[dict[str, _Entry], int]:
             check = fields.pop("check")
         except (ValueError, KeyError, UnicodeDecodeError):
             raise _Damaged(f"line {number} is not a journal line") from None
-        if not isinstance(check, str) or not hmac.compare_digest(check.encode(), _mac(key, scope, fields).encode()):
+        if not isinstance(check, str) or not same_digest(check, _mac(key, scope, fields)):
             raise _Damaged(f"line {number} fails its checksum")  # keyed: not written by this user's cinev4
         if number == 1:
             if fields != {"format": JOURNAL_FORMAT, "scope": scope}:

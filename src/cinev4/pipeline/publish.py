@@ -31,7 +31,6 @@ from __future__ import annotations
 import errno
 import os
 import re
-import secrets
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,7 +67,7 @@ def is_publish_temp(name: str) -> bool:
 
 def _temp_name(name: str) -> str:
     stem = os.fsencode(name)[:180].decode(errors="ignore") or "file"  # room for the suffix in NAME_MAX
-    return f".{stem}.cinev4-publish-{os.getpid()}-{secrets.token_hex(4)}.tmp"
+    return f".{stem}.cinev4-publish-{os.getpid()}-{os.urandom(4).hex()}.tmp"
 
 
 def drop_cached_pages(fd: int) -> None:

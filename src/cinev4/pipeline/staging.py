@@ -30,7 +30,7 @@ A record is a claim made by a render node, trusted only so far:
   is the reference: a file whose mtime or ctime is not strictly older is
   hashed again. Where the record is on another device than the file, the
   stager's clock is all there is, and the verify journal's margin
-  (``journal.RACY_NS``) is used instead;
+  (``clock.RACY_NS``) is used instead;
 - anything else (a bad checksum, a record of another shot or version, a torn
   or garbage file, no key) is ignored with one warning line, and its files
   are hashed as if nothing had been staged.
@@ -39,11 +39,8 @@ The manifest is the same bytes whether its digests came from staging or not.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 import re
-import secrets
 import stat
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -56,8 +53,8 @@ from cinev4.contracts.atomic import READ_ONLY, fsync_dir, write_once
 from cinev4.contracts.rules import check_id, path_problems
 from cinev4.contracts.schemas import schema_id
 from cinev4.errors import ContractError, ShotNotFoundError, TransitionRefused, UnsafePathError
-from cinev4.pipeline.clock import utc_now
-from cinev4.pipeline.journal import RACY_NS
+from cinev4.pipeline.clock import RACY_NS, utc_now
+from cinev4.pipeline.keyfiles import keyed_digest, same_digest
 from cinev4.pipeline.project import Project
 from cinev4.pipeline.stage_key import create_stage_key, read_stage_key
 from cinev4.pipeline.states import Status
@@ -77,9 +74,8 @@ _HOST_UNSAFE = re.compile(r"[^A-Za-z0-9.-]+")
 # ---------------------------------------------------------------- the key
 
 def _check(key: bytes, body: dict[str, Any]) -> str:
-    """The record's keyed checksum: HMAC-SHA256 of its canonical bytes without ``check``.
-    (Keying, not content hashing: the stdlib's hmac is the right tool.)"""
-    return hmac.new(key, canonical_bytes(body), hashlib.sha256).hexdigest()
+    """The record's keyed checksum: HMAC-SHA256 of its canonical bytes without ``check``."""
+    return keyed_digest(key, canonical_bytes(body))
 
 
 # ---------------------------------------------------------------- staging
@@ -179,7 +175,7 @@ def _record_name() -> str:
 
     host = _HOST_UNSAFE.sub("-", socket.gethostname()).strip("-.")[:48] or "host"
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    return f"{stamp}-{host}-{os.getpid()}-{secrets.token_hex(6)}.json"
+    return f"{stamp}-{host}-{os.getpid()}-{os.urandom(6).hex()}.json"
 
 
 def stage(
@@ -352,7 +348,7 @@ def _read_claims(project: Project, shot: Shot, warnings: list[str]) -> dict[str,
             warnings.append(f"{ignored}: cannot be read ({exc.strerror})")
             continue
         body = {k: v for k, v in data.items() if k != "check"}
-        if not hmac.compare_digest(str(data["check"]), _check(key, body)):
+        if not same_digest(str(data["check"]), _check(key, body)):
             warnings.append(f"{ignored}: it fails its keyed checksum (not written by cinev4 stage "
                             f"with this project's key)")
             continue
@@ -420,7 +416,7 @@ def discard_staging(project: Project, shot_id: str, version: str) -> list[str]:
     folder = project.root / folder_rel
     if not os.path.lexists(folder):
         return []
-    aside = folder.parent / f".sealed-{version}-{secrets.token_hex(6)}"
+    aside = folder.parent / f".sealed-{version}-{os.urandom(6).hex()}"
     try:
         os.rename(folder, aside)
         if os.path.islink(aside):
