@@ -169,6 +169,24 @@ def test_a_forged_line_for_a_tampered_file_is_rejected(shot: Path, cache: dict[s
         "cinev4: error: verification failed: 1 problem(s) in 1 of 1 manifest(s) (size and SHA-256)"]
 
 
+def test_a_line_whose_check_no_checksum_can_be_is_damage_not_a_crash(shot: Path, cache: dict[str, str]) -> None:
+    """A lone surrogate (``\\ud800`` in the JSON) or other non-ASCII text where the keyed
+    checksum belongs: the journal is damaged, discarded, every file hashed; no traceback."""
+    for check in ("\\ud800" * 64, "\\u00e9" * 64):
+        journal, artifacts = _journal_lines(shot)
+        true_line = journal.read_bytes().splitlines()[-1]
+        forged = true_line[: true_line.index(b'"check":"') + 9] + check.encode() + b'"' + \
+            true_line[true_line.index(b'"', true_line.index(b'"check":"') + 9) + 1:]
+        with open(journal, "ab") as handle:
+            handle.write(forged + b"\n")
+        lines = journal.read_bytes().count(b"\n")
+        result = run_cli("verify", "SH010", "--resume", "--json", cwd=shot, env=cache)
+        assert result.json()["resume"]["reused_files"] == 0 and result.json()["ok"]
+        assert warnings_of(result.stderr) == [
+            f"cinev4: warning: {JOURNAL_DIR}/{journal.name} is damaged (line {lines} fails its checksum): "
+            "discarded, every file is hashed again"]
+
+
 def test_a_key_readable_by_others_is_no_secret(shot: Path, cache: dict[str, str]) -> None:
     run_cli("verify", "SH010", "--resume", cwd=shot, env=cache)
     key_file = journal_key_file()

@@ -48,6 +48,8 @@ def test_same_digest_tells_equal_from_different() -> None:
     assert not same_digest(check, check[:-1] + ("0" if check[-1] != "0" else "1"))
     assert not same_digest(check, check[:10])
     assert not same_digest(check, "")
+    assert not same_digest("\ud800" * 64, check)  # json.loads gives a lone surrogate from "\\ud800"
+    assert not same_digest("é" * 64, check)
 
 
 def test_sealing_imports_neither_openssl_nor_the_verifier() -> None:

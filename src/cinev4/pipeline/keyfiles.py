@@ -17,7 +17,7 @@ from cinev4 import Sha256
 try:  # the constant-time comparison hmac.compare_digest is, without importing hmac
     from _operator import _compare_digest
 except ImportError:  # an interpreter without CPython's _operator
-    from hmac import compare_digest as _compare_digest
+    from hmac import compare_digest as _compare_digest  # type: ignore[no-redef]
 
 __all__ = ["KEY_BYTES", "KeyFileRefused", "owned_by_me", "read_key_file", "keyed_digest", "same_digest"]
 
@@ -41,16 +41,17 @@ def keyed_digest(key: bytes, message: bytes) -> str:
     if len(key) > _BLOCK:
         key = Sha256(key).digest()
     key = key.ljust(_BLOCK, b"\0")
-    inner = Sha256(key.translate(_INNER_PAD))
-    inner.update(message)
-    outer = Sha256(key.translate(_OUTER_PAD))
-    outer.update(inner.digest())
-    return outer.hexdigest()
+    inner = Sha256(key.translate(_INNER_PAD) + message).digest()
+    return Sha256(key.translate(_OUTER_PAD) + inner).hexdigest()
 
 
 def same_digest(found: str, expected: str) -> bool:
-    """Whether two checksums are equal, in time that does not depend on where they differ."""
-    return bool(_compare_digest(found.encode(), expected.encode()))
+    """Whether two checksums are equal, in time that does not depend on where they differ.
+    A ``found`` no checksum can be (a lone surrogate read from a forged JSON line) is unequal."""
+    try:
+        return bool(_compare_digest(found.encode(), expected.encode()))
+    except UnicodeEncodeError:
+        return False
 
 
 class KeyFileRefused(Exception):
