@@ -180,3 +180,17 @@ def test_a_control_character_the_validator_quotes_stays_escaped_on_one_line() ->
         parse_document(b'{"\\n": null, "a\\u007f\\t": 1}', "project", "doc.json")
     assert caught.value.problems[-1] == (
         "doc.json: $: Additional properties are not allowed ('\\n', 'a\\x7f\\t' were unexpected)")
+
+
+def test_text_that_is_not_utf8_is_a_contract_problem_not_a_crash() -> None:
+    """A str with a lone surrogate (a non-UTF-8 argument or name, as Python decodes it) is no
+    JSON text: every entry point of the schemas says so instead of raising UnicodeEncodeError."""
+    from cinev4.contracts.schemas import is_valid_ref, schema_problems, validate
+    from cinev4.errors import ContractError
+
+    assert is_valid_ref("SH0\udcff", "common.schema.json#/$defs/safe_id") is False
+    assert is_valid_ref("SH010", "common.schema.json#/$defs/safe_id") is True
+    doc = {"schema": "cinev4/project@1", "project_id": "F\udcfe"}
+    assert schema_problems(doc, "project") == ["$: holds text that is not UTF-8 (expected UTF-8 text)"]
+    with pytest.raises(ContractError, match=r"^project\.json: \$: holds text that is not UTF-8"):
+        validate(doc, "project", "project.json")

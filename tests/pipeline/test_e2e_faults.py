@@ -269,6 +269,28 @@ def test_unsafe_shot_ids_create_nothing(project: Path) -> None:
     run_cli("verify", "../SH010", cwd=project, expect=2)
 
 
+# An argument that is not UTF-8 reaches Python as a str with a lone surrogate ("\udcff"
+# for the byte 0xff), which the schema validator cannot even read.
+NOT_UTF8 = "SH0\udcff"
+
+
+@pytest.mark.parametrize("command", [["shot", "new"], ["shot", "qc"], ["shot", "done"], ["manifest"], ["verify"],
+                                     ["release", "check"], ["release", "publish", "R1"], ["init", "--id"]],
+                         ids=" ".join)
+def test_an_id_that_is_not_utf8_is_one_line_exit_2(project: Path, command: list[str]) -> None:
+    before = sorted(str(p.relative_to(project)) for p in project.rglob("*"))
+    args = [*command, NOT_UTF8] if command != ["init", "--id"] else ["init", "fresh", "--id", NOT_UTF8]
+    result = run_cli(*args, cwd=project, expect=2)
+    [line] = result.stderr.splitlines()
+    assert line.startswith("cinev4: error: ") and "'SH0\\udcff' is not a safe name" in line, line
+    assert sorted(str(p.relative_to(project)) for p in project.rglob("*")) == before
+
+
+def test_a_release_id_that_is_not_utf8_is_refused(project: Path) -> None:
+    result = run_cli("release", "publish", "R\udcfe", "SH010", cwd=project, expect=2)
+    assert "release id 'R\\udcfe' is not a safe name" in result.stderr
+
+
 def test_source_date_epoch_malformed(project: Path) -> None:
     result = run_cli("shot", "new", "SH010", cwd=project, env={"SOURCE_DATE_EPOCH": "tomorrow"}, expect=2)
     assert "SOURCE_DATE_EPOCH" in result.stderr

@@ -108,20 +108,34 @@ def _describe(error: Any) -> str:
     return f"{json_path(list(error.instance_path))}: {message}"
 
 
+# A str holding a lone surrogate (a command-line argument or file name that is not UTF-8, as
+# Python decodes it) is no JSON text: the validator cannot take it, and no rule can accept it.
+_NOT_UTF8 = "$: holds text that is not UTF-8 (expected UTF-8 text)"
+
+
 def schema_problems(doc: Any, kind: DocumentKind) -> list[str]:
     """Every schema violation of ``doc`` as ``"$.json.path: message"`` lines."""
-    return [_describe(error) for error in _validator(f"{kind}.schema.json").iter_errors(doc)]
+    try:
+        return [_describe(error) for error in _validator(f"{kind}.schema.json").iter_errors(doc)]
+    except UnicodeEncodeError:
+        return [_NOT_UTF8]
 
 
 def is_valid_ref(value: Any, ref: str) -> bool:
     """Whether ``value`` matches the schema at ``ref`` (e.g. "common.schema.json#/$defs/safe_id")."""
-    return bool(_validator(ref).is_valid(value))
+    try:
+        return bool(_validator(ref).is_valid(value))
+    except UnicodeEncodeError:
+        return False
 
 
 def validate(doc: Any, kind: DocumentKind, source: str) -> None:
     """Raise ContractError listing every violation, each prefixed by ``source``."""
-    if _validator(f"{kind}.schema.json").is_valid(doc):
-        return  # the common case, without collecting errors (a third faster on a big manifest)
+    try:
+        if _validator(f"{kind}.schema.json").is_valid(doc):
+            return  # the common case, without collecting errors (a third faster on a big manifest)
+    except UnicodeEncodeError:
+        pass  # schema_problems says so
     problems = schema_problems(doc, kind)
     if problems:
         from cinev4.errors import ContractError
