@@ -89,6 +89,9 @@ CASES: dict[str, Case] = {
     # --- usage errors ---
     "tag-with-text": Case(["--tag", "--text", "f"], {"f": b""}, usage_error=True),
     "tag-with-check": Case(["--tag", "--check", "f"], {"f": b""}, usage_error=True),
+    # --tag also means --binary: a --text before it is overridden, one after it refused.
+    "text-then-tag": Case(["-t", "--tag", "f"], {"f": b"abc"}),
+    "text-then-tag-check": Case(["-t", "--tag", "-c", "f"], {"f": b""}, usage_error=True),
     "zero-with-check": Case(["-z", "-c", "f"], {"f": b""}, usage_error=True),
     "binary-with-check": Case(["-b", "-c", "f"], {"f": b""}, usage_error=True),
     "ignore-missing-alone": Case(["--ignore-missing", "f"], {"f": b""}, usage_error=True),
@@ -109,6 +112,8 @@ CASES: dict[str, Case] = {
     "check-strict-empty-line": Case(["--check", "--strict", "f.sums"], {"f": b"", "f.sums": sums(f"{E}  f\n\n")}),
     "check-strict-bad-first": Case(["--check", "--strict", "in.sums"], {"f": b"", "in.sums": sums("ERR\n", f"{E}  f\n")}),
     "check-status-mismatch": Case(["--check", "--status", "f.sums"], {"f": b"foo", "f.sums": sums(f"{E}  f\n")}),
+    # --status silences the verdicts, not why a listed file could not be opened.
+    "check-status-missing": Case(["--check", "--status", "f.sums"], {"f": b"", "f.sums": sums(f"{E}  f\n", f"{E}  gone\n")}),
     "check-quiet-ok": Case(["--check", "--quiet", "f.sums"], {"f": b"", "f.sums": sums(f"{E}  f\n")}),
     "check-quiet-failed": Case(["--check", "--quiet", "f.sums"], {"f": b"foo", "f.sums": sums(f"{E}  f\n")}),
     "check-multifail": Case(["--check", "f.sums"], {"f": b"foo", "f.sums": sums(f"{E}  f\n", f"{E}  f\n", "invalid\n")}),

@@ -496,7 +496,7 @@ def _check_one(sums_name: bytes, parser: SumsParser, engine: _Engine, out: _Outp
                 continue
             tally.unreadable += 1
             verdict = "FAILED open or read"
-            if speak:
+            if report is None:  # as GNU: the reason is said even with --status (only the verdict is not)
                 out.flush()
                 _file_error(entry.name, result.error)
         elif result.sha256 != entry.sha256:

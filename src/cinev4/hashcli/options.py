@@ -63,6 +63,9 @@ def _set(options: HashOptions, name: str, value: str | None) -> None:
         options.status, options.warn, options.quiet = name == "status", name == "warn", name == "quiet"
     elif name in ("binary", "text"):
         options.binary = name == "binary"
+    elif name == "tag":
+        # As in GNU: --tag also means binary, so "-t --tag" is --tag and "--tag -t" a refusal.
+        options.tag, options.binary = True, True
     elif name == "files-from":
         options.files_from.append(value or "")
     elif name == "threads":
