@@ -109,3 +109,74 @@ def test_no_helper_for_a_batch_of_small_files(tmp_path: Path, monkeypatch: pytes
 
     assert most_threads(files) == base + 1  # the worker alone
     assert most_threads([big, *files]) == base + 2  # one file of 64 windows: the worker and its helper
+
+
+COUNTING_FADVISE = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* Counts POSIX_FADV_WILLNEED advice past a file's first bytes (the advice inside
+ * a file; a next file's head is asked for at offset 0) and reports it at exit. */
+static long inside;
+
+int posix_fadvise(int fd, off_t offset, off_t len, int advice)
+{
+    static int (*next_fadvise)(int, off_t, off_t, int);
+    if (!next_fadvise)
+        next_fadvise = (int (*)(int, off_t, off_t, int))dlsym(RTLD_NEXT, "posix_fadvise");
+    if (advice == POSIX_FADV_WILLNEED && offset > 0)
+        __atomic_add_fetch(&inside, 1, __ATOMIC_RELAXED);
+    return next_fadvise(fd, offset, len, advice);
+}
+
+__attribute__((destructor)) static void report(void)
+{
+    fprintf(stderr, "willneed-inside=%ld\n", inside);
+}
+"""
+
+EVICT_AND_HASH = """
+import os, sys
+import cinev4
+path = sys.argv[1]
+fd = os.open(path, os.O_RDONLY)
+os.fsync(fd)  # just written: dirty pages are not dropped
+os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+os.close(fd)
+[result] = cinev4.hash_files([path], 1, kernel=cinev4.available_kernels()[0], io="mmap", window="1M")
+print(result.sha256)
+"""
+
+
+@pytest.mark.skipif(usable_cpus() < 2, reason="the helper runs only where a core is left idle")
+def test_with_the_helper_the_hashing_thread_gives_no_read_ahead_advice(tmp_path: Path) -> None:
+    """Where the helper maps and faults in the next window, the hashing thread does not also
+    advise the kernel to read ahead inside the file (on one cold file that advice cost more
+    than it gave); without the helper it still does. A preloaded shim counts the advice."""
+    import shutil
+    import subprocess
+
+    if shutil.which("cc") is None:
+        pytest.skip("no C compiler for the counting shim")
+    (tmp_path / "count.c").write_text(COUNTING_FADVISE)
+    shim = tmp_path / "count.so"
+    subprocess.run(["cc", "-shared", "-fPIC", "-O1", "-o", str(shim), str(tmp_path / "count.c"), "-ldl"],
+                   check=True, capture_output=True)
+    data = os.urandom(24 << 20)
+    path = write_file(tmp_path / "plate.bin", data)
+
+    def advice_inside(prefault: str) -> int:
+        env = {**os.environ, "LD_PRELOAD": str(shim), "CINEV4_PREFAULT": prefault}
+        done = subprocess.run([sys.executable, "-c", EVICT_AND_HASH, path], env=env, capture_output=True,
+                              text=True, check=True)
+        assert done.stdout.strip() == hashlib.sha256(data).hexdigest()
+        [count] = [line for line in done.stderr.splitlines() if line.startswith("willneed-inside=")]
+        return int(count.partition("=")[2])
+
+    without_helper = advice_inside("0")
+    if without_helper == 0:
+        pytest.skip("the file stayed in the page cache (tmpfs?): no read-ahead advice is given for it")
+    assert advice_inside("1") == 0
