@@ -46,14 +46,25 @@ def fsync_dir(folder: str | os.PathLike[str]) -> None:
         os.close(fd)
 
 
+def _new_temp(path: Path) -> tuple[int, Path]:
+    """A new, empty, private file beside ``path`` with a random hidden name (what
+    tempfile.mkstemp makes, without importing tempfile: with shutil, bz2 and lzma
+    it costs every writing command about 2.5 ms of start-up)."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        tmp = path.parent / f".{path.name}.{os.urandom(6).hex()}.tmp"
+        try:
+            return os.open(tmp, flags, 0o600), tmp
+        except FileExistsError:
+            continue  # 48 random bits taken already: another name
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(path.parent))
+
+
 def _temp_file(path: Path, data: bytes, mode: int, name: Path | None = None) -> Path:
     """``data`` in a new file beside ``path``, fsynced and made exactly ``mode``: a random
     hidden name, or ``name`` (created exclusively, never through a symlink)."""
     if name is None:
-        import tempfile  # here, not at the top: commands that only read never pay for it
-
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        tmp = Path(tmp_name)
+        fd, tmp = _new_temp(path)
     else:
         fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), mode)
         tmp = name

@@ -407,11 +407,24 @@ def digests_with_staging(
     return results  # type: ignore[return-value]
 
 
+def _remove_records(folder: Path) -> None:
+    """Remove a staging folder: its records (and any temporary a killed stager left) are
+    files; anything else in it (never made by cinev4) goes through shutil.rmtree, which
+    costs every seal about 2 ms of imports when it is not needed."""
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                import shutil
+
+                shutil.rmtree(entry.path)
+            else:
+                os.unlink(entry.path)
+    os.rmdir(folder)
+
+
 def discard_staging(project: Project, shot_id: str, version: str) -> list[str]:
     """After the seal: remove the version's staging records (never read again). The folder
     is first renamed aside, so a late stager cannot race the removal. Warnings, if any."""
-    import shutil
-
     folder_rel = layout.staging_dir(shot_id, version)
     folder = project.root / folder_rel
     if not os.path.lexists(folder):
@@ -422,7 +435,7 @@ def discard_staging(project: Project, shot_id: str, version: str) -> list[str]:
         if os.path.islink(aside):
             os.unlink(aside)
         else:
-            shutil.rmtree(aside)
+            _remove_records(aside)
         fsync_dir(folder.parent)
     except OSError as exc:
         return [f"{folder_rel}/ could not be removed after the seal ({exc.strerror}): it is never read again, "
