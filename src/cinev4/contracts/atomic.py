@@ -50,7 +50,11 @@ def _new_temp(path: Path) -> tuple[int, Path]:
     """A new, empty, private file beside ``path`` with a random hidden name (what
     tempfile.mkstemp makes, without importing tempfile: with shutil, bz2 and lzma
     it costs every writing command about 2.5 ms of start-up)."""
-    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL
+    # As mkstemp: never through a symlink, not inherited, and on Windows in binary mode (the
+    # C runtime would otherwise write every "\n" of a document as "\r\n").
+    for name in ("O_NOFOLLOW", "O_CLOEXEC", "O_NOINHERIT", "O_BINARY"):
+        flags |= getattr(os, name, 0)
     for _ in range(100):
         tmp = path.parent / f".{path.name}.{os.urandom(6).hex()}.tmp"
         try:
@@ -66,7 +70,8 @@ def _temp_file(path: Path, data: bytes, mode: int, name: Path | None = None) -> 
     if name is None:
         fd, tmp = _new_temp(path)
     else:
-        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), mode)
+        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+                     | getattr(os, "O_BINARY", 0), mode)
         tmp = name
     try:
         with os.fdopen(fd, "wb") as handle:
