@@ -63,8 +63,16 @@ def test_canonical_bytes_of_documents_json_indents_itself() -> None:
 
 
 def test_canonical_bytes_refuse_undecodable_names() -> None:
-    with pytest.raises(UnicodeEncodeError):
-        canonical_bytes({"path": "bad\udcff"})
+    """A contract error naming every place (never a UnicodeEncodeError, which the command
+    line would call an internal error)."""
+    from cinev4.errors import ContractError
+
+    with pytest.raises(ContractError) as refused:
+        canonical_bytes({"path": "bad\udcff", "list": ["ok", "x\udcfe"], "b\udcfd": 1})
+    assert str(refused.value).split("; ") == [
+        "$: a key holds text that is not UTF-8 (expected UTF-8 text)",
+        "$.path: holds text that is not UTF-8 (expected UTF-8 text)",
+        "$.list[1]: holds text that is not UTF-8 (expected UTF-8 text)"]
 
 
 def test_parse_json_round_trip() -> None:

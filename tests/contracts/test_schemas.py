@@ -191,6 +191,6 @@ def test_text_that_is_not_utf8_is_a_contract_problem_not_a_crash() -> None:
     assert is_valid_ref("SH0\udcff", "common.schema.json#/$defs/safe_id") is False
     assert is_valid_ref("SH010", "common.schema.json#/$defs/safe_id") is True
     doc = {"schema": "cinev4/project@1", "project_id": "F\udcfe"}
-    assert schema_problems(doc, "project") == ["$: holds text that is not UTF-8 (expected UTF-8 text)"]
-    with pytest.raises(ContractError, match=r"^project\.json: \$: holds text that is not UTF-8"):
+    assert schema_problems(doc, "project") == ["$.project_id: holds text that is not UTF-8 (expected UTF-8 text)"]
+    with pytest.raises(ContractError, match=r"^project\.json: \$\.project_id: holds text that is not UTF-8"):
         validate(doc, "project", "project.json")

@@ -291,6 +291,27 @@ def test_a_release_id_that_is_not_utf8_is_refused(project: Path) -> None:
     assert "release id 'R\\udcfe' is not a safe name" in result.stderr
 
 
+@pytest.mark.parametrize("command", [["shot", "qc", "SH010", "--reason"], ["shot", "fail", "SH010", "--reason"]],
+                         ids=" ".join)
+def test_free_text_that_is_not_utf8_is_one_line_exit_2(project: Path, command: list[str]) -> None:
+    run_cli("shot", "new", "SH010", cwd=project)
+    render(project)
+    before = (project / "shots/SH010/shot.json").read_bytes()
+    result = run_cli(*command, "why\udcff", cwd=project, expect=2)
+    lines = result.stderr.splitlines()  # one line per field that holds it (fail: the history and fail_reason)
+    assert lines and all(line.startswith("cinev4: error: $.") and line.endswith(
+        "holds text that is not UTF-8 (expected UTF-8 text)") for line in lines), lines
+    assert any("reason" in line for line in lines), lines
+    assert (project / "shots/SH010/shot.json").read_bytes() == before
+
+
+def test_a_project_name_that_is_not_utf8_makes_no_folder(tmp_path: Path) -> None:
+    result = run_cli("init", "proj", "--id", "FILM01", "--name", "bad\udcff", cwd=tmp_path, expect=2)
+    assert result.stderr.splitlines() == [
+        "cinev4: error: $.name: holds text that is not UTF-8 (expected UTF-8 text)"], result.stderr
+    assert not (tmp_path / "proj").exists()
+
+
 def test_source_date_epoch_malformed(project: Path) -> None:
     result = run_cli("shot", "new", "SH010", cwd=project, env={"SOURCE_DATE_EPOCH": "tomorrow"}, expect=2)
     assert "SOURCE_DATE_EPOCH" in result.stderr

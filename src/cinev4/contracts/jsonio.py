@@ -17,7 +17,7 @@ from typing import Any
 
 from cinev4.errors import JsonProblem
 
-__all__ = ["JsonProblem", "MAX_DEPTH", "canonical_bytes", "json_path", "max_depth", "parse_json"]
+__all__ = ["JsonProblem", "MAX_DEPTH", "canonical_bytes", "json_path", "max_depth", "not_utf8_problems", "parse_json"]
 
 # A contract document larger than this is not a manifest but an accident (or
 # an attack); refuse before reading it all into memory.
@@ -428,14 +428,38 @@ def canonical_bytes(doc: Any) -> bytes:
     """The one byte form cinev4 writes: sorted keys, two-space indent, UTF-8
     (not \\u escapes, so paths stay readable), and a trailing newline.
 
-    Lone surrogates (from undecodable file names) cannot be encoded and raise
-    UnicodeEncodeError: such names are refused earlier by the path rules.
+    A lone surrogate (a command-line argument that is not UTF-8, as Python decodes
+    it) cannot be written: JsonProblem names every place that holds one. File names
+    are refused before by the path rules.
     """
     try:
         text = _indented(doc, 0)
     except _NotPlain:  # keys that are not strings, floats: json's own indenting encoder
         text = json.dumps(doc, sort_keys=True, indent=2, ensure_ascii=False, separators=(",", ": "), allow_nan=False)
-    return (text + "\n").encode("utf-8")
+    try:
+        return (text + "\n").encode("utf-8")
+    except UnicodeEncodeError:
+        raise JsonProblem(not_utf8_problems(doc)) from None
+
+
+def not_utf8_problems(doc: Any) -> list[str]:
+    """Every string and key of ``doc`` that holds a lone surrogate, as ``"$.path: ..."``
+    lines (an iterative walk: documents are wide). Empty when there is none."""
+    found: list[str] = []
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(doc, ())]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, str):
+            if _is_unencodable(node):
+                found.append(f"{json_path(path)}: holds text that is not UTF-8 (expected UTF-8 text)")
+        elif isinstance(node, dict):
+            for key in node:
+                if isinstance(key, str) and _is_unencodable(key):
+                    found.append(f"{json_path(path)}: a key holds text that is not UTF-8 (expected UTF-8 text)")
+            stack.extend((value, path + (key,)) for key, value in reversed(node.items()))
+        elif isinstance(node, (list, tuple)):
+            stack.extend((value, path + (index,)) for index, value in reversed(list(enumerate(node))))
+    return found
 
 
 # json.dumps indents in pure Python (its C encoder cannot indent): 0.5 s for a manifest of

@@ -108,17 +108,16 @@ def _describe(error: Any) -> str:
     return f"{json_path(list(error.instance_path))}: {message}"
 
 
-# A str holding a lone surrogate (a command-line argument or file name that is not UTF-8, as
-# Python decodes it) is no JSON text: the validator cannot take it, and no rule can accept it.
-_NOT_UTF8 = "$: holds text that is not UTF-8 (expected UTF-8 text)"
-
-
 def schema_problems(doc: Any, kind: DocumentKind) -> list[str]:
     """Every schema violation of ``doc`` as ``"$.json.path: message"`` lines."""
     try:
         return [_describe(error) for error in _validator(f"{kind}.schema.json").iter_errors(doc)]
     except UnicodeEncodeError:
-        return [_NOT_UTF8]
+        # A str holding a lone surrogate (a command-line argument or file name that is not
+        # UTF-8, as Python decodes it) is no JSON text: the validator cannot even read it.
+        from cinev4.contracts.jsonio import not_utf8_problems
+
+        return not_utf8_problems(doc) or ["$: holds text that is not UTF-8 (expected UTF-8 text)"]
 
 
 def is_valid_ref(value: Any, ref: str) -> bool:

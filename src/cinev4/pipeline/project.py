@@ -83,11 +83,12 @@ def init_project(
     if name is not None:
         data["name"] = name
     validate(data, "project", "project.json")
+    raw = canonical_bytes(data)  # before any folder is made: text that cannot be written leaves none
     folder.mkdir(parents=True, exist_ok=True)
     for sub in (layout.SHOTS_DIR, layout.RELEASES_DIR):
         (folder / sub).mkdir(exist_ok=True)
     try:
-        write_once(folder / layout.PROJECT_FILE, canonical_bytes(data), mode=0o644)
+        write_once(folder / layout.PROJECT_FILE, raw, mode=0o644)
     except AlreadyExistsError:
         raise AlreadyExistsError(f"{folder / layout.PROJECT_FILE} already exists (a project is initialised once)") from None
     create_stage_key(folder)  # render hooks key their staging records with it (0640: the group reads it)

@@ -411,14 +411,15 @@ def _remove_records(folder: Path) -> None:
     """Remove a staging folder: its records (and any temporary a killed stager left) are
     files; anything else in it (never made by cinev4) goes through shutil.rmtree, which
     costs every seal about 2 ms of imports when it is not needed."""
-    with os.scandir(folder) as entries:
-        for entry in entries:
-            if entry.is_dir(follow_symlinks=False):
-                import shutil
+    with os.scandir(folder) as listing:
+        entries = list(listing)  # listed whole first: removing while listing may skip entries
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            import shutil
 
-                shutil.rmtree(entry.path)
-            else:
-                os.unlink(entry.path)
+            shutil.rmtree(entry.path)
+        else:
+            os.unlink(entry.path)
     os.rmdir(folder)
 
 

@@ -572,8 +572,10 @@ int cv4_source_next(cv4_source *src, const uint8_t **data, size_t *len)
                 map_ahead(src);
             return 0;
         }
-        /* Some file systems and special mounts refuse mmap: read instead. */
+        /* Some file systems and special mounts refuse mmap: read instead, with the
+         * read-ahead advice a mapped file with a helper did without. */
         src->mode = CV4_IO_READ;
+        prefetch_next(src, src->offset + want);
     }
     err = next_read(src, want, data, len);
     if (err == 0)
