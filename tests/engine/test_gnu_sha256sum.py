@@ -213,16 +213,22 @@ def _after_program_name(stderr: bytes, program: bytes) -> list[bytes]:
     return lines
 
 
-@pytest.mark.parametrize("name", list(CASES))
-def test_same_as_gnu_sha256sum(name: str, tmp_path: Path) -> None:
-    case = CASES[name]
+def _run_both(case: Case, tmp_path: Path) -> tuple[subprocess.CompletedProcess[bytes],
+                                                    subprocess.CompletedProcess[bytes]]:
+    """GNU's run and cinev4's of ``case``, each in its own copy of the files."""
     gnu_dir, ours_dir = tmp_path / "gnu", tmp_path / "ours"
     for folder in (gnu_dir, ours_dir):
         folder.mkdir()
         _materialise(folder, case.files)
     # argv[0] "sha256sum": GNU names itself in diagnostics as it was called.
     theirs = _run(["sha256sum", *case.args], gnu_dir, case.stdin, case.locale, executable=SHA256SUM)
-    ours = _run([*cinev4_exe(), "hash", *case.args], ours_dir, case.stdin, case.locale)
+    return theirs, _run([*cinev4_exe(), "hash", *case.args], ours_dir, case.stdin, case.locale)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_same_as_gnu_sha256sum(name: str, tmp_path: Path) -> None:
+    case = CASES[name]
+    theirs, ours = _run_both(case, tmp_path)
     assert ours.stdout == theirs.stdout
     assert _after_program_name(ours.stderr, b"cinev4") == _after_program_name(theirs.stderr, b"sha256sum")
     assert theirs.returncode == (1 if case.usage_error else theirs.returncode)
@@ -267,12 +273,7 @@ def _fuzz_case(seed: int) -> Case:
 @pytest.mark.parametrize("seed", [*range(200), 247, 330])
 def test_random_cases_same_as_gnu_sha256sum(seed: int, tmp_path: Path) -> None:
     case = _fuzz_case(seed)
-    gnu_dir, ours_dir = tmp_path / "gnu", tmp_path / "ours"
-    for folder in (gnu_dir, ours_dir):
-        folder.mkdir()
-        _materialise(folder, case.files)
-    theirs = _run(["sha256sum", *case.args], gnu_dir, case.stdin, case.locale, executable=SHA256SUM)
-    ours = _run([*cinev4_exe(), "hash", *case.args], ours_dir, case.stdin, case.locale)
+    theirs, ours = _run_both(case, tmp_path)
     gnu_lines = _after_program_name(theirs.stderr, b"sha256sum")
     usage_error = theirs.returncode == 1 and any(line.startswith(b"Try '") for line in gnu_lines)
     assert (ours.stdout, _after_program_name(ours.stderr, b"cinev4")) == (theirs.stdout, gnu_lines), case

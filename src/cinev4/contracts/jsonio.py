@@ -13,6 +13,7 @@ import re
 from array import array
 from itertools import accumulate, chain
 from operator import countOf
+from collections.abc import Iterator
 from typing import Any
 
 from cinev4.errors import JsonProblem
@@ -145,14 +146,24 @@ def _is_unencodable(text: str) -> bool:
     return False
 
 
-def _refusals(doc: Any, integers_only: bool) -> list[str]:
-    """Every repeated key, out-of-range integer, lone surrogate and (when
-    ``integers_only``) fraction-form number, with its JSON path; an iterative
-    walk, since the depth was bounded before parsing but the width is not."""
-    found: list[str] = []
+def _nodes(doc: Any) -> Iterator[tuple[Any, tuple[str | int, ...]]]:
+    """Every value of ``doc`` with its path, in document order; an iterative walk,
+    since documents are wide (and a parsed one's depth was bounded, not its width)."""
     stack: list[tuple[Any, tuple[str | int, ...]]] = [(doc, ())]
     while stack:
         node, path = stack.pop()
+        yield node, path
+        if isinstance(node, dict):
+            stack.extend((value, path + (key,)) for key, value in reversed(node.items()))
+        elif isinstance(node, (list, tuple)):
+            stack.extend((value, path + (index,)) for index, value in reversed(list(enumerate(node))))
+
+
+def _refusals(doc: Any, integers_only: bool) -> list[str]:
+    """Every repeated key, out-of-range integer, lone surrogate and (when
+    ``integers_only``) fraction-form number, with its JSON path."""
+    found: list[str] = []
+    for node, path in _nodes(doc):
         if isinstance(node, str):
             if _is_unencodable(node):
                 found.append(f"{json_path(path)}: a \\u escape leaves a lone surrogate (expected Unicode text)")
@@ -163,9 +174,6 @@ def _refusals(doc: Any, integers_only: bool) -> list[str]:
                 if _is_unencodable(key):
                     shown = key.encode("utf-8", "backslashreplace").decode("ascii", "replace")
                     found.append(f"{json_path(path)}: the key {shown!r} holds a lone surrogate (expected Unicode text)")
-            stack.extend((value, path + (key,)) for key, value in reversed(node.items()))
-        elif isinstance(node, list):
-            stack.extend((value, path + (index,)) for index, value in reversed(list(enumerate(node))))
         elif isinstance(node, _Fraction):
             if integers_only:
                 found.append(f"{json_path(path)}: {node!r} is not an integer (written with a fraction or "
@@ -442,23 +450,20 @@ def canonical_bytes(doc: Any) -> bytes:
         raise JsonProblem(not_utf8_problems(doc)) from None
 
 
+NOT_UTF8 = "holds text that is not UTF-8 (expected UTF-8 text)"
+
+
 def not_utf8_problems(doc: Any) -> list[str]:
     """Every string and key of ``doc`` that holds a lone surrogate, as ``"$.path: ..."``
-    lines (an iterative walk: documents are wide). Empty when there is none."""
+    lines. Empty when there is none."""
     found: list[str] = []
-    stack: list[tuple[Any, tuple[str | int, ...]]] = [(doc, ())]
-    while stack:
-        node, path = stack.pop()
+    for node, path in _nodes(doc):
         if isinstance(node, str):
             if _is_unencodable(node):
-                found.append(f"{json_path(path)}: holds text that is not UTF-8 (expected UTF-8 text)")
+                found.append(f"{json_path(path)}: {NOT_UTF8}")
         elif isinstance(node, dict):
-            for key in node:
-                if isinstance(key, str) and _is_unencodable(key):
-                    found.append(f"{json_path(path)}: a key holds text that is not UTF-8 (expected UTF-8 text)")
-            stack.extend((value, path + (key,)) for key, value in reversed(node.items()))
-        elif isinstance(node, (list, tuple)):
-            stack.extend((value, path + (index,)) for index, value in reversed(list(enumerate(node))))
+            found += [f"{json_path(path)}: a key {NOT_UTF8}" for key in node
+                      if isinstance(key, str) and _is_unencodable(key)]
     return found
 
 

@@ -115,9 +115,9 @@ def schema_problems(doc: Any, kind: DocumentKind) -> list[str]:
     except UnicodeEncodeError:
         # A str holding a lone surrogate (a command-line argument or file name that is not
         # UTF-8, as Python decodes it) is no JSON text: the validator cannot even read it.
-        from cinev4.contracts.jsonio import not_utf8_problems
+        from cinev4.contracts.jsonio import NOT_UTF8, not_utf8_problems
 
-        return not_utf8_problems(doc) or ["$: holds text that is not UTF-8 (expected UTF-8 text)"]
+        return not_utf8_problems(doc) or [f"$: {NOT_UTF8}"]
 
 
 def is_valid_ref(value: Any, ref: str) -> bool:

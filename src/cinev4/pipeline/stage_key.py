@@ -33,15 +33,13 @@ def create_stage_key(root: str | os.PathLike[str]) -> bool:
     key_file = root / layout.STAGE_KEY_FILE
     if os.path.lexists(key_file):
         return False
-    import secrets  # here, not at the top: every command imports this module, few make a key
-
-    tmp_name = f".{layout.STAGE_KEY_FILE}.{secrets.token_hex(8)}.tmp"
+    tmp_name = f".{layout.STAGE_KEY_FILE}.{os.urandom(8).hex()}.tmp"
     dir_fd = os.open(root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _O_CLOEXEC)
     try:
         fd = os.open(tmp_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC, 0o600,
                      dir_fd=dir_fd)
         try:
-            os.write(fd, secrets.token_bytes(KEY_BYTES))
+            os.write(fd, os.urandom(KEY_BYTES))
             os.fchmod(fd, KEY_MODE)
             os.fsync(fd)
         finally:
