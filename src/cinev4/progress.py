@@ -84,7 +84,7 @@ class _Meter:
 def terminal_width(stream: IO[str]) -> int:
     """``COLUMNS`` if set (as a shell exports it), else the terminal's width, else 80."""
     columns = os.environ.get("COLUMNS", "")
-    if columns.isdigit() and int(columns) > 0:
+    if columns.isascii() and columns.isdigit() and int(columns) > 0:  # not '²' (str.isdigit takes it)
         return int(columns)
     try:
         return os.get_terminal_size(stream.fileno()).columns or 80

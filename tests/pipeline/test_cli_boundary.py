@@ -1,6 +1,8 @@
 """Start-up checks of every CINEV4_* variable, and the last boundary: one line and exit 2."""
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -86,6 +88,58 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     assert 'raise RuntimeError(\'boom\\nsecond line\')' in proc.stderr
     assert proc.stderr.endswith("cinev4: internal error: RuntimeError: boom second line "
                                 "(set CINEV4_DEBUG=1 for the traceback)\n")
+
+
+# --- with --json, one JSON document whatever happens (docs/CONTRACT.md "Exit codes") --------------
+
+def _json_of(result: subprocess.CompletedProcess[str]) -> dict[str, object]:
+    document = json.loads(result.stdout)
+    assert isinstance(document, dict), result.stdout
+    return document
+
+
+def test_a_bad_setting_with_json_is_a_json_document_too(tmp_path: Path) -> None:
+    for command in [("status", "--json"), ("verify", "--all", "--json"), ("manifest", "SH010", "--json")]:
+        result = run_cli(*command, cwd=tmp_path, env={"CINEV4_THREADS": "0"}, expect=2)
+        assert _json_of(result) == {"errors": ["CINEV4_THREADS='0': expected a whole number from 1 to 1024, not 0"],
+                                    "exit_code": 2, "ok": False}, str(result)
+        assert result.stderr.count("\n") == 1
+    # After a "--" it is an operand, not the option: no document.
+    result = run_cli("verify", "--", "--json", cwd=tmp_path, env={"CINEV4_THREADS": "0"}, expect=2)
+    assert result.stdout == ""
+
+
+def test_an_internal_error_with_json_is_a_json_document_too(tmp_path: Path) -> None:
+    env = clean_env(_crashing_site(tmp_path))
+    result = subprocess.run([*CINEV4, "status", "--json"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 2
+    line = "RuntimeError: boom second line (set CINEV4_DEBUG=1 for the traceback)"
+    assert result.stderr == f"cinev4: internal error: {line}\n"
+    assert _json_of(result) == {"errors": [line], "exit_code": 2, "ok": False}
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full here")
+@pytest.mark.parametrize("command", [("--version",), ("status", "--json"), ("status",), ("verify", "--all", "--json")])
+def test_output_to_a_full_disk_is_one_error_line_not_an_internal_error(tmp_path: Path, command: tuple[str, ...]) -> None:
+    run_cli("init", "proj", "--id", "FILM01", cwd=tmp_path)
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([*CINEV4, *command], cwd=tmp_path / "proj", env=clean_env(None), stdout=full,
+                                stderr=subprocess.PIPE, text=True, timeout=60)
+    assert (result.returncode, result.stderr) == (2, "cinev4: error: No space left on device\n")
+
+
+def test_json_reports_of_names_that_are_not_utf8_are_utf8(tmp_path: Path) -> None:
+    run_cli("init", "proj", "--id", "FILM01", cwd=tmp_path)
+    project = tmp_path / "proj"
+    run_cli("shot", "new", "SH010", cwd=project)
+    (project / "shots/SH010/outputs/v0001").joinpath(os.fsdecode(b"frame\xff.exr")).write_bytes(b"x")
+    result = subprocess.run([*CINEV4, "manifest", "SH010", "--json"], cwd=project, env=clean_env(None),
+                            capture_output=True, timeout=60)
+    assert result.returncode == 2
+    document = json.loads(result.stdout.decode("utf-8"))  # strict: raw \xff bytes made this fail
+    assert document["errors"] == ["shots/SH010/outputs/v0001/frame\udcff.exr is not valid UTF-8 "
+                                  "(expected a UTF-8 file name)"], document
 
 
 def test_cli_start_up_imports_no_numpy(tmp_path: Path) -> None:

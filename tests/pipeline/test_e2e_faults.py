@@ -312,10 +312,20 @@ def test_a_project_name_that_is_not_utf8_makes_no_folder(tmp_path: Path) -> None
     assert not (tmp_path / "proj").exists()
 
 
-def test_source_date_epoch_malformed(project: Path) -> None:
-    result = run_cli("shot", "new", "SH010", cwd=project, env={"SOURCE_DATE_EPOCH": "tomorrow"}, expect=2)
-    assert "SOURCE_DATE_EPOCH" in result.stderr
+# '²' and '٣' pass str.isdigit (int('²') raised, '٣' was read as 3); 253402300800 is year 10000,
+# which no date-time of the schemas can hold (it failed as two schema errors blaming shot.json).
+@pytest.mark.parametrize("epoch", ["tomorrow", "\u00b2", "\u0663", "-1", "1e9", "253402300800"])
+def test_source_date_epoch_malformed(project: Path, epoch: str) -> None:
+    result = run_cli("shot", "new", "SH010", cwd=project, env={"SOURCE_DATE_EPOCH": epoch}, expect=2)
+    assert result.stderr.splitlines() == [
+        f"cinev4: error: SOURCE_DATE_EPOCH={epoch!r} is not valid (expected a non-negative integer of seconds, "
+        "at most 253402300799: 9999-12-31T23:59:59Z)"], result.stderr
     assert not (project / "shots/SH010/shot.json").exists()
+
+
+def test_source_date_epoch_last_second(project: Path) -> None:
+    run_cli("shot", "new", "SH010", cwd=project, env={"SOURCE_DATE_EPOCH": "253402300799"})
+    assert '"9999-12-31T23:59:59Z"' in (project / "shots/SH010/shot.json").read_text()
 
 
 def test_init_twice_and_bad_project_id(project: Path, tmp_path: Path) -> None:

@@ -116,7 +116,9 @@ def test_interrupt_keeps_the_journal_and_exits_with_one_line(
     stdout, stderr = proc.communicate(timeout=30)
     assert time.monotonic() - sent < 1.0  # the workers stop within a second
     # click ends the terminal's "^C" line with a newline before the message: hence strip()
-    assert proc.returncode == code and stderr.strip() == line and stdout == ""
+    assert proc.returncode == code and stderr.strip() == line
+    # --json: still one document (docs/CONTRACT.md), saying why there is no report
+    assert json.loads(stdout) == {"errors": [line.removeprefix("cinev4: ")], "exit_code": code, "ok": False}
     journaled = journal_entries(big)
     assert 1 <= journaled < FRAMES
     run_cli("verify", "SH010", "--sizes-only", cwd=big)  # .cinev4/ is no output: nothing extra

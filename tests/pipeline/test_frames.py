@@ -71,9 +71,14 @@ def test_frame_range_parsing() -> None:
     assert parse_frame_range("1001-1240") == FrameRange(1001, 1240)
     assert parse_frame_range(" 7 ") == FrameRange(7, 7)
     assert len(FrameRange(1001, 1240)) == 240
-    for bad in ("1240-1001", "a-b", "1001-", "-5", ""):
+    for bad in ("1240-1001", "a-b", "1001-", "-5", "", "\u0661\u0660\u0660\u0661"):
         with pytest.raises(ContractError):
             parse_frame_range(bad)
+    assert parse_frame_range("0-999999999") == FrameRange(0, 999999999)
+    for huge in ("1000000000-1000000001", "5-1000000000", "99999999999999999999"):
+        with pytest.raises(ContractError, match=rf"frame range '{huge}': frame \d+ is out of range "
+                                                r"\(expected 0 to 999999999\)"):
+            parse_frame_range(huge)
     with pytest.raises(ContractError):
         FrameRange.from_document({"first": 10, "last": 9})
     assert FrameRange.from_document(None) is None

@@ -161,3 +161,27 @@ def test_the_progress_module_needs_no_click() -> None:
 
     code = "import sys, cinev4.progress; assert 'click' not in sys.modules, 'click imported'"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+
+@pytest.mark.parametrize("columns", ["\u00b2", "\u0663\u0660", "0", "-5", "wide"])
+def test_a_columns_value_that_is_no_width_falls_back_to_the_terminal(
+        columns: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # '²' passes str.isdigit and failed int(): an internal error under every progress bar.
+    from cinev4.progress import terminal_width
+
+    monkeypatch.setenv("COLUMNS", columns)
+    leader, follower = os.openpty()
+    try:
+        with open(follower, "w", closefd=False) as stream:
+            assert terminal_width(stream) == (os.get_terminal_size(follower).columns or 80)
+    finally:
+        os.close(leader)
+        os.close(follower)
+
+
+def test_columns_sets_the_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cinev4.progress import terminal_width
+
+    monkeypatch.setenv("COLUMNS", "61")
+    assert terminal_width(io.StringIO()) == 61

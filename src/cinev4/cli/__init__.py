@@ -119,10 +119,10 @@ def main(argv: list[str] | None = None) -> None:
 
     from cinev4.settings import environment_problems
 
+    args = sys.argv[1:] if argv is None else list(argv)
     problems = environment_problems()
     if problems:
-        for problem in problems:
-            click.echo(f"cinev4: error: {problem}", err=True)
+        _report_failure(problems, 2, args)
         sys.exit(2)
     for name in EXIT_CODE_FOR_SIGNAL:
         if hasattr(signal, name):
@@ -130,8 +130,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         code = cli.main(args=argv, prog_name="cinev4", standalone_mode=False)  # type: ignore[func-returns-value]
     except _Stopped as stop:
-        click.echo(f"cinev4: {_MESSAGE_FOR_SIGNAL[stop.signal_name]}", err=True)
-        sys.exit(EXIT_CODE_FOR_SIGNAL[stop.signal_name])
+        code = EXIT_CODE_FOR_SIGNAL[stop.signal_name]
+        _report_failure([_MESSAGE_FOR_SIGNAL[stop.signal_name]], code, args, prefix="cinev4: ")
+        sys.exit(code)
     except click.exceptions.Abort:  # EOF at a prompt
         click.echo("cinev4: aborted", err=True)
         sys.exit(1)
@@ -141,19 +142,50 @@ def main(argv: list[str] | None = None) -> None:
             # `cinev4` or `cinev4 shot` alone: the help, as click < 8.2 printed it (exit 0).
             click.echo(exc.format_message())
             sys.exit(0)
-        _report_click_error(exc, sys.argv[1:] if argv is None else argv)
+        _report_click_error(exc, args)
         sys.exit(exc.exit_code)
+    except OSError as exc:  # outside a command's boundary: --version, or its output, to a full disk
+        from cinev4.errors import as_cinev_error, error_lines
+
+        _report_failure(error_lines(as_cinev_error(exc)), 2, args)
+        sys.exit(2)
     except Exception as exc:  # noqa: BLE001 - the last boundary: a crash must not read as exit 1
-        _report_internal_error(exc)
+        _report_failure([_internal_error_line(exc)], EXIT_INTERNAL_ERROR, args, prefix="cinev4: internal error: ")
         sys.exit(EXIT_INTERNAL_ERROR)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _json_asked(argv: list[str]) -> bool:
+    """Whether ``--json`` is among the options (before a ``--``), judged without click: also
+    when the command line could not be parsed."""
+    return "--json" in (argv[:argv.index("--")] if "--" in argv else argv)
+
+
+def _report_failure(lines: list[str], exit_code: int, argv: list[str], prefix: str = "cinev4: error: ") -> None:
+    """A failure outside the commands' own boundary, each line on stderr; with ``--json``
+    also the errors document on stdout (docs/CONTRACT.md: one JSON object whatever the
+    outcome), unless the command printed its own already. Output that cannot be written
+    (stdout closed or on a full disk) is let go: the exit code still tells."""
+    for line in lines:
+        try:
+            click.echo(f"{prefix}{line}", err=True)
+        except OSError:
+            pass
+    if _json_asked(argv):
+        from cinev4.cli._common import emit_result, json_was_emitted
+
+        if not json_was_emitted():
+            try:
+                emit_result({"errors": lines}, exit_code)
+            except OSError:
+                pass
 
 
 def _report_click_error(exc: click.ClickException, argv: list[str]) -> None:
     """Every error in one format, ``cinev4: error: ...`` (click's usage errors too, with a
     one-line pointer to --help instead of click's usage block); with ``--json`` the same
     lines as a JSON document on stdout, unless the command already printed its report."""
-    from cinev4.cli._common import CommandError, emit_result, json_was_emitted
+    from cinev4.cli._common import CommandError
 
     if isinstance(exc, CommandError):
         lines = exc.lines
@@ -162,10 +194,7 @@ def _report_click_error(exc: click.ClickException, argv: list[str]) -> None:
         if isinstance(exc, click.UsageError) and exc.ctx is not None:
             message += f" (see: {exc.ctx.command_path} --help)"
         lines = [message]
-    for line in lines:
-        click.echo(f"cinev4: error: {line}", err=True)
-    if "--json" in argv and not json_was_emitted():
-        emit_result({"errors": lines}, exc.exit_code)
+    _report_failure(lines, exc.exit_code, argv)
 
 
 # A bug or an unexpected environment problem exits 2 ("could not do what was
@@ -174,8 +203,9 @@ EXIT_INTERNAL_ERROR = 2
 _MAX_MESSAGE = 400
 
 
-def _report_internal_error(exc: BaseException) -> None:
-    """One line on stderr; the traceback too with CINEV4_DEBUG=1."""
+def _internal_error_line(exc: BaseException) -> str:
+    """What an unexpected exception is reported as, in one line (the traceback goes to
+    stderr first with CINEV4_DEBUG=1)."""
     from cinev4.settings import debug_enabled
 
     if debug_enabled():
@@ -185,8 +215,7 @@ def _report_internal_error(exc: BaseException) -> None:
     message = " ".join(str(exc).split())
     if len(message) > _MAX_MESSAGE:
         message = message[: _MAX_MESSAGE - 3] + "..."
-    name = type(exc).__qualname__
-    click.echo(f"cinev4: internal error: {name}: {message} (set CINEV4_DEBUG=1 for the traceback)", err=True)
+    return f"{type(exc).__qualname__}: {message} (set CINEV4_DEBUG=1 for the traceback)"
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -64,7 +64,10 @@ def boundary(func: F) -> F:
         except (CinevError, OSError) as exc:
             error = CommandError(as_cinev_error(exc))
             if kwargs.get("as_json") and not getattr(exc, "report", None):
-                emit_result({"errors": error.lines}, error.exit_code)
+                try:
+                    emit_result({"errors": error.lines}, error.exit_code)
+                except OSError:
+                    pass  # stdout is what failed (a full disk, a closed pipe): stderr still says why
             raise error from None
 
     return wrapper  # type: ignore[return-value]
@@ -179,7 +182,14 @@ _emitted: list[bool] = []  # whether this process printed its JSON document (one
 
 def emit_json(document: Any) -> None:
     _emitted.append(True)
-    click.echo(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False))
+    text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A name that is not UTF-8 (held as lone surrogates) would go out as its raw bytes,
+        # and the document would not be UTF-8: written with \u escapes instead.
+        text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=True)
+    click.echo(text)
 
 
 def json_was_emitted() -> bool:

@@ -18,6 +18,9 @@ __all__ = ["utc_now", "format_utc", "RACY_NS"]
 # stat only when the file is older than this).
 RACY_NS = 2_000_000_000
 
+# 9999-12-31T23:59:59Z: the last second a four-digit year (RFC 3339, the schemas' date-time) can write.
+_LAST_EPOCH_SECOND = 253_402_300_799
+
 
 def format_utc(epoch_seconds: int) -> str:
     """``0`` -> ``1970-01-01T00:00:00Z`` (second precision, always Z)."""
@@ -29,6 +32,8 @@ def utc_now() -> str:
     fixed = os.environ.get("SOURCE_DATE_EPOCH")
     if fixed is None or fixed == "":
         return format_utc(int(time.time()))
-    if not fixed.isdigit() or len(fixed) > 12:
-        raise ContractError(f"SOURCE_DATE_EPOCH={fixed!r} is not valid (expected a non-negative integer of seconds)")
+    # isascii: str.isdigit also takes superscripts and other scripts' digits ('²', '٣').
+    if not (fixed.isascii() and fixed.isdigit()) or len(fixed) > 12 or int(fixed) > _LAST_EPOCH_SECOND:
+        raise ContractError(f"SOURCE_DATE_EPOCH={fixed!r} is not valid (expected a non-negative integer of "
+                            f"seconds, at most {_LAST_EPOCH_SECOND}: 9999-12-31T23:59:59Z)")
     return format_utc(int(fixed))

@@ -73,13 +73,22 @@ class FrameRange:
 
 def parse_frame_range(text: str) -> FrameRange:
     """``"1001-1240"`` (or a single frame ``"1001"``) -> FrameRange; ContractError if malformed."""
-    match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", text)
+    # ASCII: \d also matches other scripts' digits, which no frame number is written with.
+    match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", text, re.ASCII)
     if match is None:
         raise ContractError(f"frame range {text!r} is not FIRST-LAST (e.g. 1001-1240)")
     first = int(match.group(1))
     last = int(match.group(2)) if match.group(2) is not None else first
     if last < first:
         raise ContractError(f"frame range {text!r}: the last frame comes before the first")
+    from cinev4.contracts.schemas import schema
+
+    # Said here as an argument error, not later as the shot record's schema errors.
+    bounds = schema("shot")["$defs"]["frame_number"]
+    for frame in (first, last):
+        if not bounds["minimum"] <= frame <= bounds["maximum"]:
+            raise ContractError(f"frame range {text!r}: frame {frame} is out of range "
+                                f"(expected {bounds['minimum']} to {bounds['maximum']})")
     return FrameRange(first, last)
 
 
