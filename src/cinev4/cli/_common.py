@@ -127,8 +127,10 @@ def complete_shot_ids(ctx: click.Context, _param: click.Parameter, incomplete: s
         given = ctx.params.get("project_dir") or os.environ.get("CINEV4_PROJECT")
         root = Path(given) if given else find_project_root()
         shots = root / layout.SHOTS_DIR
+        # A hidden name is no shot id (a shot being made, or left by a killed `shot new`).
         names = sorted(entry.name for entry in os.scandir(shots)
-                       if entry.name.startswith(incomplete) and (shots / entry.name / layout.SHOT_FILE).is_file())
+                       if entry.name.startswith(incomplete) and not entry.name.startswith(".")
+                       and (shots / entry.name / layout.SHOT_FILE).is_file())
     except (OSError, Exception):  # noqa: BLE001 - completion must never print a traceback into the shell
         return []
     return [CompletionItem(name) for name in names]

@@ -12,7 +12,7 @@ from cinev4.contracts.documents import Record
 from cinev4.contracts.rules import check_id, resolve_inside
 from cinev4.errors import AlreadyExistsError, ContractError, ProjectNotFoundError
 from cinev4.pipeline.clock import utc_now
-from cinev4.pipeline.stage_key import create_stage_key
+from cinev4.pipeline.stage_key import create_stage_key, refuse_existing_stage_key
 from cinev4.pipeline.states import Policy
 
 __all__ = ["Project", "init_project", "find_project_root", "load_project"]
@@ -69,11 +69,17 @@ def init_project(
     name: str | None = None,
     mutable_outputs: bool = False,
 ) -> Project:
-    """Create project.json (once), the shots/ and releases/ folders and the stage key in ``directory``."""
+    """Create project.json (once), the shots/ and releases/ folders and the stage key in ``directory``.
+
+    All or nothing: a refusal (project.json or anything at the stage key's name already
+    there) creates nothing, and a failure on the way (a full disk, an interrupt) removes
+    what this call made. project.json is written before the key, so that a run killed
+    in between leaves a usable project (the first ``stage`` makes a missing key)."""
     check_id(project_id, "project id")
     folder = Path(directory).absolute()
     if (folder / layout.PROJECT_FILE).exists():
         raise AlreadyExistsError(f"{folder / layout.PROJECT_FILE} already exists (a project is initialised once)")
+    refuse_existing_stage_key(folder)
     data: dict[str, Any] = {
         "id": project_id,
         "version": layout.LAYOUT_VERSION,
@@ -84,15 +90,49 @@ def init_project(
         data["name"] = name
     validate(data, "project", "project.json")
     raw = canonical_bytes(data)  # before any folder is made: text that cannot be written leaves none
-    folder.mkdir(parents=True, exist_ok=True)
-    for sub in (layout.SHOTS_DIR, layout.RELEASES_DIR):
-        (folder / sub).mkdir(exist_ok=True)
+    made: list[Path] = []  # the folders this call created, outermost first
+    written = False
     try:
-        write_once(folder / layout.PROJECT_FILE, raw, mode=0o644)
-    except AlreadyExistsError:
-        raise AlreadyExistsError(f"{folder / layout.PROJECT_FILE} already exists (a project is initialised once)") from None
-    create_stage_key(folder)  # render hooks key their staging records with it (0640: the group reads it)
+        missing = []
+        for above in (folder, *folder.parents):
+            if os.path.lexists(above):
+                break
+            missing.append(above)
+        for new in (*reversed(missing), folder / layout.SHOTS_DIR, folder / layout.RELEASES_DIR):
+            try:
+                new.mkdir()
+            except FileExistsError:
+                if not new.is_dir():
+                    raise
+                continue
+            made.append(new)
+        try:
+            write_once(folder / layout.PROJECT_FILE, raw, mode=0o644)
+        except AlreadyExistsError:
+            raise AlreadyExistsError(f"{folder / layout.PROJECT_FILE} already exists (a project is initialised "
+                                     "once)") from None
+        written = True
+        # Render hooks key their staging records with it (0640: the group reads it).
+        create_stage_key(folder, exclusive=True)
+    except BaseException:
+        if written:
+            _remove_quietly(folder / layout.PROJECT_FILE)
+        if not (folder / layout.PROJECT_FILE).exists():  # else another init won: its project keeps them
+            for new in reversed(made):
+                _remove_quietly(new, folder=True)
+        raise
     return Project(root=folder, data=data)
+
+
+def _remove_quietly(path: Path, *, folder: bool = False) -> None:
+    """Undo a step of a failed init; what cannot be removed (a folder someone filled meanwhile) stays."""
+    try:
+        if folder:
+            path.rmdir()
+        else:
+            path.unlink()
+    except OSError:
+        pass
 
 
 def check_same_project(project: Project, document_project_id: str, source: str) -> None:

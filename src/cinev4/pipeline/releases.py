@@ -33,12 +33,14 @@ from cinev4.pipeline.hashing import Progress
 from cinev4.pipeline.locks import shot_lock
 from cinev4.pipeline.project import Project
 from cinev4.pipeline.publish import CopyItem, Destination, check_destination
-from cinev4.pipeline.report import ManifestCheck, VerifyReport
+from cinev4.pipeline.report import ManifestCheck, Problem, VerifyReport
 from cinev4.pipeline.scan import scan_folder
+from cinev4.pipeline.shots import load_shot
 from cinev4.pipeline.gates import GateReport, check_release
 from cinev4.pipeline.verify import ManifestTarget, unique_ids, verify_targets
 
-__all__ = ["PublishResult", "publish_release", "verify_release_file", "RELEASE_SCHEMA", "DEFAULT_WAIT_S"]
+__all__ = ["PublishResult", "publish_release", "verify_release_file", "release_record_problems", "RELEASE_SCHEMA",
+           "DEFAULT_WAIT_S"]
 
 RELEASE_SCHEMA = schema_id("release")
 DEFAULT_WAIT_S = 30.0  # how long publish waits for a shot another process is writing
@@ -109,7 +111,45 @@ def verify_release_file(
             check.add("manifest_mismatch", entry["manifest_path"],
                       f"{source} records {entry['artifact_count']} artifacts, {entry['total_bytes']} bytes; the "
                       f"manifest lists {check.artifact_count}, {check.total_bytes}")
+    record_check = ManifestCheck(record["release_id"], None, source)
+    for problem in release_record_problems(record, source):
+        record_check.add(problem.kind, problem.path, problem.detail, problem.expected, problem.actual)
+    if not record_check.ok:
+        report.checks.append(record_check)
     return report
+
+
+def release_record_problems(record: dict[str, Any], source: str) -> list[Problem]:
+    """What is wrong with a (schema-valid) release record as a whole, whatever its manifests say:
+    a shot named twice (``duplicate_shot``: publish names each shot once), or ``totals`` that
+    are not the sum of its ``shots`` (``totals_mismatch``). Each entry's own counts are checked
+    against its manifest by ``verify_release_file`` (``manifest_mismatch``)."""
+    problems: list[Problem] = []
+    first: dict[str, int] = {}
+    for index, entry in enumerate(record["shots"]):
+        shot_id = entry["shot_id"]
+        if shot_id in first:
+            problems.append(Problem(
+                "duplicate_shot", source,
+                f"$.shots[{index}] names shot {shot_id} again (first at $.shots[{first[shot_id]}]): a release "
+                f"names each shot once, so the record was edited", expected=1,
+                actual=sum(1 for e in record["shots"] if e["shot_id"] == shot_id)))
+        else:
+            first[shot_id] = index
+    entries = record["shots"]
+    added = {
+        "shots": (len(entries), f"$.shots holds {len(entries)} entries"),
+        "artifacts": (total := sum(e["artifact_count"] for e in entries),
+                      f"the artifact_count of its $.shots entries add up to {total}"),
+        "bytes": (total := sum(e["total_bytes"] for e in entries),
+                  f"the total_bytes of its $.shots entries add up to {total}"),
+    }
+    for name, (total, why) in added.items():
+        recorded = record["totals"][name]
+        if recorded != total:
+            problems.append(Problem("totals_mismatch", source, f"$.totals.{name} is {recorded}, but {why}: the "
+                                    f"record was edited", expected=total, actual=recorded))
+    return problems
 
 
 def _release_record(project: Project, release_id: str, gate: GateReport) -> dict[str, Any]:
@@ -302,8 +342,10 @@ def publish_release(
         # Hold every shot's lock so no transition or manifest slips in between
         # the gate and the record.
         for shot_id in unique_ids(shot_ids):
-            stack.enter_context(shot_lock(project.path(layout.shot_dir(check_id(shot_id, "shot id"))), shot_id,
-                                          wait_s=wait_s))
+            folder = project.path(layout.shot_dir(check_id(shot_id, "shot id")))
+            if not (folder / layout.SHOT_FILE).is_file():
+                load_shot(project, shot_id)  # raises ShotNotFoundError with the message every command gives
+            stack.enter_context(shot_lock(folder, shot_id, wait_s=wait_s))
         _refuse_published(project, release_id)  # the run waited for may have been this release's
         gate = check_release(project, shot_ids, threads=threads, progress=progress)
         if not gate.ok:

@@ -40,6 +40,8 @@ PROBLEM_KINDS = {
                        "or a status the last transition does not lead to): the record was edited",
     "no_shot_record": "a folder under shots/ has no shot.json: its outputs are tracked by no record",
     "conflict": "publish: a different file is already at this path in the destination (never overwritten)",
+    "totals_mismatch": "verify --release: the record's totals are not the sum of its shots entries",
+    "duplicate_shot": "verify --release: the record names a shot more than once",
 }
 CONTRACT_KINDS = frozenset({"manifest_invalid", "manifest_mismatch", "unsafe_path"})
 

@@ -7,6 +7,7 @@ transition is appended to the record's history.
 from __future__ import annotations
 
 import copy
+import errno
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -14,13 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from cinev4.contracts import canonical_bytes, layout, load_document, validate
-from cinev4.contracts.atomic import replace_atomic, stale_temp_files, write_once
+from cinev4.contracts.atomic import fsync_dir, replace_atomic, stale_temp_files, write_once
 from cinev4.contracts.documents import Record
 from cinev4.contracts.rules import check_id, resolve_inside
 from cinev4.errors import AlreadyExistsError, ContractError, ShotNotFoundError, TransitionRefused
 from cinev4.pipeline.clock import utc_now
 from cinev4.pipeline.frames import FrameRange
-from cinev4.pipeline.locks import shot_lock
+from cinev4.pipeline.locks import HAVE_FLOCK, lock, shot_lock
 from cinev4.pipeline.project import Project, check_same_project
 from cinev4.pipeline.released import ReleasePin, refuse_if_released
 from cinev4.pipeline.report import Problem
@@ -107,7 +108,15 @@ def _shot_folder(project: Project, shot_id: str) -> Any:
 
 
 def create_shot(project: Project, shot_id: str, frames: FrameRange | None = None) -> Shot:
-    """A new IN_PROGRESS shot at v0001, with its empty outputs folder ready for the render."""
+    """A new IN_PROGRESS shot at v0001, with its empty outputs folder ready for the render.
+
+    All or nothing: the shot folder is built under a hidden temporary name in shots/
+    (``.<SHOT>.<random>.tmp``, holding outputs/v0001/ and shot.json) and renamed into
+    place in one step, so a failure (a full disk) or a kill at any point leaves no
+    shots/<SHOT>/ without its record. A hidden folder is never a shot; one left by a
+    killed run is removed by the next ``create_shot`` of that shot. A folder already
+    at shots/<SHOT>/ without a shot.json gets its record written into it, and a failure
+    there removes the folders this call made."""
     folder = _shot_folder(project, shot_id)
     data: dict[str, Any] = {
         "id": shot_id,
@@ -123,14 +132,126 @@ def create_shot(project: Project, shot_id: str, frames: FrameRange | None = None
         data["frames"] = frames.to_dict()
     source = layout.shot_record(shot_id)
     validate(data, "shot", source)
+    raw = canonical_bytes(data)
+    exists = AlreadyExistsError(f"shot {shot_id} already exists ({source})")
     if (folder / layout.SHOT_FILE).exists():
-        raise AlreadyExistsError(f"shot {shot_id} already exists ({source})")
-    os.makedirs(project.path(layout.outputs_dir(shot_id, layout.FIRST_VERSION)), exist_ok=True)
-    try:
-        write_once(folder / layout.SHOT_FILE, canonical_bytes(data), mode=0o644)
-    except AlreadyExistsError:
-        raise AlreadyExistsError(f"shot {shot_id} already exists ({source})") from None
+        raise exists
+    if os.path.lexists(folder):
+        _record_into(folder, raw, exists)
+    else:
+        _build_shot_folder(folder, shot_id, raw, exists)
     return Shot(data)
+
+
+_OUTPUTS_V1 = ("outputs", layout.FIRST_VERSION)  # layout.outputs_dir(shot, FIRST_VERSION) below the shot folder
+_O_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+def _is_build_of(name: str, shot_id: str) -> bool:
+    """Whether ``name`` (in shots/) is a temporary folder ``_build_shot_folder`` makes for ``shot_id``."""
+    prefix, suffix = f".{shot_id}.", ".tmp"
+    if not (name.startswith(prefix) and name.endswith(suffix)):
+        return False
+    token = name[len(prefix):-len(suffix)]
+    return len(token) == 16 and all(c in "0123456789abcdef" for c in token)
+
+
+def _remove_tree(path: str | os.PathLike[str]) -> None:
+    import shutil  # only on a failure or after a killed run: its import is not every command's start-up
+
+    shutil.rmtree(path, ignore_errors=True)  # never follows a link out of the tree
+
+
+def _remove_stale_builds(shots_root: Any, shot_id: str) -> None:
+    """Remove the temporary folders killed runs of ``create_shot(shot_id)`` left; one a live
+    run holds (locked) is left alone. Without ``flock`` (Windows) none is removed: a live
+    run could not be told from a dead one."""
+    if not HAVE_FLOCK:  # pragma: no cover - Windows
+        return
+    try:
+        names = [entry.name for entry in os.scandir(shots_root) if _is_build_of(entry.name, shot_id)]
+    except OSError:
+        return
+    for name in names:
+        try:
+            fd = os.open(shots_root / name, os.O_RDONLY | _O_DIRECTORY | _O_NOFOLLOW)
+        except OSError:
+            continue
+        try:
+            if lock(fd):
+                _remove_tree(shots_root / name)
+        except OSError:
+            pass  # a file system that cannot lock a folder: a live run cannot be told from a dead one
+        finally:
+            os.close(fd)
+
+
+@contextmanager
+def _building(temp: Any) -> Iterator[None]:
+    """Hold a lock on the folder being built, so that another run's clean-up leaves it alone."""
+    if not HAVE_FLOCK:  # pragma: no cover - Windows: no lock, and no clean-up to keep away
+        yield
+        return
+    fd = os.open(temp, os.O_RDONLY | _O_DIRECTORY | _O_NOFOLLOW)
+    try:
+        try:
+            lock(fd)
+        except OSError:
+            pass  # no lock here: the clean-up cannot lock it either, so it leaves it alone
+        yield
+    finally:
+        os.close(fd)
+
+
+def _build_shot_folder(folder: Any, shot_id: str, raw: bytes, exists: AlreadyExistsError) -> None:
+    """Make shots/<SHOT>/ whole or not at all: built under a hidden name, then renamed."""
+    shots_root = folder.parent
+    os.makedirs(shots_root, exist_ok=True)
+    _remove_stale_builds(shots_root, shot_id)
+    temp = shots_root / f".{shot_id}.{os.urandom(8).hex()}.tmp"
+    os.mkdir(temp)
+    try:
+        with _building(temp):
+            os.makedirs(temp.joinpath(*_OUTPUTS_V1))
+            write_once(temp / layout.SHOT_FILE, raw, mode=0o644)
+            for made in (temp.joinpath(*_OUTPUTS_V1), temp / _OUTPUTS_V1[0]):
+                fsync_dir(made)
+            try:
+                os.rename(temp, folder)  # fails onto a folder that is not empty: never merged
+            except OSError as exc:
+                if exc.errno in (errno.EEXIST, errno.ENOTEMPTY) or (folder / layout.SHOT_FILE).exists():
+                    raise exists from None
+                raise
+    except BaseException:
+        _remove_tree(temp)
+        raise
+    fsync_dir(shots_root)
+
+
+def _record_into(folder: Any, raw: bytes, exists: AlreadyExistsError) -> None:
+    """Write the record of a shot whose folder is there without one (its outputs folder
+    made if missing); a failure removes the folders this call made."""
+    made = []
+    try:
+        for depth in range(1, len(_OUTPUTS_V1) + 1):
+            path = folder.joinpath(*_OUTPUTS_V1[:depth])
+            try:
+                os.mkdir(path)
+            except FileExistsError:
+                continue
+            made.append(path)
+        try:
+            write_once(folder / layout.SHOT_FILE, raw, mode=0o644)
+        except AlreadyExistsError:
+            raise exists from None
+    except BaseException:
+        for path in reversed(made):
+            try:
+                os.rmdir(path)
+            except OSError:
+                pass
+        raise
 
 
 def load_shot(project: Project, shot_id: str) -> Shot:
@@ -149,12 +270,13 @@ def load_shot(project: Project, shot_id: str) -> Shot:
 
 
 def list_shots(project: Project) -> list[Shot]:
-    """Every shot of the project, sorted by id (folders without shot.json are not shots)."""
+    """Every shot of the project, sorted by id (folders without shot.json are not shots, nor
+    are hidden folders: ``.snapshot``, or one a killed ``create_shot`` was building)."""
     shots_root = project.root / layout.SHOTS_DIR
     if not shots_root.is_dir():
         return []
     names = sorted(entry.name for entry in os.scandir(shots_root)
-                   if (shots_root / entry.name / layout.SHOT_FILE).is_file())
+                   if not entry.name.startswith(".") and (shots_root / entry.name / layout.SHOT_FILE).is_file())
     return [load_shot(project, name) for name in names]
 
 
