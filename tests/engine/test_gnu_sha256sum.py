@@ -5,10 +5,14 @@ that cinev4 exits 2 on a usage error where GNU exits 1).
 The cases follow what coreutils' own tests of md5sum/sha256sum/cksum check
 (vectors, escaped names, --zero, --tag, BSD and "reversed" sums lines, --strict,
 --warn, --quiet, --status, --ignore-missing, comments, CRLF, NULs, several sums
-files, stdin), written here for SHA-256. Without GNU sha256sum they are skipped.
+files, stdin), written here for SHA-256, and what they leave out: names in error lines
+under each locale (printable as glibc's iswprint says; a locale that is not installed),
+stdout that cannot be written (/dev/full, closed, read-only) and closed stdin and stderr.
+Without GNU sha256sum they are skipped.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import random
@@ -18,6 +22,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -51,6 +56,8 @@ class Case:
     stdin: bytes = b""
     usage_error: bool = False  # GNU exits 1, cinev4 2
     locale: str = "C.UTF-8"
+    stdout: str = "pipe"  # "full": /dev/full; "read-only": /dev/null opened for reading
+    closed: tuple[int, ...] = ()  # standard descriptors closed (`>&-`, `<&-`, `2>&-`)
 
 
 def sums(*lines: str | bytes) -> bytes:
@@ -87,6 +94,20 @@ CASES: dict[str, Case] = {
     "quoted-names-c-locale": Case(["é", b"\xfe"], locale="C"),
     "non-utf8-name": Case([b"\xfe\xff.exr", b"gone-\xfe"], {b"\xfe\xff.exr": b"raw"}),
     "empty-name": Case([""]),
+    # glibc's iswprint, not Python's isprintable: no-break and ideographic spaces, the soft
+    # hyphen, zero-width and bidi format characters, the BOM and private use are printable;
+    # the C1 controls, the line separator and unassigned code points are not.
+    "quoted-names-glibc-printable": Case(["miss\u00a0nbsp", "soft\u00adhyphen", "ideo\u3000space", "\ufeffbom",
+                                          "zero\u200bwidth", "rtl\u202eoverride", "lrm\u200e", "priv\ue000",
+                                          "tag\U000e0041", "nbsp\u00a0it's", "#\u00a0x", "c1\u0085", "ls\u2028",
+                                          "unassigned\u0378", "nonchar\ufffe", "emoji\U0001f600"]),
+    "quoted-names-bad-utf8": Case([b"a\xed\xa0\x80b", b"a\xc0\x80b", b"a\xf4\x90\x80\x80b", b"a\xe2\x82",
+                                   b"a\xe2\x82A", b"\xf8\x88\x80\x80\x80", b"\xe0\x80\x80", b"\xc2"]),
+    # A locale that is not installed leaves the C locale, whatever its name says (GNU's
+    # setlocale fails; en_US.UTF-8 is not installed on the reference machine: were it,
+    # both would print the name as is).
+    "quoted-names-locale-not-installed": Case(["missé", "miss\u00a0nbsp"], locale="en_US.UTF-8"),
+    "quoted-names-posix-locale": Case(["missé"], locale="POSIX"),
     # --- usage errors ---
     "tag-with-text": Case(["--tag", "--text", "f"], {"f": b""}, usage_error=True),
     "tag-with-check": Case(["--tag", "--check", "f"], {"f": b""}, usage_error=True),
@@ -184,6 +205,33 @@ CASES: dict[str, Case] = {
                               stdin=b"abc"),
     "check-several-sums-files": Case(["-c", "one", "two"],
                                      {"f": b"", "one": sums(f"{E}  f\n", "bad\n"), "two": sums(f"{WRONG}  f\n")}),
+    # --- output that cannot be written: the run goes on, "write error" last, exit 1 ---
+    "stdout-full": Case(["f", "nope", "g"], {"f": b"1", "g": b"2"}, stdout="full"),
+    "stdout-full-many-lines": Case([f"f{i:03d}" for i in range(300)], {f"f{i:03d}": b"" for i in range(300)},
+                                   stdout="full"),
+    "stdout-full-check": Case(["-c", "s"], {"f": b"", "s": sums("bad\n", f"{E}  f\n", f"{E}  gone\n")},
+                              stdout="full"),
+    "stdout-full-check-status": Case(["-c", "--status", "s"], {"f": b"", "s": sums(f"{E}  f\n")}, stdout="full"),
+    "stdout-full-help": Case(["--help"], stdout="full"),
+    "stdout-full-version": Case(["--version"], stdout="full"),
+    "stdout-read-only": Case(["f"], {"f": b"1"}, stdout="read-only"),
+    # closed: the reason is closing stdout's ("Bad file descriptor"), and only when a line was due
+    "stdout-closed": Case(["f", "nope"], {"f": b"1"}, closed=(1,)),
+    "stdout-closed-check": Case(["-c", "s"], {"f": b"", "s": sums(f"{E}  f\n")}, closed=(1,)),
+    "stdout-closed-check-status": Case(["-c", "--status", "s"], {"f": b"", "s": sums(f"{E}  f\n")}, closed=(1,)),
+    "stdout-closed-check-quiet": Case(["-c", "--quiet", "s"], {"f": b"", "s": sums(f"{E}  f\n")}, closed=(1,)),
+    "stdout-closed-nothing-to-write": Case(["nope"], closed=(1,)),
+    "stdout-closed-help": Case(["--help"], closed=(1,)),
+    "stdout-closed-version": Case(["--version"], closed=(1,)),
+    "stdout-closed-usage-error": Case(["--nope"], closed=(1,), usage_error=True),
+    # a diagnostic that cannot be written turns a success into exit 1
+    "stderr-closed-warning": Case(["-c", "s"], {"f": b"", "s": sums("bad\n", f"{E}  f\n")}, closed=(2,)),
+    "stderr-closed-quiet-success": Case(["-c", "s"], {"f": b"", "s": sums(f"{E}  f\n")}, closed=(2,)),
+    # a "-" read from a closed stdin: its error, then "standard input: Bad file descriptor"
+    "stdin-closed": Case(["f", "-"], {"f": b"1"}, closed=(0,)),
+    "stdin-closed-check": Case(["-c"], closed=(0,)),
+    "stdin-closed-not-read": Case(["f"], {"f": b"1"}, closed=(0,)),
+    "stdin-and-stdout-closed": Case(["-"], closed=(0, 1)),
 }
 
 
@@ -195,12 +243,26 @@ def _materialise(root: Path, files: dict[str | bytes, bytes]) -> None:
             handle.write(content)
 
 
+def _close(fds: tuple[int, ...]) -> None:
+    for fd in fds:
+        os.close(fd)
+
+
 def _run(argv: list[str | bytes], cwd: Path, stdin: bytes, locale: str,
-         executable: str | None = None) -> subprocess.CompletedProcess[bytes]:
+         executable: str | None = None, stdout: str = "pipe",
+         closed: tuple[int, ...] = ()) -> subprocess.CompletedProcess[bytes]:
     env = {**os.environ, "LC_ALL": locale, "LANGUAGE": ""}
     env.pop("POSIXLY_CORRECT", None)
-    return subprocess.run(argv, executable=executable, cwd=cwd, input=stdin, capture_output=True, env=env,
-                          timeout=60)
+    if stdout == "pipe" and not closed:
+        return subprocess.run(argv, executable=executable, cwd=cwd, input=stdin, capture_output=True, env=env,
+                              timeout=60)
+    with contextlib.ExitStack() as stack:
+        sink: Any = subprocess.PIPE
+        if stdout in ("full", "read-only"):
+            sink = stack.enter_context(open("/dev/full", "wb") if stdout == "full" else open(os.devnull, "rb"))
+        # The descriptors are closed in the child once they are set up (preexec_fn runs after the dup2s).
+        return subprocess.run(argv, executable=executable, cwd=cwd, input=stdin, env=env, timeout=60,
+                              stdout=sink, stderr=subprocess.PIPE, preexec_fn=lambda: _close(closed))
 
 
 def _after_program_name(stderr: bytes, program: bytes) -> list[bytes]:
@@ -221,8 +283,10 @@ def _run_both(case: Case, tmp_path: Path) -> tuple[subprocess.CompletedProcess[b
         folder.mkdir()
         _materialise(folder, case.files)
     # argv[0] "sha256sum": GNU names itself in diagnostics as it was called.
-    theirs = _run(["sha256sum", *case.args], gnu_dir, case.stdin, case.locale, executable=SHA256SUM)
-    return theirs, _run([*cinev4_exe(), "hash", *case.args], ours_dir, case.stdin, case.locale)
+    theirs = _run(["sha256sum", *case.args], gnu_dir, case.stdin, case.locale, executable=SHA256SUM,
+                  stdout=case.stdout, closed=case.closed)
+    return theirs, _run([*cinev4_exe(), "hash", *case.args], ours_dir, case.stdin, case.locale,
+                        stdout=case.stdout, closed=case.closed)
 
 
 @pytest.mark.parametrize("name", list(CASES))

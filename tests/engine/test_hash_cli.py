@@ -173,7 +173,13 @@ def test_window_reaches_the_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(command, "hash_files_ordered", spy)
     (tmp_path / "f").write_bytes(b"x" * 200_000)
     monkeypatch.chdir(tmp_path)
-    assert command.run_hash(["--window=192K", "--threads=2", "--io=read", "--kernel=portable", "f"]) == 0
+    import signal
+
+    sigpipe = signal.getsignal(signal.SIGPIPE)  # run_hash restores the default: a pipe closed on this
+    try:  # test process would end it (an xdist worker "crashed")
+        assert command.run_hash(["--window=192K", "--threads=2", "--io=read", "--kernel=portable", "f"]) == 0
+    finally:
+        signal.signal(signal.SIGPIPE, sigpipe)
     assert seen == {"threads": 2, "kernel": "portable", "io": "read", "window": 192 * 1024, "progress": None}
 
 def test_version_names_kernel_and_io() -> None:

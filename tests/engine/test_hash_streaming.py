@@ -128,7 +128,7 @@ def test_write_error_is_one_line_and_exit_1(tmp_path: Path) -> None:
         out = subprocess.run([*cinev4_exe(), "hash", *names], cwd=tmp_path, stdout=full, stderr=subprocess.PIPE,
                              timeout=60)
     assert out.returncode == 1
-    assert out.stderr == b"cinev4: write error: No space left on device\n"
+    assert out.stderr == b"cinev4: write error\n"  # as GNU's: the reason only when closing stdout fails
 
 
 @posix_only

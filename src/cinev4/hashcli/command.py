@@ -18,9 +18,9 @@ import os
 import sys
 
 from cinev4 import FileDigest, FileTruncatedError, NotRegularFileError, Sha256
-from cinev4._fasthash import format_sum_lines, hash_files_ordered
+from cinev4._fasthash import available_kernels, format_sum_lines, hash_files_ordered, multibuffer_kernels
 from cinev4.errors import CinevError, ContractError, as_cinev_error, error_lines
-from cinev4.hashcli.options import HashOptions, HashUsageError, check_combinations, parse_hash_args
+from cinev4.hashcli.options import HashOptions, HashUsageError, check_combinations, json_requested, parse_hash_args
 from cinev4.hashcli.quoting import quote_name
 from cinev4.hashcli.sumsfile import SumsEntry, SumsParser, format_check_name, format_line, format_lines
 from cinev4.settings import ENGINE_OPTIONS, resolve_progress
@@ -97,23 +97,49 @@ Examples:
 # --- Output --------------------------------------------------------------------
 
 
-class _WriteFailed(Exception):
-    """stdout could not take our lines (``> /dev/full``): one line, exit 1."""
+# Standard descriptors found closed (``>&-``): each gets /dev/null opened the wrong way
+# round, so reading (0) or writing (1, 2) fails with EBADF as on the closed descriptor,
+# and no file the engine opens takes its number (a "-" would read that file; the
+# lines would be written into it).
+_CLOSED_AT_START: set[int] = set()
+
+
+def _hold_closed_standard_fds() -> None:
+    for fd, flags in ((0, os.O_WRONLY), (1, os.O_RDONLY), (2, os.O_RDONLY)):
+        try:
+            os.fstat(fd)
+            continue
+        except OSError:
+            pass
+        try:
+            held = os.open(os.devnull, flags)
+        except OSError:
+            continue
+        if held != fd:
+            os.dup2(held, fd)
+            os.close(held)
+        _CLOSED_AT_START.add(fd)
 
 
 class _Output:
-    """The one buffered writer on stdout; flushed whenever the next result is
-    not ready yet, so every finished line is out before we wait.
+    """The one buffered writer on stdout (file descriptor 1); flushed whenever the
+    next result is not ready yet, so every finished line is out before we wait.
 
     Each write(2) holds whole lines and at most PIPE_BUF bytes where it can,
-    so two commands writing to one pipe (``xargs -P2``) never split a line."""
+    so two commands writing to one pipe (``xargs -P2``) never split a line.
+
+    A write that fails (``> /dev/full``, stdout closed) does not stop the run, as
+    it does not stop ``sha256sum`` (stdio keeps the error until stdout is closed):
+    the rest of the output is let go, the other diagnostics still come, and the
+    run ends with the write error (``_finish``)."""
 
     _PIPE_BUF = 4096
     _FLUSH_AT = 1 << 16
 
     def __init__(self, line_end: bytes = b"\n") -> None:
         self._pending = bytearray()
-        self._line_end = line_end
+        self.line_end = line_end
+        self.failure: OSError | None = None
 
     def write(self, data: bytes) -> None:
         self._pending += data
@@ -124,35 +150,44 @@ class _Output:
         data = bytes(self._pending)
         self._pending.clear()
         start, end = 0, len(data)
-        while start < end:
+        while start < end and self.failure is None:
             stop = start + self._PIPE_BUF
             if stop >= end:
                 stop = end
             else:
-                cut = data.rfind(self._line_end, start, stop)
+                cut = data.rfind(self.line_end, start, stop)
                 if cut >= start:
                     stop = cut + 1
                 else:  # one line longer than PIPE_BUF: written whole
-                    cut = data.find(self._line_end, stop)
+                    cut = data.find(self.line_end, stop)
                     stop = end if cut < 0 else cut + 1
             self._write_all(data[start:stop])
             start = stop
 
-    @staticmethod
-    def _write_all(piece: bytes) -> None:
+    def _write_all(self, piece: bytes) -> None:
         view = memoryview(piece)
         try:
             while view:
                 view = view[os.write(1, view):]
         except OSError as exc:
-            raise _WriteFailed(exc) from None
+            self.failure = exc
+
+
+_stderr_failed: list[bool] = []  # a diagnostic could not be written (stderr closed or full)
+
+
+def _write_stderr(data: bytes) -> None:
+    view = memoryview(data)
+    try:
+        while view:
+            view = view[os.write(2, view):]
+    except OSError:
+        _stderr_failed.append(True)
 
 
 def _diagnose(message: bytes) -> None:
     """One line on stderr after the program name, as GNU's ``error()`` writes it."""
-    stream = sys.stderr.buffer
-    stream.write(PROGRAM.encode() + b": " + message + b"\n")
-    stream.flush()
+    _write_stderr(PROGRAM.encode() + b": " + message + b"\n")
 
 
 def _describe(error: BaseException) -> str:
@@ -205,7 +240,9 @@ def _needs_stream_read(result: FileDigest) -> bool:
 
 def _digest_stream(fd: int, name: bytes, kernel: str | None) -> FileDigest:
     """Everything ``fd`` gives until EOF, on the engine's Sha256."""
-    hasher = Sha256(kernel=kernel)
+    # A multi-buffer kernel hashes many files side by side: one stream takes the
+    # engine's single-stream kernel, as a batch of one file does.
+    hasher = Sha256(kernel=None if kernel in multibuffer_kernels() else kernel)
     size = 0
     try:
         while True:
@@ -219,9 +256,13 @@ def _digest_stream(fd: int, name: bytes, kernel: str | None) -> FileDigest:
     return FileDigest(name, size, hasher.digest(), None)
 
 
+_stdin_read: list[bool] = []  # "-" was read, as a file or as the sums (GNU's have_read_stdin)
+
+
 def _read_stdin(kernel: str | None) -> FileDigest:
     # Read from where it stands each time: a second "-" finds the pipe at
     # EOF and gives the empty digest, as sha256sum does.
+    _stdin_read.append(True)
     return _digest_stream(0, STDIN_NAME, kernel)
 
 
@@ -248,8 +289,10 @@ class _Engine:
         self.window = options.window
         self.before_wait = before_wait
         self.progress: Any = None
-        if (not options.as_json and not sys.stdout.isatty()
-                and (sys.stderr.isatty() or resolve_progress())):
+        # File descriptors, not sys.stdout and sys.stderr: those are None where the
+        # descriptor was closed when Python started (`cinev4 hash a >&-`).
+        if (not options.as_json and not os.isatty(1) and sys.stderr is not None
+                and (os.isatty(2) or resolve_progress())):
             # A bar only where it does not mix with the lines themselves.
             from cinev4.cli.progress import progress_for
 
@@ -429,6 +472,7 @@ def _read_sums(sums_name: bytes) -> bytes | None:
     """The sums file's bytes; None (with the error line written) when it cannot be read."""
     shown = os.fsdecode(sums_name)
     if sums_name == STDIN_NAME:
+        _stdin_read.append(True)
         try:
             return _read_bounded(0, shown)
         except OSError:
@@ -549,50 +593,85 @@ def _check(sums_names: list[bytes], engine: _Engine, out: _Output, options: Hash
 # --- The command ---------------------------------------------------------------------
 
 
-def _usage_error(message: str) -> int:
-    sys.stderr.write(f"{PROGRAM}: {message}\nTry '{PROGRAM} hash --help' for more information.\n")
-    sys.stderr.flush()
-    return EXIT_USAGE
-
-
-def _print_version() -> int:
-    """``cinev4 --version``'s lines (the one place that needs click here)."""
-    import click
-
-    from cinev4.cli import _print_version as print_cli_version
-    from cinev4.cli import cli
-
-    try:
-        with click.Context(cli) as ctx:
-            print_cli_version(ctx, None, True)  # type: ignore[arg-type]
-    except click.exceptions.Exit:
-        pass
-    return EXIT_OK
-
-
-def _emit_json(fields: dict[str, Any], code: int) -> None:
+def _json_bytes(document: dict[str, Any]) -> bytes:
     import json
 
-    from cinev4.cli._common import envelope
-
-    document = envelope(fields, code)
     text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)
     try:
         data = text.encode("utf-8")
     except UnicodeEncodeError:  # a name that is not UTF-8: \udcXX escapes keep the JSON valid
         data = json.dumps(document, indent=2, sort_keys=True).encode("ascii")
-    sys.stdout.buffer.write(data + b"\n")
-    sys.stdout.buffer.flush()
+    return data + b"\n"
 
 
-class _ListUnreadable(Exception):
-    """A --files-from list that cannot be read: (name, OSError)."""
+_json_emitted: list[bool] = []  # this run printed its --json document (one per run)
+
+
+def _emit_json(fields: dict[str, Any], code: int, out: _Output) -> None:
+    """The ``--json`` document, in the envelope of every command's (``ok``, ``exit_code``)."""
+    from cinev4.cli._common import envelope
+
+    _json_emitted.append(True)
+    out.write(_json_bytes(envelope(fields, code)))
+    out.flush()
+
+
+def _emit_errors(lines: list[str], code: int) -> None:
+    """With ``--json``, an error is a document too (docs/CONTRACT.md: one JSON object
+    for successes, failures and usage errors alike): ``errors``, its lines without
+    the program name, as the pipeline commands print theirs; none when the run
+    printed its own already. A stdout that takes nothing is let go: the exit code
+    tells."""
+    if not _json_emitted:
+        _emit_json({"errors": lines}, code, _Output())
+
+
+def _usage_error(message: str, as_json: bool) -> int:
+    _write_stderr(f"{PROGRAM}: {message}\nTry '{PROGRAM} hash --help' for more information.\n"
+                  .encode(errors="surrogateescape"))
+    if as_json:
+        _emit_errors([message], EXIT_USAGE)
+    return EXIT_USAGE
+
+
+def _version_text() -> bytes:
+    """``cinev4 --version``'s lines (the one place that needs click here)."""
+    import contextlib
+    import io
+
+    import click
+
+    from cinev4.cli import _print_version as print_cli_version
+    from cinev4.cli import cli
+
+    text = io.StringIO()
+    with contextlib.redirect_stdout(text):
+        try:
+            with click.Context(cli) as ctx:
+                print_cli_version(ctx, None, True)  # type: ignore[arg-type]
+        except click.exceptions.Exit:
+            pass
+    return text.getvalue().encode()
+
+
+def _check_kernel(kernel: str | None) -> None:
+    """``--kernel`` refused before any file is read: a usage error (``CINEV4_KERNEL`` is
+    checked with every ``CINEV4_*`` variable, before the command runs)."""
+    if kernel is None:
+        return
+    offered = available_kernels() + multibuffer_kernels()
+    if kernel not in offered:
+        raise HashUsageError(f"unknown or unavailable kernel {kernel!r}; this CPU offers: {', '.join(offered)}")
+
+
+class _ListRefused(Exception):
+    """A --files-from list that cannot be used: (name, why)."""
 
 
 def _names_to_hash(options: HashOptions) -> tuple[list[bytes], bool]:
     """The command line's names, then each --files-from list's, folders walked
     with -r; and whether a folder could not be listed (reported already)."""
-    from cinev4.hashcli.sources import expand_folders, read_name_list
+    from cinev4.hashcli.sources import NulInName, expand_folders, read_name_list
 
     names = list(options.operands)
     for source in options.files_from:
@@ -600,7 +679,10 @@ def _names_to_hash(options: HashOptions) -> tuple[list[bytes], bool]:
         try:
             names.extend(read_name_list(encoded, options.zero))
         except OSError as exc:
-            raise _ListUnreadable(encoded, exc) from None
+            raise _ListRefused(encoded, _describe(exc)) from None
+        except NulInName as exc:
+            raise _ListRefused(encoded, f"line {exc.line}: a name holds a NUL byte "
+                                        "(a NUL-separated list, as find -print0 writes, needs -z)") from None
     if not names and not options.files_from:
         names = [STDIN_NAME]
     failed = []
@@ -615,61 +697,95 @@ def _names_to_hash(options: HashOptions) -> tuple[list[bytes], bool]:
 
 def run_hash(argv: list[str]) -> int:
     """The whole command on raw arguments; returns the exit status."""
+    _hold_closed_standard_fds()
+    for state in (_stderr_failed, _stdin_read, _json_emitted):
+        state.clear()
+    out = _Output()
     try:
         options = parse_hash_args(argv)
-        if options.show_help:
-            sys.stdout.write(HELP)
-            return EXIT_OK
-        if options.show_version:
-            return _print_version()
+        if options.show_help or options.show_version:
+            out.write(HELP.encode() if options.show_help else _version_text())
+            return _finish(EXIT_OK, out, as_json=False)
         check_combinations(options)
+        _check_kernel(options.kernel)
     except HashUsageError as exc:
-        return _usage_error(str(exc))
+        return _usage_error(str(exc), json_requested(argv))
     if hasattr(signal, "SIGPIPE"):
         # A closed pipe (`| head -1`) ends the command quietly, as it ends sha256sum.
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    out = _Output(b"\0" if options.zero and not options.check else b"\n")
+    out.line_end = b"\0" if options.zero and not options.check else b"\n"
     try:
-        engine = _Engine(options, out.flush)
-        if options.check:
-            names = options.operands or [STDIN_NAME]
-            report: list[dict[str, Any]] | None = [] if options.as_json else None
-            code, totals = _check(names, engine, out, options, report)
-            if report is not None:
-                _emit_json({"files": report, **totals}, code)
-            return code
-        names, listing_failed = _names_to_hash(options)
+        code = _run(options, out)
+    except _ListRefused as exc:
+        line = quote_name(exc.args[0]) + b": " + exc.args[1].encode()
+        _diagnose(line)
         if options.as_json:
-            fields, code = _sums_report(names, engine)
-            code = EXIT_FAILED if listing_failed else code
-            _emit_json(fields, code)
-            return code
-        code = _print_sums(names, engine, out, options)
-        return EXIT_FAILED if listing_failed else code
-    except _ListUnreadable as exc:
-        _file_error(exc.args[0], exc.args[1])
-        return EXIT_USAGE
-    except _WriteFailed as failure:
-        _diagnose(f"write error: {_describe(failure.args[0])}".encode())
-        _silence_stdout()
-        return EXIT_FAILED
-    except CinevError as exc:  # e.g. a sums file too large to be one: a contract error
-        return _report_error(exc)
-    except BrokenPipeError:  # where SIGPIPE does not exist
-        _silence_stdout()
-        return EXIT_FAILED
-    except ValueError as exc:  # bad --kernel / CINEV4_* settings
-        return _usage_error(" ".join(str(exc).split()))
-    except OSError as exc:  # no GNU message to keep: the pipeline commands' form
-        return _report_error(exc)
+            _emit_errors([line.decode(errors="surrogateescape")], EXIT_USAGE)
+        code = EXIT_USAGE
+    except (CinevError, OSError) as exc:  # e.g. a sums file too large to be one: a contract error
+        code = _report_error(exc, options.as_json)
+    return _finish(code, out, options.as_json)
 
 
-def _report_error(exc: CinevError | OSError) -> int:
+def _run(options: HashOptions, out: _Output) -> int:
+    engine = _Engine(options, out.flush)
+    if options.check:
+        names = options.operands or [STDIN_NAME]
+        report: list[dict[str, Any]] | None = [] if options.as_json else None
+        code, totals = _check(names, engine, out, options, report)
+        if report is not None:
+            _emit_json({"files": report, **totals}, code, out)
+        return code
+    names, listing_failed = _names_to_hash(options)
+    if options.as_json:
+        fields, code = _sums_report(names, engine)
+        code = EXIT_FAILED if listing_failed else code
+        _emit_json(fields, code, out)
+        return code
+    code = _print_sums(names, engine, out, options)
+    return EXIT_FAILED if listing_failed else code
+
+
+def _finish(code: int, out: _Output, as_json: bool) -> int:
+    """What ``sha256sum`` says last, as it exits: a standard input that was read
+    while closed, then a write error on stdout (either: exit 1); and a success
+    whose diagnostics could not be written exits 1 too (GNU: stderr fails to close)."""
+    out.flush()
+    if 0 in _CLOSED_AT_START and _stdin_read and not as_json:
+        _diagnose(f"standard input: {os.strerror(errno.EBADF)}".encode())
+        code = max(code, EXIT_FAILED)
+    if out.failure is not None:
+        reason = _reason_stdout_close_fails()
+        _diagnose(b"write error" + (b": " + reason.encode() if reason else b""))
+        _silence_stdout()
+        code = max(code, EXIT_FAILED)
+    if _stderr_failed and code == EXIT_OK:
+        code = EXIT_FAILED
+    return code
+
+
+def _reason_stdout_close_fails() -> str | None:
+    """What GNU adds to its "write error": why closing stdout failed, if it did
+    (gnulib's close_stdout; the failed write's own reason is not said). Closed
+    from the start (``>&-``): "Bad file descriptor"; ``> /dev/full``: nothing."""
+    if 1 in _CLOSED_AT_START:
+        return os.strerror(errno.EBADF)
+    try:
+        os.close(1)
+    except OSError as exc:
+        return _describe(exc)
+    return None
+
+
+def _report_error(exc: CinevError | OSError, as_json: bool = False) -> int:
     """An error in the form every cinev4 command gives (cinev4.errors): ``cinev4:
     error: LINE``, one line per problem; its class's exit code."""
     error = as_cinev_error(exc)
-    for line in error_lines(error):
+    lines = error_lines(error)
+    for line in lines:
         _diagnose(f"error: {line}".encode(errors="surrogateescape"))
+    if as_json:
+        _emit_errors(lines, error.exit_code)
     return error.exit_code
 
 
@@ -677,8 +793,9 @@ def _silence_stdout() -> None:
     """Nothing more reaches the failed stdout (the interpreter's last flush included)."""
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
+        if devnull != 1:
+            os.dup2(devnull, 1)
+            os.close(devnull)
     except OSError:
         pass
 
@@ -707,9 +824,13 @@ def run_standalone(argv: list[str]) -> int:
     """``cinev4 hash ARGS`` from the console script, without importing click."""
     from cinev4.settings import debug_enabled, environment_problems
 
+    _hold_closed_standard_fds()
     problems = environment_problems()
     if problems:
-        sys.stderr.write("".join(f"{PROGRAM}: error: {problem}\n" for problem in problems))
+        for problem in problems:
+            _diagnose(f"error: {problem}".encode(errors="surrogateescape"))
+        if json_requested(argv):
+            _emit_errors(problems, EXIT_USAGE)
         return EXIT_USAGE
     for signum in _SIGNAL_NAMES:
         signal.signal(signum, _raise_stopped)
@@ -717,14 +838,18 @@ def run_standalone(argv: list[str]) -> int:
         return run_hash(argv)
     except _Stopped as stop:
         code, word = _EXIT_FOR_SIGNAL[str(stop)]
-        sys.stderr.write(f"{PROGRAM}: {word}\n")
+        _diagnose(word.encode())
+        if json_requested(argv):
+            _emit_errors([word], code)
         return code
     except Exception as exc:  # noqa: BLE001 - the last boundary: a crash must not read as exit 1
-        if debug_enabled():
+        if debug_enabled() and sys.stderr is not None:
             import traceback
 
             traceback.print_exception(exc)
         message = " ".join(str(exc).split())[:400]
-        sys.stderr.write(f"{PROGRAM}: internal error: {type(exc).__qualname__}: {message} "
-                         "(set CINEV4_DEBUG=1 for the traceback)\n")
+        line = f"{type(exc).__qualname__}: {message} (set CINEV4_DEBUG=1 for the traceback)"
+        _diagnose(f"internal error: {line}".encode(errors="surrogateescape"))
+        if json_requested(argv):
+            _emit_errors([line], EXIT_USAGE)
         return EXIT_USAGE

@@ -147,6 +147,36 @@ def parse_hash_args(argv: list[str]) -> HashOptions:
     return options
 
 
+def json_requested(argv: list[str]) -> bool:
+    """Whether the command line asks for ``--json`` (or a prefix of it), read as
+    ``parse_hash_args`` reads it but without refusing anything: also for a command
+    line that cannot be parsed, so its usage error comes as a JSON document too.
+    Options end at ``--`` (and at the first FILE with ``POSIXLY_CORRECT``); the value
+    of an option that takes one (``--files-from --json``) is not an option."""
+    stop_at_operand = "POSIXLY_CORRECT" in os.environ
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        i += 1
+        if arg == "--":
+            return False
+        if arg[:1] != "-" or arg == "-":
+            if stop_at_operand:
+                return False
+            continue
+        if not arg.startswith("--"):
+            continue  # short flags: none takes a value
+        try:
+            name, value = _long_option(arg[2:])
+        except HashUsageError:
+            continue
+        if name == "json":
+            return True
+        if _LONG[name][1] and value is None:
+            i += 1
+    return False
+
+
 def check_combinations(options: HashOptions) -> None:
     """GNU's refusals of options that do not go together, in GNU's order."""
     if options.tag and options.binary is False:

@@ -3,8 +3,9 @@
 
 ``--files-from FILE`` holds one name per line (NUL-separated with ``-z``, as
 ``find -print0`` writes them; ``-`` is standard input); empty names are
-skipped. ``-r`` replaces each folder among the names by every regular file
-below it, sorted by path bytes. Without ``-L`` the walk is the engine's native
+skipped; a NUL byte in a list read by lines is refused (no name holds one).
+``-r`` replaces each folder among the names by every regular file below it,
+sorted by path bytes. Without ``-L`` the walk is the engine's native
 one (``scan_tree``: folder handles, no symbolic link followed; links, FIFOs,
 sockets and devices below the folder are left out). With ``-L`` links are
 followed by an iterative ``os.scandir`` walk (a link back to a folder above
@@ -25,8 +26,18 @@ if TYPE_CHECKING:  # annotations only: `cinev4 hash` starts without collections
 MAX_LIST_BYTES = 256 * 1024 * 1024
 
 
+class NulInName(ValueError):
+    """A list read by lines (no ``-z``) whose name on line ``line`` holds a NUL byte:
+    no file has such a name; most likely a NUL-separated list (``find -print0``)."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__(f"line {line}: a name holds a NUL byte")
+        self.line = line
+
+
 def read_name_list(source: bytes, zero: bool) -> list[bytes]:
-    """The names in a --files-from list (raises OSError when it cannot be read)."""
+    """The names in a --files-from list (raises OSError when it cannot be read,
+    NulInName when a line holds a NUL byte)."""
     fd = 0 if source == b"-" else os.open(source, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     try:
         parts = []
@@ -42,7 +53,12 @@ def read_name_list(source: bytes, zero: bool) -> list[bytes]:
     finally:
         if fd != 0:
             os.close(fd)
-    names = b"".join(parts).split(b"\0" if zero else b"\n")
+    data = b"".join(parts)
+    if zero:
+        return [name for name in data.split(b"\0") if name]
+    names = data.split(b"\n")
+    if b"\0" in data:
+        raise NulInName(next(number for number, name in enumerate(names, 1) if b"\0" in name))
     return [name for name in names if name]
 
 
