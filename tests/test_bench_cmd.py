@@ -85,6 +85,20 @@ def test_bad_size_is_a_usage_error(size: str) -> None:
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("cold", [[], ["--cold"]])
+def test_a_size_that_would_fill_the_disk_is_refused_before_writing(tmp_path: Path, cold: list[str]) -> None:
+    import shutil
+
+    free = shutil.disk_usage(tmp_path).free
+    size = f"{free // (1 << 20) + 1}M"  # one MiB more than the free space: it wrote until the disk was full
+    result = subprocess.run([sys.executable, "-m", "cinev4", "bench", "--size", size, "--dir", str(tmp_path), *cold],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"cinev4: error: {tmp_path}: ") and "choose a smaller --size or another --dir" in line
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_parse_size() -> None:
     assert parse_size("512M") == 512 * 1024 * 1024
     assert parse_size("2g") == 2 * 1024 ** 3

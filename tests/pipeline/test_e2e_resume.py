@@ -106,7 +106,8 @@ def test_sigkill_midway_then_resume_hashes_only_what_was_left(big: Path, full_re
 
 
 @pytest.mark.parametrize("signum, code, line", [(signal.SIGINT, 130, "cinev4: interrupted"),
-                                                (signal.SIGTERM, 143, "cinev4: terminated")])
+                                                (signal.SIGTERM, 143, "cinev4: terminated"),
+                                                (signal.SIGHUP, 129, "cinev4: hung up")])
 def test_interrupt_keeps_the_journal_and_exits_with_one_line(
     big: Path, full_report: dict[str, Any], signum: int, code: int, line: str
 ) -> None:
@@ -123,6 +124,24 @@ def test_interrupt_keeps_the_journal_and_exits_with_one_line(
     assert 1 <= journaled < FRAMES
     run_cli("verify", "SH010", "--sizes-only", cwd=big)  # .cinev4/ is no output: nothing extra
     resume_and_compare(big, full_report, journaled)
+
+
+def test_a_hangup_the_caller_ignores_stays_ignored(big: Path, full_report: dict[str, Any]) -> None:
+    # `nohup cinev4 verify ...`: the run must outlive its terminal.
+    import subprocess
+
+    from helpers import CINEV4, clean_env
+
+    proc = subprocess.Popen([*CINEV4, "verify", "SH010", "--resume", "--json", "--threads", "1"], cwd=big,
+                            env=clean_env(ONE_BY_ONE), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+    deadline = time.monotonic() + 60
+    while not journal_files(big) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.002)
+    proc.send_signal(signal.SIGHUP)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 0 and stderr == "", stderr
+    assert without_resume(json.loads(stdout)) == full_report
 
 
 def test_damaged_journal_is_discarded_with_a_warning(big: Path, full_report: dict[str, Any]) -> None:

@@ -194,6 +194,21 @@ def test_a_symlinked_shot_folder_is_reported_by_verify(project: Project, anchor:
     assert report.exit_code == 2
 
 
+def test_a_symlinked_shot_folder_is_no_shot_for_the_whole_project(project: Project, tmp_path: Path) -> None:
+    # It made status and shot list fail for every shot (its record was read through the link).
+    _shot(project)
+    os.symlink("SH010", project.root / "shots" / "linkA")
+    from cinev4.pipeline.shots import list_shots, unrecorded_shot_problems
+
+    assert [shot.id for shot in list_shots(project)] == ["SH010"]
+    assert [(name, p.kind, p.path) for name, p in unrecorded_shot_problems(project)] == [
+        ("linkA", "unsafe_path", "shots/linkA")]
+    report = verify_shots(load_project(project.root, search=False), None, threads=1, sizes_only=True)
+    assert ("unsafe_path", "shots/linkA", "shots/linkA is a symlink (not followed: no symlink is followed below "
+            "the project root; a shot is a real folder under shots/)") in _problems(report)
+    assert report.exit_code == 2
+
+
 def test_a_symlinked_manifest_or_manifest_folder_is_never_read(project: Project, tmp_path: Path) -> None:
     """Even a symlink to a byte-identical copy inside the root: the manifest read is anchored too."""
     _shot(project)

@@ -490,6 +490,24 @@ def test_a_busy_shot_is_waited_for_then_one_clear_line(done: Path, tmp_path: Pat
     assert (done / RECORD).is_file()
 
 
+@pytest.mark.parametrize("wait", ["nan", "NaN", "-1", "86401", "inf"])
+def test_a_wait_that_is_no_number_of_seconds_is_refused(done: Path, wait: str) -> None:
+    # FloatRange let nan through, and a busy shot was then waited for without end.
+    with shot_locked(done, "SH010"):
+        result = run_cli("release", "publish", "R1", "SH010", "--wait", wait, cwd=done, expect=2, timeout=30)
+    [line] = error_lines(result.stderr)
+    assert line.startswith("cinev4: error: Invalid value for '--wait': "), line
+    assert not (done / RECORD).exists()
+
+
+def test_the_lock_refuses_a_wait_of_nan() -> None:
+    from cinev4.pipeline.locks import shot_lock
+
+    with pytest.raises(ValueError, match="wait_s must be a finite number of seconds >= 0, not nan"):
+        with shot_lock(".", "SH010", wait_s=float("nan")):
+            pass
+
+
 # --- 5. modes, NFD names ------------------------------------------------------------------------
 
 def test_delivered_files_keep_the_source_bits_under_the_umask(done: Path, tmp_path: Path) -> None:

@@ -85,12 +85,13 @@ def cli() -> None:
 
 
 # Shell convention for a process stopped by a signal: 128 + its number.
-EXIT_CODE_FOR_SIGNAL = {"SIGINT": 130, "SIGTERM": 143}
-_MESSAGE_FOR_SIGNAL = {"SIGINT": "interrupted", "SIGTERM": "terminated"}
+# SIGHUP (the terminal closed, an ssh session dropped) ends a run the same clean way.
+EXIT_CODE_FOR_SIGNAL = {"SIGINT": 130, "SIGTERM": 143, "SIGHUP": 129}
+_MESSAGE_FOR_SIGNAL = {"SIGINT": "interrupted", "SIGTERM": "terminated", "SIGHUP": "hung up"}
 
 
 class _Stopped(BaseException):
-    """SIGINT or SIGTERM, raised in the main thread. Not a KeyboardInterrupt,
+    """SIGINT, SIGTERM or SIGHUP, raised in the main thread. Not a KeyboardInterrupt,
     so click does not turn it into "Aborted!"; hash_files cancels its workers
     on any exception, and every ``finally`` runs (no partial manifest,
     journals flushed)."""
@@ -125,7 +126,9 @@ def main(argv: list[str] | None = None) -> None:
         _report_failure(problems, 2, args)
         sys.exit(2)
     for name in EXIT_CODE_FOR_SIGNAL:
-        if hasattr(signal, name):
+        # A signal the caller ignores stays ignored: `nohup cinev4 ...` must outlive its
+        # terminal, and a shell's background job its Ctrl-C.
+        if hasattr(signal, name) and signal.getsignal(getattr(signal, name)) is not signal.SIG_IGN:
             signal.signal(getattr(signal, name), _raise_stopped)
     try:
         code = cli.main(args=argv, prog_name="cinev4", standalone_mode=False)  # type: ignore[func-returns-value]

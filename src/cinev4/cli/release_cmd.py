@@ -72,6 +72,13 @@ def release_check(shot_ids: tuple[str, ...], all_done: bool, project_dir: Path |
         click.echo("release gate: passed")
 
 
+def _a_number(param: click.Parameter, value: float) -> float:
+    # FloatRange lets NaN through (every comparison with it is false): it waited forever.
+    if value != value:
+        raise click.BadParameter("nan is not a number of seconds", param=param)
+    return value
+
+
 @release_group.command("publish")
 @click.argument("release_id", metavar="RELEASE")
 @click.argument("shot_ids", nargs=-1, required=True, metavar="SHOT...", shell_complete=complete_shot_ids)
@@ -87,6 +94,7 @@ def release_check(shot_ids: tuple[str, ...], all_done: bool, project_dir: Path |
     "--wait",
     "wait_s",
     type=click.FloatRange(0, 86400),
+    callback=lambda _ctx, param, value: _a_number(param, value),
     default=30.0,
     show_default=True,
     metavar="SECONDS",

@@ -143,6 +143,27 @@ def _plan_sizes(total: int) -> tuple[int, int, int]:
     return big, max(unit, rest - big), small
 
 
+# Free space the test data leaves at least: a tenth of the file system, at most 1 GiB (the
+# disk is somebody's: a render node's scratch, a NAS).
+_SPARE_FRACTION = 0.1
+_SPARE_MAX = 1 << 30
+
+
+def _refuse_what_does_not_fit(size: int, directory: str | os.PathLike[str] | None) -> None:
+    """OSError (ENOSPC) before writing anything when ``size`` bytes of test data would not
+    leave that much free: a mistyped --size must not fill a disk."""
+    import errno
+    import shutil
+
+    folder = os.fspath(directory) if directory is not None else tempfile.gettempdir()
+    usage = shutil.disk_usage(folder)
+    spare = min(int(usage.total * _SPARE_FRACTION), _SPARE_MAX)
+    if size > usage.free - spare:
+        raise OSError(errno.ENOSPC, f"{format_size(size, 'exact')} of test data would leave less than "
+                      f"{format_size(spare)} free there ({format_size(usage.free)} free): choose a smaller "
+                      f"--size or another --dir", folder)
+
+
 @contextmanager
 def _data(folder: Path, total: int) -> Iterator[tuple[_DataSet, _DataSet, _DataSet]]:
     big_size, frames_total, small_total = _plan_sizes(total)
@@ -240,6 +261,7 @@ def run_bench(
             raise AssertionError(f"settings {_name!r} gave different digests than another setting")
 
     timer = _Timer(rounds, check)
+    _refuse_what_does_not_fit(size, directory)
     with tempfile.TemporaryDirectory(prefix="cinev4-bench-", dir=directory) as tmp:
         say(f"writing {format_size(size, 'exact')} of test data in {tmp}")
         with _data(Path(tmp), size) as (big, frames, small):
@@ -410,6 +432,7 @@ def run_cold_bench(size: int = DEFAULT_SIZE, *, rounds: int = 3, directory: Path
     info = cinev4.engine_info()
     cpus = resolve_threads()  # the engine's default: CINEV4_THREADS, else the usable CPUs
     report = ColdReport(size=size, rounds=rounds, engine=dict(info), readers=cpus)
+    _refuse_what_does_not_fit(size, directory)
     with tempfile.TemporaryDirectory(prefix="cinev4-bench-cold-", dir=directory) as tmp:
         say("writing test data")
         frame = min(FRAME_SIZE, max(64 * KIB, size))

@@ -42,6 +42,8 @@ def lock(fd: int, *, wait: bool = False) -> bool:
 @contextmanager
 def shot_lock(folder: str | os.PathLike[str], shot_id: str, wait_s: float = 0.0) -> Iterator[None]:
     """Hold the shot's lock; ShotBusyError if another process keeps it past ``wait_s``."""
+    if not 0 <= wait_s < float("inf"):  # NaN too: a deadline never reached
+        raise ValueError(f"wait_s must be a finite number of seconds >= 0, not {wait_s!r}")
     if fcntl is None:  # pragma: no cover
         yield
         return

@@ -33,6 +33,7 @@ __all__ = [
     "load_shot",
     "list_shots",
     "unrecorded_shot_folders",
+    "linked_shot_folders",
     "unrecorded_shot_problems",
     "record_problems",
     "save_shot",
@@ -276,8 +277,18 @@ def list_shots(project: Project) -> list[Shot]:
     if not shots_root.is_dir():
         return []
     names = sorted(entry.name for entry in os.scandir(shots_root)
-                   if not entry.name.startswith(".") and (shots_root / entry.name / layout.SHOT_FILE).is_file())
+                   if not entry.name.startswith(".") and not _linked(entry)
+                   and (shots_root / entry.name / layout.SHOT_FILE).is_file())
     return [load_shot(project, name) for name in names]
+
+
+def _linked(entry: os.DirEntry[str]) -> bool:
+    """A symlink, or on Windows a junction or other reparse point: never followed below the
+    root, so no shot (``unrecorded_shot_problems`` reports it)."""
+    if entry.is_symlink():
+        return True
+    attributes = getattr(entry.stat(follow_symlinks=False), "st_file_attributes", 0)
+    return bool(attributes & 0x400)  # FILE_ATTRIBUTE_REPARSE_POINT
 
 
 def unrecorded_shot_folders(project: Project) -> list[str]:
@@ -287,16 +298,31 @@ def unrecorded_shot_folders(project: Project) -> list[str]:
     if not shots_root.is_dir():
         return []
     return sorted(entry.name for entry in os.scandir(shots_root)
-                  if entry.is_dir() and not entry.name.startswith(".")
+                  if entry.is_dir(follow_symlinks=False) and not entry.name.startswith(".") and not _linked(entry)
                   and not (shots_root / entry.name / layout.SHOT_FILE).is_file())
 
 
+def linked_shot_folders(project: Project) -> list[str]:
+    """Names under shots/ that are symlinks (or reparse points), sorted: never followed,
+    so never a shot, each reported as a problem."""
+    shots_root = project.root / layout.SHOTS_DIR
+    if not shots_root.is_dir():
+        return []
+    return sorted(entry.name for entry in os.scandir(shots_root) if not entry.name.startswith(".") and _linked(entry))
+
+
 def unrecorded_shot_problems(project: Project) -> list[tuple[str, Problem]]:
-    """(folder name, ``no_shot_record`` problem) for each of ``unrecorded_shot_folders``."""
-    return [(name, Problem("no_shot_record", layout.shot_record(name),
-                           f"{layout.shot_dir(name)}/ has no shot.json: the shot and its outputs are tracked by no "
-                           f"record (restore its shot.json, or remove the folder)"))
-            for name in unrecorded_shot_folders(project)]
+    """(folder name, problem) for each of ``unrecorded_shot_folders`` (``no_shot_record``) and
+    each of ``linked_shot_folders`` (``unsafe_path``), by name."""
+    problems = [(name, Problem("no_shot_record", layout.shot_record(name),
+                               f"{layout.shot_dir(name)}/ has no shot.json: the shot and its outputs are tracked by "
+                               f"no record (restore its shot.json, or remove the folder)"))
+                for name in unrecorded_shot_folders(project)]
+    problems += [(name, Problem("unsafe_path", layout.shot_dir(name),
+                                f"{layout.shot_dir(name)} is a symlink (not followed: no symlink is followed below "
+                                f"the project root; a shot is a real folder under shots/)"))
+                 for name in linked_shot_folders(project)]
+    return sorted(problems, key=lambda pair: pair[0])
 
 
 def record_problems(shot: Shot, pins: Sequence[ReleasePin]) -> list[Problem]:
