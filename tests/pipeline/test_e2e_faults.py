@@ -328,6 +328,32 @@ def test_source_date_epoch_last_second(project: Path) -> None:
     assert '"9999-12-31T23:59:59Z"' in (project / "shots/SH010/shot.json").read_text()
 
 
+@pytest.mark.parametrize("reason", ["line1\nline2", "\x01\x1b[31mred", "tab\there", "del\x7f", "c1\x85"])
+@pytest.mark.parametrize("command", [("shot", "fail", "SH010"), ("shot", "qc", "SH010")])
+def test_a_reason_with_control_characters_is_refused(project: Path, command: tuple[str, ...], reason: str) -> None:
+    # Accepted before: `shot show` then printed the newline and the escape sequence raw.
+    run_cli("shot", "new", "SH010", cwd=project)
+    render(project)
+    before = (project / "shots/SH010/shot.json").read_bytes()
+    result = run_cli(*command, "--reason", reason, cwd=project, expect=2)
+    [line] = result.stderr.splitlines()
+    assert line.startswith("cinev4: error: a reason is one line of text without control characters (it holds "), line
+    assert (project / "shots/SH010/shot.json").read_bytes() == before
+
+
+def test_api_arguments_of_the_wrong_type_are_type_errors(project: Path) -> None:
+    from cinev4.pipeline import create_shot, load_project
+    from cinev4.pipeline.shots import mark_fail
+
+    loaded = load_project(project, search=False)
+    with pytest.raises(TypeError, match="^frames must be a FrameRange"):
+        create_shot(loaded, "SH020", "1-10")  # type: ignore[arg-type]
+    assert not (project / "shots/SH020").exists()
+    create_shot(loaded, "SH010")
+    with pytest.raises(TypeError, match="^a reason is text"):
+        mark_fail(loaded, "SH010", None)  # type: ignore[arg-type]
+
+
 def test_init_twice_and_bad_project_id(project: Path, tmp_path: Path) -> None:
     assert "already exists" in run_cli("init", str(project), "--id", "OTHER", cwd=tmp_path, expect=2).stderr
     run_cli("init", str(tmp_path / "x"), "--id", "../bad", cwd=tmp_path, expect=2)

@@ -508,6 +508,30 @@ def test_the_lock_refuses_a_wait_of_nan() -> None:
             pass
 
 
+def test_a_destination_that_cannot_be_written_is_named_in_the_error(done: Path, tmp_path: Path) -> None:
+    # It said "shots: Operation not permitted": a name relative to a folder handle, not DEST's path.
+    import shutil
+    import subprocess
+
+    dest = tmp_path / "delivery"
+    dest.mkdir()
+    if os.geteuid() == 0:  # root writes through the mode bits: the immutable flag stops it
+        if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(dest)],
+                                                            capture_output=True).returncode != 0:
+            pytest.skip("root here and no immutable flag on this file system")
+        undo = ["chattr", "-i", str(dest)]
+    else:
+        dest.chmod(0o555)
+        undo = ["chmod", "755", str(dest)]
+    try:
+        result = run_cli("release", "publish", "R1", "SH010", "--to", str(dest), cwd=done, expect=2)
+    finally:
+        subprocess.run(undo, check=True)
+    [line] = error_lines(result.stderr)
+    assert line.startswith(f"cinev4: error: {dest / 'shots'}: "), line
+    assert not (done / RECORD).exists() and list(dest.iterdir()) == []
+
+
 # --- 5. modes, NFD names ------------------------------------------------------------------------
 
 def test_delivered_files_keep_the_source_bits_under_the_umask(done: Path, tmp_path: Path) -> None:

@@ -206,6 +206,9 @@ def test_no_manifest_and_unique_ids(tmp_path: Path) -> None:
     assert unique_ids(["A", "B"]) == ["A", "B"]
     with pytest.raises(ContractError, match="^shot A is named twice$"):
         unique_ids(["A", "B", "A"])
+    # One id where a list is expected: it named the shots S, H, 0, 1, 0 ("no shot S").
+    with pytest.raises(TypeError, match=r"^shot ids must be a list of ids, not a single str \('SH010': write "):
+        verify_shots(project, "SH010")  # type: ignore[arg-type]
 
 
 def test_verify_manifest_file_reads_the_pin_from_the_shot(shot) -> None:  # type: ignore[no-untyped-def]

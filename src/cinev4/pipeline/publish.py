@@ -315,7 +315,8 @@ class Destination:
         except OSError as exc:
             if exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK):
                 raise self._refusal(contract_dir, parent, name) from None
-            raise
+            # Named from DEST: the call saw only the name relative to its parent's handle.
+            raise OSError(exc.errno, exc.strerror, self.display(contract_dir)) from None
         self._folders[contract_dir] = folder
         return folder
 

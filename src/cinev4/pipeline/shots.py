@@ -118,6 +118,8 @@ def create_shot(project: Project, shot_id: str, frames: FrameRange | None = None
     killed run is removed by the next ``create_shot`` of that shot. A folder already
     at shots/<SHOT>/ without a shot.json gets its record written into it, and a failure
     there removes the folders this call made."""
+    if frames is not None and not isinstance(frames, FrameRange):
+        raise TypeError(f"frames must be a FrameRange (parse_frame_range('1001-1240')), not {type(frames).__name__}")
     folder = _shot_folder(project, shot_id)
     data: dict[str, Any] = {
         "id": shot_id,
@@ -370,6 +372,8 @@ def transition(
     """Move the shot by ``action`` under its lock: refused (nothing written) when the state
     machine, a release or ``gate`` (the reasons it returns) says no; ``mutate`` edits the
     record before the transition is appended. The DONE gate is ``gates.mark_done``'s."""
+    if isinstance(reason, str):
+        _check_reason(reason)
     with locked_shot(project, shot_id) as shot:
         before = copy.deepcopy(shot.data)
         if action in (Action.REOPEN, Action.FAIL, Action.NEW_VERSION):
@@ -463,8 +467,20 @@ def _gate_way_forward(project: Project, shot: Shot) -> str:
             f"then cinev4 manifest {shot.id}")
 
 
+def _check_reason(reason: str) -> None:
+    """A reason is one line of text: a newline would split it in every listing, and an escape
+    sequence would reach the terminal of whoever reads ``shot show``."""
+    if not isinstance(reason, str):
+        raise TypeError(f"a reason is text (str), not {type(reason).__name__}")
+    controls = sorted({char for char in reason if ord(char) < 0x20 or 0x7F <= ord(char) < 0xA0})
+    if controls:
+        shown = ", ".join(repr(char) for char in controls)
+        raise ContractError(f"a reason is one line of text without control characters (it holds {shown})")
+
+
 def mark_fail(project: Project, shot_id: str, reason: str) -> Shot:
     """Any non-terminal state -> FAIL, with the reason kept in ``fail_reason``."""
+    _check_reason(reason)
     if not reason.strip():
         raise ContractError("a fail reason is required (--reason TEXT)")
 

@@ -663,6 +663,9 @@ def verify_shots(
 
 def unique_ids(ids: list[str]) -> list[str]:
     """``ids`` in order; naming a shot twice is a usage error."""
+    if isinstance(ids, (str, bytes)):  # iterated, "SH010" would name shots S, H, 0, 1, 0
+        raise TypeError(f"shot ids must be a list of ids, not a single {type(ids).__name__} ({ids!r}: "
+                        f"write [{ids!r}])")
     seen: list[str] = []
     for shot_id in ids:
         if shot_id in seen:
