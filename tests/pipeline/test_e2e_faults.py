@@ -352,6 +352,11 @@ def test_api_arguments_of_the_wrong_type_are_type_errors(project: Path) -> None:
     create_shot(loaded, "SH010")
     with pytest.raises(TypeError, match="^a reason is text"):
         mark_fail(loaded, "SH010", None)  # type: ignore[arg-type]
+    from cinev4.pipeline import init_project
+
+    with pytest.raises(TypeError, match="^mutable_outputs must be True or False, not 'no'$"):
+        init_project(project.parent / "other", "FILM02", mutable_outputs="no")  # type: ignore[arg-type]
+    assert not (project.parent / "other").exists()
 
 
 def test_init_twice_and_bad_project_id(project: Path, tmp_path: Path) -> None:

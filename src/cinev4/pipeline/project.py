@@ -76,6 +76,8 @@ def init_project(
     what this call made. project.json is written before the key, so that a run killed
     in between leaves a usable project (the first ``stage`` makes a missing key)."""
     check_id(project_id, "project id")
+    if not isinstance(mutable_outputs, bool):  # "no" is true: it made a project whose outputs can change
+        raise TypeError(f"mutable_outputs must be True or False, not {mutable_outputs!r}")
     folder = Path(directory).absolute()
     if (folder / layout.PROJECT_FILE).exists():
         raise AlreadyExistsError(f"{folder / layout.PROJECT_FILE} already exists (a project is initialised once)")
