@@ -36,9 +36,23 @@ A record is a claim made by a render node, trusted only so far:
   are hashed as if nothing had been staged.
 
 The manifest is the same bytes whether its digests came from staging or not.
+What no stat can see (a file written again through a shared ``mmap`` page
+that was dirty already keeps its mtime and ctime) is not staging's to catch:
+stage a file once its writer has closed (or msync'ed) it.
+
+No symlink is followed on the staging paths (docs/CONTRACT.md "File
+layer"): the staging folders are opened from the root one name at a time
+with ``O_NOFOLLOW | O_DIRECTORY`` (``_Dir``), and every record is written,
+read and removed relative to its folder's descriptor, so a folder swapped
+for a link between a check and a use is not followed either. A link on the
+way is refused by ``stage`` (exit 2, nothing written), makes the manifest
+hash every file (a warning), and is left as it is by the seal's clean-up (a
+warning): nothing is removed through a link, nor a link standing for a
+staging folder. A link inside a staging folder is removed itself.
 """
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
@@ -49,7 +63,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cinev4.contracts import canonical_bytes, layout, parse_document, read_document_bytes
-from cinev4.contracts.atomic import READ_ONLY, fsync_dir, write_once
+from cinev4.contracts.atomic import READ_ONLY, write_once
 from cinev4.contracts.rules import check_id, path_problems
 from cinev4.contracts.schemas import schema_id
 from cinev4.errors import ContractError, ShotNotFoundError, TransitionRefused, UnsafePathError
@@ -69,6 +83,259 @@ __all__ = ["STAGE_SCHEMA", "StageResult", "StagedFile", "StagingUse", "stage", "
 
 STAGE_SCHEMA = schema_id("stage")
 _HOST_UNSAFE = re.compile(r"[^A-Za-z0-9.-]+")
+
+
+# ---------------------------------------------------------------- folders, never through a link
+
+_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # Windows has none: names are lstat'ed there instead
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_O_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+_DIR_FLAGS = os.O_RDONLY | _O_DIRECTORY | _O_NOFOLLOW | _O_CLOEXEC
+_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC | getattr(os, "O_BINARY", 0)
+_REPARSE_POINT = 0x400  # FILE_ATTRIBUTE_REPARSE_POINT (Windows symlinks and junctions)
+# Folders reached by descriptor where the OS offers dir_fd (POSIX); elsewhere (Windows) by path,
+# each name lstat'ed before it is used. _AT is what tests switch off to run the path walk here.
+_AT = (bool(_O_DIRECTORY) and {os.open, os.stat, os.mkdir, os.unlink, os.rmdir, os.rename, os.link}
+       <= os.supports_dir_fd and os.scandir in os.supports_fd)
+_NOT_FOLLOWED = "is a symlink (not followed: no symlink is followed below the project root)"
+_NO_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK}  # as atomic.write_once
+
+
+def _is_link(st: os.stat_result) -> bool:
+    """A symlink, or (Windows) any reparse point: a junction redirects as a symlink does."""
+    return stat.S_ISLNK(st.st_mode) or bool(getattr(st, "st_file_attributes", 0) & _REPARSE_POINT)
+
+
+class _Dir:
+    """A folder below the project root, reached from the root one name at a time without
+    following a link: held by its descriptor where the OS offers ``dir_fd`` (POSIX), so a
+    folder swapped for a link after it was opened is never followed; else (Windows) by its
+    path, each name lstat'ed first. Everything in it is named relative to it."""
+
+    __slots__ = ("rel", "path", "fd")
+
+    def __init__(self, rel: str, path: str, fd: int | None) -> None:
+        self.rel = rel  # contract path ('' for the root), for messages
+        self.path = path
+        self.fd = fd
+
+    @classmethod
+    def root(cls, root: str | os.PathLike[str]) -> _Dir:
+        """The project root itself (reached as given: links above the root are the user's)."""
+        path = os.fspath(root)
+        if not _AT:
+            return cls("", path, None)
+        return cls("", path, os.open(path, os.O_RDONLY | _O_DIRECTORY | _O_CLOEXEC))
+
+    def __enter__(self) -> _Dir:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    def at(self, name: str) -> tuple[str, dict[str, Any]]:
+        """How to name ``name`` in this folder: (name, {dir_fd}) or (full path, {})."""
+        if self.fd is None:
+            return os.path.join(self.path, name), {}
+        return name, {"dir_fd": self.fd}
+
+    def lstat(self, name: str) -> os.stat_result:
+        target, at = self.at(name)
+        return os.stat(target, follow_symlinks=False, **at)
+
+    def child(self, name: str, *, make: int | None = None) -> _Dir:
+        """The sub-folder ``name``, created with exactly mode ``make`` when missing (and
+        ``make`` is given). UnsafePathError (naming it) when it is a link or no folder;
+        FileNotFoundError when it is missing."""
+        rel = f"{self.rel}/{name}" if self.rel else name
+        target, at = self.at(name)
+        made = False
+        for _ in range(3):  # missing, made (or made by another stager meanwhile), opened
+            try:
+                if self.fd is not None:
+                    child = _Dir(rel, os.path.join(self.path, name), os.open(target, _DIR_FLAGS, **at))
+                else:
+                    st = os.stat(target, follow_symlinks=False)
+                    if _is_link(st) or not stat.S_ISDIR(st.st_mode):
+                        raise NotADirectoryError(errno.ENOTDIR, "not a folder", target)
+                    child = _Dir(rel, target, None)
+                break
+            except FileNotFoundError:
+                if make is None or made:
+                    raise
+                try:
+                    os.mkdir(target, 0o777, **at)
+                    made = True
+                except FileExistsError:
+                    pass
+            except OSError as exc:
+                if exc.errno not in (errno.ELOOP, errno.EMLINK, errno.ENOTDIR):
+                    raise
+                try:
+                    st = self.lstat(name)
+                except OSError:
+                    raise exc from None
+                if _is_link(st):
+                    raise UnsafePathError(f"{rel} {_NOT_FOLLOWED}") from None
+                raise UnsafePathError(f"{rel} is not a folder") from None
+        else:  # pragma: no cover - made and removed again twice by others
+            raise FileNotFoundError(errno.ENOENT, "vanished while it was made", rel)
+        if made and make is not None:
+            try:  # exactly this mode, whatever this process's umask (setgid bit included)
+                if child.fd is not None:
+                    os.fchmod(child.fd, make)
+                else:  # Windows
+                    os.chmod(child.path, make)
+            except BaseException:
+                child.close()
+                raise
+        return child
+
+    def entries(self) -> list[tuple[str, bool]]:
+        """(name, is a folder, by the listing's own type, never following a link), listed whole."""
+        with os.scandir(self.fd if self.fd is not None else self.path) as listing:
+            return [(e.name, e.is_dir(follow_symlinks=False)) for e in listing]
+
+    def unlink(self, name: str) -> None:
+        """Remove the file or link ``name`` itself (a link's target is never touched)."""
+        target, at = self.at(name)
+        try:
+            os.unlink(target, **at)
+        except (IsADirectoryError, PermissionError):
+            if self.fd is not None:
+                raise
+            os.rmdir(target)  # pragma: no cover - Windows: a folder link or junction goes with rmdir
+
+    def rmdir(self, name: str) -> None:
+        target, at = self.at(name)
+        os.rmdir(target, **at)
+
+    def rename(self, name: str, new_name: str) -> None:
+        if self.fd is not None:
+            os.rename(name, new_name, src_dir_fd=self.fd, dst_dir_fd=self.fd)
+        else:
+            os.rename(os.path.join(self.path, name), os.path.join(self.path, new_name))
+
+    def rename_noreplace(self, name: str, new_name: str) -> None:
+        """Rename, never replacing what is at ``new_name`` (FileExistsError)."""
+        if self.fd is not None:
+            from cinev4.contracts.atomic import rename_noreplace  # ctypes: only on this rare path
+
+            rename_noreplace(name, new_name, self.fd)
+        else:  # pragma: no cover - Windows: a rename never replaces an existing file there
+            os.rename(os.path.join(self.path, name), os.path.join(self.path, new_name))
+
+    def fsync(self) -> None:
+        if self.fd is not None:
+            try:
+                os.fsync(self.fd)
+            except OSError:
+                pass
+
+    def write_once(self, name: str, data: bytes, mode: int) -> None:
+        """``atomic.write_once`` into this folder: a complete file under ``name`` or none, never
+        replacing one, made and published from the folder's descriptor (never through a link)."""
+        if self.fd is None:
+            write_once(os.path.join(self.path, name), data, mode)  # Windows: by path, no link on the way
+            return
+        tmp = f".{name}.{os.urandom(6).hex()}.tmp"  # what write_once names it: never read as a record
+        fd = os.open(tmp, _FILE_FLAGS, 0o600, dir_fd=self.fd)
+        try:
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+                os.fchmod(fd, mode)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            try:
+                os.link(tmp, name, src_dir_fd=self.fd, dst_dir_fd=self.fd, follow_symlinks=False)
+            except OSError as exc:
+                if exc.errno not in _NO_LINKS:
+                    raise
+                # No hard links here: reserve the name exclusively, then move the complete file
+                # onto the reservation (as write_once does).
+                os.close(os.open(name, _FILE_FLAGS, mode, dir_fd=self.fd))
+                os.replace(tmp, name, src_dir_fd=self.fd, dst_dir_fd=self.fd)
+        finally:
+            try:
+                os.unlink(tmp, dir_fd=self.fd)
+            except FileNotFoundError:
+                pass
+        self.fsync()
+
+
+def _walk(root: str | os.PathLike[str], rel: str, *, make: int | None = None, made_from: int = 0) -> _Dir:
+    """The folder ``rel`` (a contract path) under ``root``, each step opened without following
+    a link (``_Dir.child``); the steps from index ``made_from`` on are made (mode ``make``)
+    when missing. UnsafePathError names the first step that is a link or no folder."""
+    current = _Dir.root(root)
+    try:
+        for index, name in enumerate(rel.split("/")):
+            step = current.child(name, make=make if index >= made_from else None)
+            current.close()
+            current = step
+    except BaseException:
+        current.close()
+        raise
+    return current
+
+
+def _refuse_links_on_the_way(root: str | os.PathLike[str], rel: str) -> None:
+    """UnsafePathError when a folder of ``rel`` that exists is a link or no folder (the steps
+    after the first missing one cannot be either)."""
+    current = _Dir.root(root)
+    try:
+        for name in rel.split("/"):
+            try:
+                step = current.child(name)
+            except FileNotFoundError:
+                return
+            current.close()
+            current = step
+    finally:
+        current.close()
+
+
+def _clear(folder: _Dir) -> None:
+    """Remove everything in ``folder`` (the folder itself stays), never following a link: a
+    file or link is unlinked itself, a sub-folder is opened without following (a folder
+    swapped for a link since it was listed is unlinked as a link), emptied, then removed.
+    An explicit stack, no recursion: any depth is removed."""
+    stack: list[tuple[_Dir, list[tuple[str, bool]]]] = [(folder, folder.entries())]
+    try:
+        while stack:
+            current, entries = stack[-1]
+            if not entries:
+                stack.pop()
+                if stack:  # a sub-folder, empty now
+                    current.close()
+                    stack[-1][0].rmdir(current.rel.rsplit("/", 1)[-1])
+                continue
+            name, is_folder = entries.pop()
+            if is_folder:
+                try:
+                    sub = current.child(name)
+                except FileNotFoundError:
+                    continue
+                except UnsafePathError:  # a link (or a file) now: it goes itself, never its target
+                    current.unlink(name)
+                    continue
+                stack.append((sub, sub.entries()))
+                continue
+            try:
+                current.unlink(name)
+            except FileNotFoundError:
+                pass
+    finally:
+        for opened, _ in stack[1:]:
+            opened.close()
 
 
 # ---------------------------------------------------------------- the key
@@ -136,6 +403,9 @@ def _contract_path(real_root: str, outputs_dir: str, given: str | os.PathLike[st
     (one line) unless it is a regular file, no symlink, inside the version's outputs folder."""
     shown = os.fspath(given)
     absolute = os.path.abspath(shown)
+    if "\0" in absolute:  # no system call takes a NUL: judged on the text, as one in the file name is
+        relative = Path(os.path.relpath(absolute, real_root)).as_posix()
+        raise UnsafePathError(f"{shown}: {relative!r} {path_problems(relative)[-1]}")
     # The folder is resolved (the project may be reached through a mounted or linked path);
     # the file itself must not be a link: what is staged is what the scan will list.
     real = os.path.join(os.path.realpath(os.path.dirname(absolute)), os.path.basename(absolute))
@@ -158,16 +428,25 @@ def _contract_path(real_root: str, outputs_dir: str, given: str | os.PathLike[st
     return contract_path, st
 
 
-def _make_staging_folder(folder: Path, outputs: Path) -> None:
-    """Create the staging folders with the outputs folder's permissions: every render node
-    that may write the outputs (often as another user of the pipeline's group) may stage."""
-    mode = stat.S_IMODE(os.stat(outputs).st_mode)
-    for level in (folder.parent, folder):
-        try:
-            os.mkdir(level)
-        except FileExistsError:
-            continue
-        os.chmod(level, mode)  # exactly, whatever this process's umask (setgid bit included)
+def _staging_mode(project: Project, shot: Shot) -> int:
+    """The outputs folder's permissions, for the staging folders: every render node that may
+    write the outputs (often as another user of the pipeline's group) may stage. Read from the
+    folder reached without following a link, as the staging folders are checked: UnsafePathError
+    (nothing written yet) when one on the way to either is a link."""
+    try:
+        with _walk(project.root, shot.outputs_dir) as outputs:
+            st = os.fstat(outputs.fd) if outputs.fd is not None else os.stat(outputs.path)
+        _refuse_links_on_the_way(project.root, layout.staging_dir(shot.id, shot.version))
+    except UnsafePathError as exc:
+        raise UnsafePathError(f"{exc.problems[0]}: nothing staged (remove it: cinev4 stage makes the staging "
+                              f"folders itself)") from None
+    return stat.S_IMODE(st.st_mode)
+
+
+def _open_staging_folder(project: Project, shot: Shot, mode: int) -> _Dir:
+    """The version's staging folder, opened from the root one name at a time without following
+    a link, ``staging/`` and the version's folder made with exactly ``mode`` when missing."""
+    return _walk(project.root, layout.staging_dir(shot.id, shot.version), make=mode, made_from=2)
 
 
 def _record_name() -> str:
@@ -216,6 +495,7 @@ def stage(
         raise UnsafePathError(problems)
     if not chosen:
         raise ContractError("nothing to stage: name the files the render task wrote (PATH... or --files-from)")
+    mode = _staging_mode(project, shot)  # before anything is hashed or written: a link on the way is refused
     try:
         key = read_stage_key(project.root)
     except FileNotFoundError:
@@ -254,24 +534,43 @@ def stage(
     raw = canonical_bytes(document)
     parse_document(raw, "stage", "staging record")  # the schema is the contract, for writers too
     folder_rel = layout.staging_dir(shot.id, shot.version)
-    folder = project.path(folder_rel)
-    _make_staging_folder(folder, project.root / shot.outputs_dir)
-    record_rel = f"{folder_rel}/{_record_name()}"
-    record = folder / record_rel.rsplit("/", 1)[1]
+    name = _record_name()
+    record_rel = f"{folder_rel}/{name}"
     try:
-        write_once(record, raw, mode=READ_ONLY)
+        # Opened (and made) from the root one name at a time, never through a link, and written
+        # through that folder's descriptor: a folder swapped for a link meanwhile is not followed.
+        folder = _open_staging_folder(project, shot, mode)
+    except UnsafePathError as exc:  # swapped for a link since it was looked at
+        raise UnsafePathError(f"{exc.problems[0]}: nothing staged (remove it: cinev4 stage makes the staging "
+                              f"folders itself)") from None
     except FileNotFoundError:
-        if os.path.lexists(project.root / shot.manifest_path):  # the seal took the folder away meanwhile
-            raise TransitionRefused(f"{shot.id} {shot.version} was sealed while staging "
-                                    f"({shot.manifest_path} exists): nothing staged") from None
+        _refuse_if_sealed_meanwhile(project, shot)
         raise
-    # No lock is shared with the seal, so look again: a record that lands after the
-    # manifest was written would never be read; take it back and say so.
-    if os.path.lexists(project.root / shot.manifest_path):
-        record.unlink()
-        raise TransitionRefused(f"{shot.id} {shot.version} was sealed while staging ({shot.manifest_path} exists): "
-                                f"nothing staged")
+    with folder:
+        try:
+            folder.write_once(name, raw, READ_ONLY)
+        except FileNotFoundError:
+            _refuse_if_sealed_meanwhile(project, shot)  # the seal took the folder away meanwhile
+            raise
+        # No lock is shared with the seal, so look again: a record that lands after the
+        # manifest was written would never be read; take it back and say so.
+        if os.path.lexists(project.root / shot.manifest_path):
+            try:
+                folder.unlink(name)
+            except FileNotFoundError:
+                pass  # the seal's clean-up took it already
+            raise _sealed_meanwhile(shot)
     return StageResult(shot.id, shot.version, record_rel, tuple(staged), tuple(failures))
+
+
+def _sealed_meanwhile(shot: Shot) -> TransitionRefused:
+    return TransitionRefused(f"{shot.id} {shot.version} was sealed while staging ({shot.manifest_path} exists): "
+                             f"nothing staged")
+
+
+def _refuse_if_sealed_meanwhile(project: Project, shot: Shot) -> None:
+    if os.path.lexists(project.root / shot.manifest_path):
+        raise _sealed_meanwhile(shot) from None
 
 
 # ---------------------------------------------------------------- the seal
@@ -315,11 +614,26 @@ def _racy(claim: _Claim, st: os.stat_result) -> bool:
 def _read_claims(project: Project, shot: Shot, warnings: list[str]) -> dict[str, list[_Claim]]:
     """Contract path -> the claims of every trustworthy record of the shot's version, newest first."""
     folder_rel = layout.staging_dir(shot.id, shot.version)
-    folder = project.root / folder_rel
     try:
-        names = sorted(n for n in os.listdir(folder) if n.endswith(".json") and not n.startswith("."))
+        # From the root one name at a time, never through a link; the records are then named
+        # relative to the folder's descriptor, so a folder swapped for a link is not followed.
+        folder = _walk(project.root, folder_rel)
     except FileNotFoundError:
         return {}
+    except UnsafePathError as exc:
+        warnings.append(f"{exc.problems[0]}: staged digests ignored, every file is hashed")
+        return {}
+    except OSError as exc:
+        warnings.append(f"{folder_rel}/ cannot be listed ({exc.strerror}): staged digests ignored, every file is hashed")
+        return {}
+    with folder:
+        return _claims_in(project, shot, folder, warnings)
+
+
+def _claims_in(project: Project, shot: Shot, folder: _Dir, warnings: list[str]) -> dict[str, list[_Claim]]:
+    folder_rel = folder.rel
+    try:
+        names = sorted(n for n, _ in folder.entries() if n.endswith(".json") and not n.startswith("."))
     except OSError as exc:
         warnings.append(f"{folder_rel}/ cannot be listed ({exc.strerror}): staged digests ignored, every file is hashed")
         return {}
@@ -339,8 +653,9 @@ def _read_claims(project: Project, shot: Shot, warnings: list[str]) -> dict[str,
         record_rel = f"{folder_rel}/{name}"
         ignored = f"{record_rel} ignored, its files are hashed"
         try:
-            st = os.lstat(folder / name)
-            data = parse_document(read_document_bytes(folder / name, "stage", record_rel), "stage", record_rel).data
+            st = folder.lstat(name)
+            target, at = folder.at(name)  # opened O_NOFOLLOW: a record that is a link is refused
+            data = parse_document(read_document_bytes(target, "stage", record_rel, **at), "stage", record_rel).data
         except ContractError as exc:
             warnings.append(f"{ignored}: not a staging record ({exc.problems[0]})")
             continue
@@ -380,23 +695,26 @@ def digests_with_staging(
     claims = _read_claims(project, shot, use.warnings)
     results: list[Digest | None] = [None] * len(files)
     todo: list[int] = []
-    for index, scanned in enumerate(files):
-        found = claims.get(scanned.path)
-        if found:
-            try:
-                st: os.stat_result | None = os.stat(scanned.real_path)
-            except OSError:
-                st = None  # hashed: the engine reports the error for this file
-            matching = [c for c in found if st is not None and c.identity == _identity(st)]
-            usable = [c for c in matching if st is not None and not _racy(c, st)]
-            if usable and st is not None:
-                results[index] = _StagedDigest(os.fspath(scanned.real_path), st.st_size, usable[0].sha256)
-                continue
-            if st is not None and not matching:
-                moved = [name for name, old, new in zip(_FIELDS, found[0].identity, _identity(st)) if old != new]
-                use.warnings.append(f"{scanned.path} changed after it was staged ({', '.join(moved)} differ): "
-                                    f"its staged digest is ignored, the file is hashed")
-        todo.append(index)
+    folders = _Folders(project.root)
+    try:
+        for index, scanned in enumerate(files):
+            found = claims.get(scanned.path)
+            if found:
+                # The file as the engine will open it: reached from the root, no link followed
+                # (None: hashed, and the engine reports the problem for this file).
+                st = folders.lstat_file(scanned.path)
+                matching = [c for c in found if st is not None and c.identity == _identity(st)]
+                usable = [c for c in matching if st is not None and not _racy(c, st)]
+                if usable and st is not None:
+                    results[index] = _StagedDigest(os.fspath(scanned.real_path), st.st_size, usable[0].sha256)
+                    continue
+                if st is not None and not matching:
+                    moved = [name for name, old, new in zip(_FIELDS, found[0].identity, _identity(st)) if old != new]
+                    use.warnings.append(f"{scanned.path} changed after it was staged ({', '.join(moved)} differ): "
+                                        f"its staged digest is ignored, the file is hashed")
+            todo.append(index)
+    finally:
+        folders.close()
     if todo:
         hashed = hash_rest([files[i] for i in todo])
         for index, digest in zip(todo, hashed):
@@ -407,42 +725,119 @@ def digests_with_staging(
     return results  # type: ignore[return-value]
 
 
-def _remove_records(folder: Path) -> None:
-    """Remove a staging folder: its records (and any temporary a killed stager left) are
-    files; anything else in it (never made by cinev4) goes through shutil.rmtree, which
-    costs every seal about 2 ms of imports when it is not needed."""
-    with os.scandir(folder) as listing:
-        entries = list(listing)  # listed whole first: removing while listing may skip entries
-    for entry in entries:
-        if entry.is_dir(follow_symlinks=False):
-            import shutil
+class _Folders:
+    """The folders of a version's files, each opened once from its parent without following
+    a link (None: it could not be, and its files are hashed, the engine naming the problem)."""
 
-            shutil.rmtree(entry.path)
-        else:
-            os.unlink(entry.path)
-    os.rmdir(folder)
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self._root = root
+        self._open: dict[str, _Dir | None] = {}
+
+    def _folder(self, rel: str) -> _Dir | None:
+        if rel not in self._open:
+            folder: _Dir | None = None
+            try:
+                if "/" not in rel:
+                    folder = _walk(self._root, rel)
+                else:
+                    parent_rel, name = rel.rsplit("/", 1)
+                    parent = self._folder(parent_rel)
+                    folder = parent.child(name) if parent is not None else None
+            except (OSError, UnsafePathError):
+                folder = None
+            self._open[rel] = folder
+        return self._open[rel]
+
+    def lstat_file(self, contract_path: str) -> os.stat_result | None:
+        """The lstat of the regular file at ``contract_path``; None for anything else."""
+        parent_rel, name = contract_path.rsplit("/", 1)
+        folder = self._folder(parent_rel)
+        if folder is None:
+            return None
+        try:
+            st = folder.lstat(name)
+        except OSError:
+            return None
+        return st if stat.S_ISREG(st.st_mode) else None
+
+    def close(self) -> None:
+        for folder in self._open.values():
+            if folder is not None:
+                folder.close()
+        self._open.clear()
 
 
 def discard_staging(project: Project, shot_id: str, version: str) -> list[str]:
     """After the seal: remove the version's staging records (never read again). The folder
-    is first renamed aside, so a late stager cannot race the removal. Warnings, if any."""
+    is first renamed aside, so a late stager cannot race the removal. Warnings, if any.
+
+    Nothing is followed or removed through a link: the folders are opened from the root one
+    name at a time (``_Dir``), and what is removed is named relative to their descriptors. A
+    staging folder (or a folder above it) that is a link or no folder is left as it is, with
+    a warning; a link inside the staging folder is removed itself, never what it points to."""
     folder_rel = layout.staging_dir(shot_id, version)
-    folder = project.root / folder_rel
-    if not os.path.lexists(folder):
+    shot_rel, staging_name, _ = folder_rel.rsplit("/", 2)
+    try:
+        shot_dir = _walk(project.root, shot_rel)
+    except FileNotFoundError:
         return []
-    aside = folder.parent / f".sealed-{version}-{os.urandom(6).hex()}"
-    try:
-        os.rename(folder, aside)
-        if os.path.islink(aside):
-            os.unlink(aside)
-        else:
-            _remove_records(aside)
-        fsync_dir(folder.parent)
-    except OSError as exc:
-        return [f"{folder_rel}/ could not be removed after the seal ({exc.strerror}): it is never read again, "
-                f"remove it by hand"]
-    try:
-        os.rmdir(folder.parent)  # shots/<SHOT>/staging/, when no other version stages
-    except OSError:
-        pass  # not empty (another version stages) or already gone
+    except (OSError, UnsafePathError) as exc:
+        return [_left(folder_rel, exc)]
+    with shot_dir:
+        try:
+            staging = shot_dir.child(staging_name)
+        except FileNotFoundError:
+            return []
+        except (OSError, UnsafePathError) as exc:
+            return [_left(folder_rel, exc)]
+        with staging:
+            try:
+                if not _discard_version(staging, version):
+                    return []
+            except (OSError, UnsafePathError) as exc:
+                return [_left(folder_rel, exc)]
+        try:
+            shot_dir.rmdir(staging_name)  # shots/<SHOT>/staging/, when no other version stages
+        except OSError:
+            pass  # not empty (another version stages) or already gone
     return []
+
+
+def _left(folder_rel: str, exc: OSError | UnsafePathError) -> str:
+    """The warning for a staging folder the seal could not (or would not) remove."""
+    if isinstance(exc, UnsafePathError):
+        return (f"{exc.problems[0]}: left as it is (the seal removes nothing through a link, nor a link "
+                f"itself); remove it by hand")
+    return (f"{folder_rel}/ could not be removed after the seal ({exc.strerror}): it is never read again, "
+            f"remove it by hand")
+
+
+def _discard_version(staging: _Dir, version: str) -> bool:
+    """Rename the version's folder aside, empty it through its descriptor and remove it; False
+    when there is none. UnsafePathError (left as it is) when it is a link or no folder."""
+    try:
+        st = staging.lstat(version)
+    except FileNotFoundError:
+        return False
+    rel = f"{staging.rel}/{version}"
+    if _is_link(st):
+        raise UnsafePathError(f"{rel} {_NOT_FOLLOWED}")
+    if not stat.S_ISDIR(st.st_mode):
+        raise UnsafePathError(f"{rel} is not a folder")
+    aside = f".sealed-{version}-{os.urandom(6).hex()}"
+    staging.rename(version, aside)
+    try:
+        folder = staging.child(aside)
+    except UnsafePathError as exc:
+        # Swapped for a link (or a file) between the look and the rename: put it back as it
+        # was, never following it nor replacing anything (a name taken meanwhile keeps it aside).
+        try:
+            staging.rename_noreplace(aside, version)
+        except OSError:
+            pass
+        raise UnsafePathError(exc.problems[0].replace(f"{staging.rel}/{aside}", rel)) from None
+    with folder:
+        _clear(folder)
+    staging.rmdir(aside)
+    staging.fsync()
+    return True
