@@ -66,7 +66,10 @@ class HashedFile(FileDigest):
 
 @disjoint_base
 class Sha256:
-    """Incremental SHA-256 on the engine's kernel."""
+    """Incremental SHA-256 on the engine's kernel. One object may be fed from
+    several threads (as hashlib's): each update is applied whole, one at a time;
+    ``digest()`` covers the updates finished before it, and an update after it
+    raises ValueError."""
 
     def __init__(self, data: Buffer | None = None, *, kernel: str | None = None) -> None: ...
     def update(self, data: Buffer) -> None: ...
@@ -111,12 +114,18 @@ def hash_files(
 
 @final
 class OrderedResults:
-    """Iterator over a running batch: lists of FileDigest, in input order, as they complete."""
+    """Iterator over a running batch: lists of FileDigest, in input order, as they complete.
+
+    Threads: ``close()`` may come from any thread; while another thread waits for
+    results it cancels the workers and returns at once, and that thread's
+    iteration ends with StopIteration (the results not yet given are dropped).
+    Two threads iterating one object share its results, each file given once."""
 
     def __iter__(self) -> OrderedResults: ...
     def __next__(self) -> list[FileDigest]: ...
     def next_block(self) -> tuple[int, bytes, dict[int, FileDigest]]: ...
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Cancel the workers and free the batch (idempotent): the iteration ends."""
 
 def hash_files_ordered(
     paths: Iterable[_Path],
@@ -147,6 +156,8 @@ def check_files(
     root: _Path,
     paths: Iterable[_Path],
     sizes: Iterable[int],
+    # Each a str of exactly 64 hex digits: another length, a blank or a non-hex
+    # character is a ValueError naming its index (a non-str, a TypeError).
     digests: Iterable[str] | None = None,
     threads: int | None = None,
     *,

@@ -15,6 +15,15 @@ cimport cython
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.exc cimport PyErr_CheckSignals
+from cpython.pythread cimport (
+    NOWAIT_LOCK,
+    WAIT_LOCK,
+    PyThread_acquire_lock,
+    PyThread_allocate_lock,
+    PyThread_free_lock,
+    PyThread_release_lock,
+    PyThread_type_lock,
+)
 from libc.stdint cimport uint8_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, qsort
 from libc.string cimport memchr, memcpy, memset, strcmp
@@ -447,15 +456,30 @@ def hash_bytes(data, *, kernel=None):
     return Sha256(data, kernel=kernel).hexdigest()
 
 
+# Updates of at least this many bytes release the GIL (hashlib's HASHLIB_GIL_MINSIZE):
+# below it, releasing and taking the GIL back costs more than the hashing.
+cdef enum:
+    _GIL_MINSIZE = 2048
+
+
 @cython.auto_pickle(False)
 cdef class Sha256:
-    """Incremental SHA-256 on the engine's kernel, for streams (stdin, sockets)."""
+    """Incremental SHA-256 on the engine's kernel, for streams (stdin, sockets).
+
+    One object may be fed from several threads, as hashlib's can: each update
+    is applied whole, one at a time (in whichever order the threads get
+    there), and ``digest()`` covers the updates that finished before it; an
+    update that comes after it raises ValueError."""
 
     cdef cv4_sha256_ctx ctx
     cdef bint finished
     cdef bytes result
+    # Made the first time the GIL is released around an update (as hashlib does):
+    # until then every update runs whole under the GIL, so none can overlap.
+    cdef PyThread_type_lock lock
 
     def __cinit__(self, data=None, *, kernel=None):
+        self.lock = NULL
         if kernel is not None and cv4_mb_kernel_find(str(kernel).encode()) != NULL:
             raise ValueError(f"{kernel!r} is a multi-buffer kernel: it hashes many files at once (hash_files)")
         cv4_sha256_init(&self.ctx, _kernel(resolve_kernel(kernel)))
@@ -466,24 +490,63 @@ cdef class Sha256:
     def __init__(self, data=None, *, kernel=None):
         pass  # all done in __cinit__; declared so the signature is introspectable
 
+    def __dealloc__(self):
+        if self.lock != NULL:
+            PyThread_free_lock(self.lock)
+
+    cdef inline void _enter(self) noexcept:
+        """Takes the lock, where there is one, with the GIL held: waits for it with
+        the GIL released, so a holder that needs the GIL back is never blocked by us."""
+        if self.lock != NULL and not PyThread_acquire_lock(self.lock, NOWAIT_LOCK):
+            with nogil:
+                PyThread_acquire_lock(self.lock, WAIT_LOCK)
+
+    cdef inline void _leave(self) noexcept:
+        if self.lock != NULL:
+            PyThread_release_lock(self.lock)
+
     def update(self, data):
         cdef Py_buffer view
+        cdef bint finished
         if self.finished:
             raise ValueError("update() after digest(): this hash is finished")
         PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
         try:
-            with nogil:
-                cv4_sha256_update(&self.ctx, <const uint8_t *>view.buf, <size_t>view.len)
+            if view.len >= _GIL_MINSIZE:
+                if self.lock == NULL:
+                    self.lock = PyThread_allocate_lock()
+                    if self.lock == NULL:
+                        raise MemoryError("could not make the lock of a Sha256")
+                with nogil:
+                    PyThread_acquire_lock(self.lock, WAIT_LOCK)
+                    finished = self.finished  # digest() may have run while this thread waited
+                    if not finished:
+                        cv4_sha256_update(&self.ctx, <const uint8_t *>view.buf, <size_t>view.len)
+                    PyThread_release_lock(self.lock)
+            else:
+                self._enter()
+                finished = self.finished
+                if not finished:
+                    cv4_sha256_update(&self.ctx, <const uint8_t *>view.buf, <size_t>view.len)
+                self._leave()
         finally:
             PyBuffer_Release(&view)
+        if finished:
+            raise ValueError("update() after digest(): this hash is finished")
 
     def digest(self):
-        cdef uint8_t out[32]
-        if not self.finished:
-            cv4_sha256_final(&self.ctx, out)
-            self.result = PyBytes_FromStringAndSize(<char *>out, 32)
-            self.finished = True
-        return self.result
+        cdef bytes result
+        self._enter()
+        try:
+            if not self.finished:
+                # Made before the state is finished, so a MemoryError leaves the hash as it was.
+                result = PyBytes_FromStringAndSize(NULL, 32)
+                cv4_sha256_final(&self.ctx, <uint8_t *>PyBytes_AS_STRING(result))
+                self.result = result
+                self.finished = True
+            return self.result
+        finally:
+            self._leave()
 
     def hexdigest(self):
         return self.digest().hex()
@@ -501,6 +564,13 @@ cdef class OrderedResults:
     written per result as it arrives is never held back by a later file.
     ``close()`` (or the end, or an exception such as Ctrl-C while waiting)
     cancels the workers and frees the batch.
+
+    Threads: ``close()`` may be called from any thread, also while another
+    waits for results there: it cancels the workers and returns at once, and
+    the waiting thread's iteration ends (StopIteration) within one
+    ``interval``; the batch is freed by whichever thread leaves it last. Two
+    threads iterating one object share its results: each step goes to one of
+    them, and each file is given once.
     """
 
     cdef cv4_item *items
@@ -511,10 +581,17 @@ cdef class OrderedResults:
     cdef list encoded
     cdef unsigned slice_ms
     cdef object progress
+    # Threads inside _when_ready: items and batch are freed only when none is
+    # (they wait on the batch, or build results from the items, and may let the
+    # GIL go meanwhile). Changed with the GIL held only.
+    cdef Py_ssize_t users
+    cdef bint closed
 
     def __cinit__(self):
         self.items = NULL
         self.batch = NULL
+        self.users = 0
+        self.closed = False
 
     def __iter__(self):
         return self
@@ -525,19 +602,27 @@ cdef class OrderedResults:
     cdef object _when_ready(self, bint bulk):
         """The next results once some are ready (``_take_block`` with ``bulk``, else
         ``_take_ready``), waiting on the batch between tries; StopIteration after the
-        last file. Any exception (Ctrl-C) closes the batch first."""
-        if self.next_index >= self.count:
-            self.close()
-            raise StopIteration
-        try:
-            while True:
-                taken = self._take_block() if bulk else self._take_ready()
-                if taken:
-                    return taken
-                self._wait()
-        except BaseException:
-            self.close()
-            raise
+        last file, or once closed. Any exception (Ctrl-C) closes the batch first."""
+        taken = None
+        if self.next_index < self.count:
+            self.users += 1
+            try:
+                while self.next_index < self.count:  # set to count by close(), from any thread
+                    taken = self._take_block() if bulk else self._take_ready()
+                    if taken:
+                        break
+                    self._wait()
+            except BaseException:
+                self.users -= 1
+                self.close()
+                raise
+            self.users -= 1
+            if self.closed and self.users == 0:
+                self._release()  # closed by another thread while this one used the batch
+            if taken:
+                return taken
+        self.close()
+        raise StopIteration
 
     def next_block(self):
         """The next completed results in bulk, for callers that format many
@@ -545,36 +630,49 @@ cdef class OrderedResults:
         the 32-byte digests of files ``start`` to ``start + len(digests) // 32 - 1``
         and ``special`` maps the offset (from ``start``) of each file that
         failed or has size 0 to its FileDigest (its digest bytes are zeros).
-        Raises StopIteration after the last file."""
+        Raises StopIteration after the last file, or once closed."""
         return self._when_ready(True)
 
     cdef int _wait(self) except -1:
-        """Wait one slice for more files; check signals, report progress."""
+        """Wait one slice for more files; check signals, report progress. The
+        caller is counted in ``users``, so the batch stays while it waits."""
         cdef int finished = 0
         cdef uint64_t bytes_done, files_done
-        if self.batch == NULL:  # pragma: no cover - every item is done once the workers end
+        cdef cv4_batch *batch = self.batch
+        if batch == NULL:  # pragma: no cover - every item is done once the workers end
             raise RuntimeError("hashing batch ended with unfinished files")
         with nogil:
-            finished = cv4_batch_wait(self.batch, self.slice_ms)
+            finished = cv4_batch_wait(batch, self.slice_ms)
         if finished:
-            with nogil:
-                cv4_batch_free(self.batch)
-            self.batch = NULL
-        else:
-            PyErr_CheckSignals()
+            if self.users == 1 and self.batch == batch:
+                # The workers are done and no other thread uses the batch: join them
+                # now. Taken off the object first, so no one else frees it too.
+                self.batch = NULL
+                with nogil:
+                    cv4_batch_free(batch)
+            return 0
+        PyErr_CheckSignals()
         if self.progress is not None and self.batch != NULL:
             cv4_batch_progress(self.batch, &bytes_done, &files_done)
             self.progress(bytes_done, files_done)
         return 0
 
+    cdef Py_ssize_t _claim(self):
+        """Takes the files from next_index that are done for the caller, before
+        any object is made (which may let another thread run): the end of them."""
+        cdef Py_ssize_t i = self.next_index
+        while i < self.count and cv4_item_is_done(&self.items[i]):
+            i += 1
+        self.next_index = i
+        return i
+
     cdef object _take_block(self):
-        cdef Py_ssize_t first = self.next_index, i = self.next_index, j
+        cdef Py_ssize_t first = self.next_index, i, j
         cdef cv4_item *item
         cdef bytes digests
         cdef char *out
         cdef dict special = {}
-        while i < self.count and cv4_item_is_done(&self.items[i]):
-            i += 1
+        i = self._claim()
         if i == first:
             return None
         digests = PyBytes_FromStringAndSize(NULL, 32 * (i - first))
@@ -590,44 +688,50 @@ cdef class OrderedResults:
                 memset(out + 32 * (j - first), 0, 32)
                 special[j - first] = FileDigest(self.originals[j], item.size, None,
                                                 _error_for(item.error, item.kind, self.originals[j]))
-        self.next_index = i
         return first, digests, special
 
     cdef list _take_ready(self):
         cdef list ready = []
-        cdef Py_ssize_t i = self.next_index
+        cdef Py_ssize_t first = self.next_index, i, j
         cdef cv4_item *item
-        while i < self.count and cv4_item_is_done(&self.items[i]):
-            item = &self.items[i]
+        i = self._claim()
+        for j in range(first, i):
+            item = &self.items[j]
             if item.error == 0:
                 digest = PyBytes_FromStringAndSize(<char *>item.digest, 32)
             else:
                 digest = None
-            ready.append(FileDigest(self.originals[i], item.size, digest,
-                                    _error_for(item.error, item.kind, self.originals[i])))
-            i += 1
-        self.next_index = i
+            ready.append(FileDigest(self.originals[j], item.size, digest,
+                                    _error_for(item.error, item.kind, self.originals[j])))
         return ready
 
-    def close(self):
-        """Stop the workers (if still running) and free the batch; idempotent."""
-        if self.batch != NULL:
-            cv4_batch_cancel(self.batch)
+    cdef void _release(self) noexcept:
+        """Frees the batch (joining its workers) and the items, once no thread uses
+        them; both are taken off the object before the GIL is let go."""
+        cdef cv4_batch *batch = self.batch
+        cdef cv4_item *items = self.items
+        self.batch = NULL
+        self.items = NULL
+        if batch != NULL:
+            cv4_batch_cancel(batch)
             with nogil:
-                cv4_batch_free(self.batch)
-            self.batch = NULL
-        if self.items != NULL:
-            free(self.items)
-            self.items = NULL
+                cv4_batch_free(batch)
+        free(items)
+
+    def close(self):
+        """Stop the workers (if still running) and free the batch; idempotent.
+        From another thread while one waits for results: the workers are told to
+        stop, close() returns at once, and the waiting thread's iteration ends
+        (StopIteration) and frees the batch."""
         self.next_index = self.count
+        self.closed = True
+        if self.users == 0:
+            self._release()
+        elif self.batch != NULL:
+            cv4_batch_cancel(self.batch)
 
     def __dealloc__(self):
-        if self.batch != NULL:
-            cv4_batch_cancel(self.batch)
-            with nogil:
-                cv4_batch_free(self.batch)
-        if self.items != NULL:
-            free(self.items)
+        self._release()  # no thread can be inside a method: each holds a reference
 
 
 def hash_files_ordered(paths, threads=None, *, kernel=None, io=None, window=None,
@@ -880,6 +984,48 @@ cdef list _encode_relative(object paths):
     return [_path_bytes(path) for path in paths]
 
 
+cdef int _refuse_digest(Py_ssize_t i, object digest) except -1:
+    """Raises the error of digest ``i`` (of a column for check_files) where it is
+    not 64 hex digits; 0 where it is (a str subclass, say)."""
+    if not isinstance(digest, str):
+        raise TypeError(f"digest {i} is {type(digest).__name__}, not a str of 64 hex digits")
+    shown = repr(digest) if len(digest) <= 80 else repr(digest[:80]) + "..."
+    if len(digest) != 64:
+        raise ValueError(f"digest {i} has {len(digest)} characters, not 64 hex digits: {shown}")
+    try:
+        raw = bytes.fromhex(digest)
+    except ValueError:
+        raw = None
+    if raw is None or len(raw) != 32:  # fromhex skips blanks: "30 8c ..." gives fewer bytes
+        raise ValueError(f"digest {i} is not 64 hex digits: {shown}")
+    return 0
+
+
+cdef bytes _digest_column(object digests, Py_ssize_t count):
+    """The expected digests (hex str, 64 digits each) as one buffer of ``32 * count``
+    bytes. Each is checked for its length in one loop and the column converted in one
+    call; only a column that fails is gone over again, to name the digest at fault."""
+    cdef list column = list(digests)
+    cdef Py_ssize_t i
+    cdef object digest
+    cdef bytes wanted = None
+    if len(column) != count:
+        raise ValueError(f"{count} paths but {len(column)} digests")
+    for i in range(count):
+        digest = column[i]
+        if type(digest) is not str or len(<str>digest) != 64:
+            _refuse_digest(i, digest)
+    try:
+        wanted = bytes.fromhex("".join(column))
+    except ValueError:
+        pass
+    if wanted is None or len(wanted) != 32 * count:
+        for i in range(count):
+            _refuse_digest(i, column[i])
+        raise ValueError("the digests are not hex")  # pragma: no cover - one of them was named above
+    return wanted
+
+
 def check_files(root, paths, sizes, digests=None, threads=None, *, kernel=None, io=None, window=None,
                 progress=None, double progress_interval=0.1, cache=None):
     """One pass over a table of files beneath ``root``: open each (no symlink
@@ -887,8 +1033,9 @@ def check_files(root, paths, sizes, digests=None, threads=None, *, kernel=None, 
     threads; only the problems come back.
 
     ``paths`` are relative to ``root``; ``sizes`` the expected sizes;
-    ``digests`` the expected SHA-256s (hex), or None to check presence and
-    sizes only (nothing is read). Returns ``(problems, files_hashed,
+    ``digests`` the expected SHA-256s, each a str of 64 hex digits (either
+    case; anything else is a ValueError, a TypeError for a non-str, naming
+    its index), or None to check presence and sizes only (nothing is read). Returns ``(problems, files_hashed,
     bytes_hashed)``, each problem a tuple ``(index, kind, size, sha256, error)``
     with kind one of ``missing``, ``symlink``, ``not_regular`` (error: a
     NotRegularFileError, or IsADirectoryError), ``size_differs`` (size: the
@@ -907,13 +1054,7 @@ def check_files(root, paths, sizes, digests=None, threads=None, *, kernel=None, 
     if len(expected_sizes) != count:
         raise ValueError(f"{count} paths but {len(expected_sizes)} sizes")
     if digests is not None:
-        digests = list(digests)
-        if set(map(len, digests)) == {64}:  # the common case: one conversion for the whole column
-            wanted = bytes.fromhex("".join(digests))
-        if len(wanted) != 32 * count:  # some digest not 64 hex digits (fromhex skips blanks): one by one
-            wanted = b"".join([bytes.fromhex(d) for d in digests])
-        if len(wanted) != 32 * count:
-            raise ValueError(f"{count} paths but {len(wanted) // 32} digests")
+        wanted = _digest_column(digests, count)
     if count == 0:
         return [], 0, 0
     if digests is None:

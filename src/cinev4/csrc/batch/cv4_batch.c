@@ -113,6 +113,8 @@ int cv4_hash_path(const char *path, const cv4_kernel *kernel, const cv4_io_confi
 #ifdef CV4_HAVE_MMAP
     cv4_fault_guard_disarm();
 #endif
+    if (st->source.unsized)
+        out->size = st->source.offset; /* the bytes read: its size said 0 */
     {
         int close_err = cv4_source_close(&st->source, err == 0);
         if (!err)

@@ -64,6 +64,8 @@ static void lane_end(lane_set *ls, int l, int err)
 {
     lane_t *ln = &ls->lane[l];
     int close_err = cv4_source_close(&ln->source, err == 0);
+    if (ln->source.unsized)
+        ln->item->size = ln->source.offset; /* the bytes read: its size said 0 */
     item_done(ls, ln->item, err ? err : close_err);
     ln->item = NULL;
 }
@@ -110,7 +112,7 @@ static int lane_settle(lane_set *ls, int l)
     lane_t *ln = &ls->lane[l];
     while (ln->len - ln->pos < CV4_SHA256_BLOCK) {
         int err;
-        if (ln->source.offset >= ln->source.size) {
+        if (cv4_source_at_end(&ln->source)) {
             size_t rest = ln->len - ln->pos;
             cv4_sha256_finish_tail(ls->state[l], ln->data + ln->pos, ln->consumed + rest,
                                    ls->cfg->kernel->compress, ln->item->digest);
@@ -119,6 +121,8 @@ static int lane_settle(lane_set *ls, int l)
         }
         err = cv4_source_next(&ln->source, &ln->data, &ln->len);
         ln->pos = 0;
+        if (!err && ln->len == 0 && cv4_source_at_end(&ln->source))
+            continue; /* an unsized file ended on a whole window: finished above */
         if (err || ln->len == 0) {
             lane_end(ls, l, err ? err : CV4_ERR_TRUNCATED);
             return 0;
@@ -154,7 +158,7 @@ static void lane_drain(lane_set *ls, int l)
             lane_end(ls, l, CV4_ERR_CANCELLED);
             return;
         }
-        if (ln->source.offset >= ln->source.size)
+        if (cv4_source_at_end(&ln->source))
             break;
         if (widen) {
             /* The last stream (one big file, or the batch's last file): the
@@ -167,6 +171,8 @@ static void lane_drain(lane_set *ls, int l)
         }
         err = cv4_source_next(&ln->source, &ln->data, &ln->len);
         ln->pos = 0;
+        if (!err && ln->len == 0 && cv4_source_at_end(&ln->source))
+            break; /* an unsized file ended on a whole window */
         if (err || ln->len == 0) {
             lane_end(ls, l, err ? err : CV4_ERR_TRUNCATED);
             return;

@@ -8,6 +8,11 @@
 #include "cv4_io.h"
 #include "cv4_prefault.h"
 
+int cv4_source_at_end(const cv4_source *src)
+{
+    return src->unsized ? src->at_eof : src->offset >= src->size;
+}
+
 #if !defined(_WIN32)
 #include <signal.h>
 #include <sys/mman.h>
@@ -411,6 +416,7 @@ int cv4_source_open(cv4_source *src, const char *path, const cv4_io_config *cfg,
     }
     src->handle = fd;
     src->size = (uint64_t)st.st_size;
+    src->unsized = st.st_size == 0;
     src->mtime_ns = CV4_MTIME_NS(st);
     /* Mapping a small file costs more (mmap, faults, munmap) than one pread. */
     src->mode = src->size < CV4_MMAP_MIN_SIZE ? CV4_IO_READ : cfg->mode;
@@ -527,6 +533,34 @@ static int next_read(cv4_source *src, size_t want, const uint8_t **data, size_t 
     return 0;
 }
 
+/* An unsized file (size 0 at open): read() until it gives 0, filling whole
+ * windows, as sha256sum reads it. Its size becomes the bytes read at the end. */
+static int next_unsized(cv4_source *src, const uint8_t **data, size_t *len)
+{
+    size_t got_total = 0;
+    if (src->at_eof)
+        return 0;
+    while (got_total < src->window) {
+        ssize_t got = read((int)src->handle, src->buffer + got_total, src->window - got_total);
+        if (got < 0) {
+            if (errno == EINTR)
+                continue;
+            return errno;
+        }
+        if (got == 0) {
+            src->at_eof = 1;
+            break;
+        }
+        got_total += (size_t)got;
+    }
+    src->offset += got_total;
+    if (src->at_eof)
+        src->size = src->offset;
+    *data = src->buffer;
+    *len = got_total;
+    return 0;
+}
+
 void cv4_source_widen(cv4_source *src, size_t window, uint8_t *read_buffer)
 {
     /* Leaving the page cache as found keeps a record ring sized, at open, for
@@ -544,10 +578,12 @@ int cv4_source_next(cv4_source *src, const uint8_t **data, size_t *len)
     size_t want;
     int err;
     cv4_source_drop_window(src);
-    if (cache_active(src))
-        cache_release(src, src->offset);
     *len = 0;
     *data = NULL;
+    if (src->unsized) /* never mapped, nothing recorded for the page cache (cache_open) */
+        return next_unsized(src, data, len);
+    if (cache_active(src))
+        cache_release(src, src->offset);
     if (src->offset >= src->size)
         return 0;
     want = src->size - src->offset < src->window ? (size_t)(src->size - src->offset) : src->window;
@@ -591,9 +627,11 @@ int cv4_source_close(cv4_source *src, int check_unchanged)
     cache_close(src);
     if (check_unchanged) {
         struct stat st;
+        /* An unsized file's size was 0 at open: still 0, or it changed. */
+        uint64_t opened_size = src->unsized ? 0 : src->size;
         if (fstat((int)src->handle, &st) != 0)
             err = errno;
-        else if ((uint64_t)st.st_size != src->size || CV4_MTIME_NS(st) != src->mtime_ns)
+        else if ((uint64_t)st.st_size != opened_size || CV4_MTIME_NS(st) != src->mtime_ns)
             err = CV4_ERR_CHANGED;
     }
     close((int)src->handle);

@@ -61,8 +61,13 @@ enum { CV4_PROBE_OFF = 0, CV4_PROBE_MINCORE = 1, CV4_PROBE_CACHESTAT = 2, CV4_PR
 
 typedef struct {
     /* public, read-only for callers */
-    uint64_t size;       /* at open */
+    uint64_t size;       /* at open; for an unsized file, the bytes read once at its end */
     char kind;           /* for CV4_ERR_NOTREG: 'p' fifo, 'c' char dev, 'b' block dev, 's' socket */
+    /* A regular file that reported size 0 (most of /proc does, whatever it
+     * holds): read until read() gives 0, in whole windows but the last, and
+     * offset counts the bytes read. A truly empty file costs one read more. */
+    int unsized;
+    int at_eof;          /* unsized: read() gave 0 (size is then the bytes read) */
     /* private */
     intptr_t handle;
     int64_t mtime_ns;
@@ -84,8 +89,12 @@ typedef struct {
  * when set, no symlink followed) and validates it is a regular file. Returns 0 or an error code; on error nothing stays open. */
 int cv4_source_open(cv4_source *src, const char *path, const cv4_io_config *cfg, uint8_t *read_buffer);
 /* Next window of at most cfg->window bytes: *len == 0 at the end of the file.
- * The previous window is released first. */
+ * The previous window is released first. Every window but a file's last is a
+ * whole window, unsized files' too. */
 int cv4_source_next(cv4_source *src, const uint8_t **data, size_t *len);
+/* Whether every byte of the file was handed out: an unsized file's end is known
+ * only once a read gave 0 (a next() that gives *len == 0 and no error). */
+int cv4_source_at_end(const cv4_source *src);
 /* Lets the file go on with windows of `window` bytes (a multiple of
  * CV4_WINDOW_UNIT) from its next window on, read (in read mode, or after a
  * refused map) into read_buffer, which must hold that many. Kept as it is
