@@ -228,11 +228,11 @@ def _on_pseudo_filesystem(name: bytes) -> bool:
 
 def _needs_stream_read(result: FileDigest) -> bool:
     """The engine's answer cannot be trusted for what ``sha256sum`` would read:
-    a FIFO, device or process substitution (refused, not read), a file of size
-    0 that may still have content (/proc), or a pseudo file whose reported
-    size is larger than its content (/sys: "truncated")."""
+    a FIFO, device or process substitution (refused, not read), or a pseudo
+    file whose reported size is larger than its content (/sys: "truncated").
+    A file that reports size 0 (/proc) the engine reads to its end itself."""
     if result.error is None:
-        return result.size == 0
+        return False
     if isinstance(result.error, NotRegularFileError):
         return True
     return isinstance(result.error, FileTruncatedError) and _on_pseudo_filesystem(os.fsencode(result.path))
@@ -398,8 +398,8 @@ def _print_sums(names: list[bytes], engine: _Engine, out: _Output, options: Hash
 
 def _print_sums_in_bulk(names: list[bytes], engine: _Engine, out: _Output, options: HashOptions) -> int:
     """The plain line forms with no per-file Python work: each run of completed
-    digests becomes its lines in one native call; only failed files and files
-    of size 0 (maybe procfs: read again to EOF) are looked at one by one."""
+    digests becomes its lines in one native call; only failed files and empty
+    ones (the engine sets them apart) are looked at one by one."""
     binary, zero = bool(options.binary), options.zero
     middle, end = (b" *" if binary else b"  "), (b"\0" if zero else b"\n")
     failed = False
