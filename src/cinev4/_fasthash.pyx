@@ -462,6 +462,20 @@ cdef enum:
     _GIL_MINSIZE = 2048
 
 
+# Functions, not cdef methods: a method table would show in help(cinev4) as __pyx_vtable__.
+cdef inline void _take(PyThread_type_lock lock) noexcept:
+    """Takes a Sha256's lock, where it has one, with the GIL held: waits for it with the
+    GIL released, so a holder that needs the GIL back is never blocked by us."""
+    if lock != NULL and not PyThread_acquire_lock(lock, NOWAIT_LOCK):
+        with nogil:
+            PyThread_acquire_lock(lock, WAIT_LOCK)
+
+
+cdef inline void _give(PyThread_type_lock lock) noexcept:
+    if lock != NULL:
+        PyThread_release_lock(lock)
+
+
 @cython.auto_pickle(False)
 cdef class Sha256:
     """Incremental SHA-256 on the engine's kernel, for streams (stdin, sockets).
@@ -494,17 +508,6 @@ cdef class Sha256:
         if self.lock != NULL:
             PyThread_free_lock(self.lock)
 
-    cdef inline void _enter(self) noexcept:
-        """Takes the lock, where there is one, with the GIL held: waits for it with
-        the GIL released, so a holder that needs the GIL back is never blocked by us."""
-        if self.lock != NULL and not PyThread_acquire_lock(self.lock, NOWAIT_LOCK):
-            with nogil:
-                PyThread_acquire_lock(self.lock, WAIT_LOCK)
-
-    cdef inline void _leave(self) noexcept:
-        if self.lock != NULL:
-            PyThread_release_lock(self.lock)
-
     def update(self, data):
         cdef Py_buffer view
         cdef bint finished
@@ -524,11 +527,11 @@ cdef class Sha256:
                         cv4_sha256_update(&self.ctx, <const uint8_t *>view.buf, <size_t>view.len)
                     PyThread_release_lock(self.lock)
             else:
-                self._enter()
+                _take(self.lock)
                 finished = self.finished
                 if not finished:
                     cv4_sha256_update(&self.ctx, <const uint8_t *>view.buf, <size_t>view.len)
-                self._leave()
+                _give(self.lock)
         finally:
             PyBuffer_Release(&view)
         if finished:
@@ -536,7 +539,7 @@ cdef class Sha256:
 
     def digest(self):
         cdef bytes result
-        self._enter()
+        _take(self.lock)
         try:
             if not self.finished:
                 # Made before the state is finished, so a MemoryError leaves the hash as it was.
@@ -546,7 +549,7 @@ cdef class Sha256:
                 self.finished = True
             return self.result
         finally:
-            self._leave()
+            _give(self.lock)
 
     def hexdigest(self):
         return self.digest().hex()
