@@ -35,22 +35,17 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
-from cinev4.contracts.atomic import fsync_dir, rename_noreplace
+from cinev4.contracts.atomic import fsync_dir
 from cinev4.errors import ContractError, UnsafePathError
+from cinev4.pipeline.folders import BINARY, CLOEXEC, DIR_FLAGS, DIRECTORY, NOFOLLOW, Folder, is_link
 from cinev4.pipeline.hashing import hash_paths
 from cinev4.pipeline.locks import HAVE_FLOCK, lock  # Windows: none, but an open temp cannot be deleted
 
 __all__ = ["CopyItem", "CopyPlan", "Destination", "check_destination", "drop_cached_pages", "is_publish_temp"]
 
-_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
-_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _NOFOLLOW | _CLOEXEC
 # Climbing to the parents needs no read permission where O_PATH exists (Linux).
-_CLIMB_FLAGS = getattr(os, "O_PATH", os.O_RDONLY) | getattr(os, "O_DIRECTORY", 0) | _CLOEXEC
-_REPARSE_POINT = 0x400  # FILE_ATTRIBUTE_REPARSE_POINT (Windows symlinks and junctions)
+_CLIMB_FLAGS = getattr(os, "O_PATH", os.O_RDONLY) | DIRECTORY | CLOEXEC
 # Folders reached by descriptor (POSIX); elsewhere (Windows) by checked paths.
 _AT = {os.open, os.stat, os.mkdir, os.unlink, os.rmdir} <= os.supports_dir_fd
 _TEMP_PATTERN = re.compile(r"\A\..+\.cinev4-publish-[0-9]+-[0-9a-f]{8}\.tmp\Z", re.S)
@@ -78,83 +73,6 @@ def drop_cached_pages(fd: int) -> None:
             os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
         except OSError:
             pass
-
-
-def _is_link(st: os.stat_result) -> bool:
-    """A symlink, or (Windows) any reparse point: a junction redirects as a symlink does."""
-    return stat.S_ISLNK(st.st_mode) or bool(getattr(st, "st_file_attributes", 0) & _REPARSE_POINT)
-
-
-@dataclass
-class _Folder:
-    """A folder under DEST: its descriptor where the OS offers ``dir_fd`` (POSIX), else
-    (Windows) its path, each component checked not to be a link before use."""
-
-    path: str
-    fd: int | None = None
-
-    def at(self, name: str) -> tuple[str, dict[str, Any]]:
-        """How to name ``name`` in this folder: (name, {dir_fd}) or (full path, {})."""
-        if self.fd is None:
-            return os.path.join(self.path, name), {}
-        return name, {"dir_fd": self.fd}
-
-    def open_child(self, name: str) -> _Folder:
-        """The sub-folder ``name``; OSError ELOOP for a link, ENOTDIR for a file, ENOENT."""
-        target, at = self.at(name)
-        if self.fd is not None:
-            return _Folder(os.path.join(self.path, name), os.open(target, _DIR_FLAGS, **at))
-        st = os.stat(target, follow_symlinks=False)
-        if _is_link(st):
-            raise OSError(errno.ELOOP, "is a symlink", target)
-        if not stat.S_ISDIR(st.st_mode):
-            raise OSError(errno.ENOTDIR, "not a folder", target)
-        return _Folder(target)
-
-    def lstat(self, name: str) -> os.stat_result:
-        target, at = self.at(name)
-        return os.stat(target, follow_symlinks=False, **at)
-
-    def open_file(self, name: str, flags: int, mode: int = 0o777) -> int:
-        """Open a file in this folder, never through a link."""
-        target, at = self.at(name)
-        if self.fd is None and not flags & os.O_EXCL:
-            if _is_link(os.stat(target, follow_symlinks=False)):
-                raise OSError(errno.ELOOP, "is a symlink", target)
-        return os.open(target, flags | _NOFOLLOW | _CLOEXEC | _BINARY, mode, **at)
-
-    def names(self) -> list[str]:
-        return os.listdir(self.fd if self.fd is not None else self.path)
-
-    def unlink(self, name: str) -> None:
-        target, at = self.at(name)
-        os.unlink(target, **at)
-
-    def mkdir(self, name: str) -> None:
-        target, at = self.at(name)
-        os.mkdir(target, 0o777, **at)
-
-    def rmdir(self, name: str) -> None:
-        target, at = self.at(name)
-        os.rmdir(target, **at)
-
-    def rename_noreplace(self, temp_name: str, name: str) -> None:
-        if self.fd is not None:
-            rename_noreplace(temp_name, name, self.fd)
-        else:  # Windows: rename never replaces an existing file (FileExistsError)
-            os.rename(os.path.join(self.path, temp_name), os.path.join(self.path, name))
-
-    def fsync(self) -> None:
-        if self.fd is not None:
-            try:
-                os.fsync(self.fd)
-            except OSError:
-                pass
-
-    def close(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
 
 
 # --- where DEST may be -------------------------------------------------------------------------
@@ -246,9 +164,9 @@ class Destination:
     so that a run that must give way can remove exactly that and nothing else.
     """
 
-    def __init__(self, root: Path, top: _Folder) -> None:
+    def __init__(self, root: Path, top: Folder) -> None:
         self.root = root
-        self._folders: dict[str, _Folder] = {"": top}
+        self._folders: dict[str, Folder] = {"": top}
         self._swept: set[str] = set()
         self._changed: set[str] = set()  # folders whose entries changed: fsync'd by sync()
         self.created_files: list[tuple[str, tuple[int, int]]] = []
@@ -264,7 +182,7 @@ class Destination:
             fsync_dir(root.parent)
         check_destination(project_root, root)  # the folder as it now exists
         # DEST itself may be a path through the user's own symlinks; below it, none is followed.
-        top = _Folder(str(root), os.open(root, _DIR_FLAGS & ~_NOFOLLOW) if _AT else None)
+        top = Folder(str(root), os.open(root, DIR_FLAGS & ~NOFOLLOW) if _AT else None)
         return cls(root, top)
 
     def __enter__(self) -> Destination:
@@ -281,9 +199,9 @@ class Destination:
     def display(self, contract_path: str) -> str:
         return str(self.root.joinpath(*contract_path.split("/"))) if contract_path else str(self.root)
 
-    def _refusal(self, contract_path: str, parent: _Folder, name: str) -> ContractError:
+    def _refusal(self, contract_path: str, parent: Folder, name: str) -> ContractError:
         try:
-            link = _is_link(parent.lstat(name))
+            link = is_link(parent.lstat(name))
         except OSError:
             link = False
         if link:
@@ -291,7 +209,7 @@ class Destination:
                                    "through a symlink inside the destination; remove it or choose another --to)")
         return ContractError(f"{self.display(contract_path)} is in the way at the destination: not a folder")
 
-    def folder(self, contract_dir: str, *, create: bool) -> _Folder | None:
+    def folder(self, contract_dir: str, *, create: bool) -> Folder | None:
         """A folder under DEST (created when ``create``), or None when absent."""
         if contract_dir in self._folders:
             return self._folders[contract_dir]
@@ -330,7 +248,7 @@ class Destination:
             st = folder.lstat(name)
         except FileNotFoundError:
             return None
-        if _is_link(st):
+        if is_link(st):
             raise self._refusal(contract_path, folder, name)
         return st
 
@@ -370,7 +288,7 @@ class Destination:
         folder = self.folder(parent_dir, create=True)
         assert folder is not None
         self.sweep(parent_dir)
-        source_fd = None if isinstance(item.source, bytes) else os.open(item.source, os.O_RDONLY | _CLOEXEC | _BINARY)
+        source_fd = None if isinstance(item.source, bytes) else os.open(item.source, os.O_RDONLY | CLOEXEC | BINARY)
         try:
             if item.read_only or source_fd is None:
                 mode = 0o444
@@ -484,7 +402,7 @@ class Destination:
         return result
 
 
-def _create_temp(folder: _Folder, name: str, mode: int) -> tuple[str, int]:
+def _create_temp(folder: Folder, name: str, mode: int) -> tuple[str, int]:
     """A new temporary beside ``name``, created exclusively and locked while this process lives."""
     while True:
         temp = _temp_name(name)
@@ -503,7 +421,7 @@ def _create_temp(folder: _Folder, name: str, mode: int) -> tuple[str, int]:
         os.close(fd)  # swept away between its creation and the lock: take another name
 
 
-def _remove_if_abandoned(folder: _Folder, name: str) -> bool:
+def _remove_if_abandoned(folder: Folder, name: str) -> bool:
     """Remove a temporary that no live publish holds; whether it was removed."""
     try:
         fd = folder.open_file(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))

@@ -68,6 +68,7 @@ from cinev4.contracts.rules import check_id, path_problems
 from cinev4.contracts.schemas import schema_id
 from cinev4.errors import ContractError, ShotNotFoundError, TransitionRefused, UnsafePathError
 from cinev4.pipeline.clock import RACY_NS, utc_now
+from cinev4.pipeline.folders import BINARY, CLOEXEC, DIRECTORY, NOFOLLOW, Folder, is_link
 from cinev4.pipeline.keyfiles import keyed_digest, same_digest
 from cinev4.pipeline.project import Project
 from cinev4.pipeline.stage_key import create_stage_key, read_stage_key
@@ -87,37 +88,25 @@ _HOST_UNSAFE = re.compile(r"[^A-Za-z0-9.-]+")
 
 # ---------------------------------------------------------------- folders, never through a link
 
-_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # Windows has none: names are lstat'ed there instead
-_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-_O_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
-_DIR_FLAGS = os.O_RDONLY | _O_DIRECTORY | _O_NOFOLLOW | _O_CLOEXEC
-_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC | getattr(os, "O_BINARY", 0)
-_REPARSE_POINT = 0x400  # FILE_ATTRIBUTE_REPARSE_POINT (Windows symlinks and junctions)
+_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW | CLOEXEC | BINARY
 # Folders reached by descriptor where the OS offers dir_fd (POSIX); elsewhere (Windows) by path,
 # each name lstat'ed before it is used. _AT is what tests switch off to run the path walk here.
-_AT = (bool(_O_DIRECTORY) and {os.open, os.stat, os.mkdir, os.unlink, os.rmdir, os.rename, os.link}
+_AT = (bool(DIRECTORY) and {os.open, os.stat, os.mkdir, os.unlink, os.rmdir, os.rename, os.link}
        <= os.supports_dir_fd and os.scandir in os.supports_fd)
 _NOT_FOLLOWED = "is a symlink (not followed: no symlink is followed below the project root)"
 _NO_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK}  # as atomic.write_once
 
 
-def _is_link(st: os.stat_result) -> bool:
-    """A symlink, or (Windows) any reparse point: a junction redirects as a symlink does."""
-    return stat.S_ISLNK(st.st_mode) or bool(getattr(st, "st_file_attributes", 0) & _REPARSE_POINT)
-
-
-class _Dir:
+class _Dir(Folder):
     """A folder below the project root, reached from the root one name at a time without
-    following a link: held by its descriptor where the OS offers ``dir_fd`` (POSIX), so a
-    folder swapped for a link after it was opened is never followed; else (Windows) by its
-    path, each name lstat'ed first. Everything in it is named relative to it."""
+    following a link (``folders.Folder``), that knows its contract path for messages, makes
+    missing sub-folders with an exact mode and writes records once through its handle."""
 
-    __slots__ = ("rel", "path", "fd")
+    __slots__ = ("rel",)
 
     def __init__(self, rel: str, path: str, fd: int | None) -> None:
+        super().__init__(path, fd)
         self.rel = rel  # contract path ('' for the root), for messages
-        self.path = path
-        self.fd = fd
 
     @classmethod
     def root(cls, root: str | os.PathLike[str]) -> _Dir:
@@ -125,51 +114,26 @@ class _Dir:
         path = os.fspath(root)
         if not _AT:
             return cls("", path, None)
-        return cls("", path, os.open(path, os.O_RDONLY | _O_DIRECTORY | _O_CLOEXEC))
+        return cls("", path, os.open(path, os.O_RDONLY | DIRECTORY | CLOEXEC))
 
     def __enter__(self) -> _Dir:
         return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
-
-    def at(self, name: str) -> tuple[str, dict[str, Any]]:
-        """How to name ``name`` in this folder: (name, {dir_fd}) or (full path, {})."""
-        if self.fd is None:
-            return os.path.join(self.path, name), {}
-        return name, {"dir_fd": self.fd}
-
-    def lstat(self, name: str) -> os.stat_result:
-        target, at = self.at(name)
-        return os.stat(target, follow_symlinks=False, **at)
 
     def child(self, name: str, *, make: int | None = None) -> _Dir:
         """The sub-folder ``name``, created with exactly mode ``make`` when missing (and
         ``make`` is given). UnsafePathError (naming it) when it is a link or no folder;
         FileNotFoundError when it is missing."""
         rel = f"{self.rel}/{name}" if self.rel else name
-        target, at = self.at(name)
         made = False
         for _ in range(3):  # missing, made (or made by another stager meanwhile), opened
             try:
-                if self.fd is not None:
-                    child = _Dir(rel, os.path.join(self.path, name), os.open(target, _DIR_FLAGS, **at))
-                else:
-                    st = os.stat(target, follow_symlinks=False)
-                    if _is_link(st) or not stat.S_ISDIR(st.st_mode):
-                        raise NotADirectoryError(errno.ENOTDIR, "not a folder", target)
-                    child = _Dir(rel, target, None)
+                child = _Dir(rel, *self.reach(name))
                 break
             except FileNotFoundError:
                 if make is None or made:
                     raise
                 try:
-                    os.mkdir(target, 0o777, **at)
+                    self.mkdir(name)
                     made = True
                 except FileExistsError:
                     pass
@@ -180,7 +144,7 @@ class _Dir:
                     st = self.lstat(name)
                 except OSError:
                     raise exc from None
-                if _is_link(st):
+                if is_link(st):
                     raise UnsafePathError(f"{rel} {_NOT_FOLLOWED}") from None
                 raise UnsafePathError(f"{rel} is not a folder") from None
         else:  # pragma: no cover - made and removed again twice by others
@@ -211,31 +175,11 @@ class _Dir:
                 raise
             os.rmdir(target)  # pragma: no cover - Windows: a folder link or junction goes with rmdir
 
-    def rmdir(self, name: str) -> None:
-        target, at = self.at(name)
-        os.rmdir(target, **at)
-
     def rename(self, name: str, new_name: str) -> None:
         if self.fd is not None:
             os.rename(name, new_name, src_dir_fd=self.fd, dst_dir_fd=self.fd)
         else:
             os.rename(os.path.join(self.path, name), os.path.join(self.path, new_name))
-
-    def rename_noreplace(self, name: str, new_name: str) -> None:
-        """Rename, never replacing what is at ``new_name`` (FileExistsError)."""
-        if self.fd is not None:
-            from cinev4.contracts.atomic import rename_noreplace  # ctypes: only on this rare path
-
-            rename_noreplace(name, new_name, self.fd)
-        else:  # pragma: no cover - Windows: a rename never replaces an existing file there
-            os.rename(os.path.join(self.path, name), os.path.join(self.path, new_name))
-
-    def fsync(self) -> None:
-        if self.fd is not None:
-            try:
-                os.fsync(self.fd)
-            except OSError:
-                pass
 
     def write_once(self, name: str, data: bytes, mode: int) -> None:
         """``atomic.write_once`` into this folder: a complete file under ``name`` or none, never
@@ -820,7 +764,7 @@ def _discard_version(staging: _Dir, version: str) -> bool:
     except FileNotFoundError:
         return False
     rel = f"{staging.rel}/{version}"
-    if _is_link(st):
+    if is_link(st):
         raise UnsafePathError(f"{rel} {_NOT_FOLLOWED}")
     if not stat.S_ISDIR(st.st_mode):
         raise UnsafePathError(f"{rel} is not a folder")
