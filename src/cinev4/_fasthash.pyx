@@ -185,6 +185,8 @@ cdef const cv4_kernel *_single_kernel(str name) except NULL:
 
 cdef const cv4_kernel *_kernel(object name) except NULL:
     """The single-stream kernel for a resolved name (``resolve_kernel``; None: the fastest)."""
+    if name is not None and "\0" in str(name):  # the C look-up would stop at the NUL: 'sha-ni\0x' was sha-ni
+        raise ValueError(f"unknown or unavailable kernel {name!r} (a kernel name holds no NUL)")
     if name is None or cv4_mb_kernel_find(str(name).encode()) != NULL:
         return cv4_kernel_best()
     return _single_kernel(str(name))
@@ -494,9 +496,10 @@ cdef class Sha256:
 
     def __cinit__(self, data=None, *, kernel=None):
         self.lock = NULL
+        cdef const cv4_kernel *single = _kernel(resolve_kernel(kernel))  # refuses what no kernel is named
         if kernel is not None and cv4_mb_kernel_find(str(kernel).encode()) != NULL:
             raise ValueError(f"{kernel!r} is a multi-buffer kernel: it hashes many files at once (hash_files)")
-        cv4_sha256_init(&self.ctx, _kernel(resolve_kernel(kernel)))
+        cv4_sha256_init(&self.ctx, single)
         self.finished = False
         if data is not None:
             self.update(data)

@@ -408,3 +408,14 @@ def test_check_files_counts_the_digests(two_files: Any) -> None:
         check_files(root, paths, sizes, digests + digests[:1])
     with pytest.raises(TypeError, match="digest 0"):
         check_files(root, paths, sizes, [bytes.fromhex(d) for d in digests])  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("name", ["sha-ni\0x", "avx2-x8\0", "\0"])
+def test_a_kernel_name_holding_a_nul_is_refused(tmp_path: Any, name: str) -> None:
+    # The C look-up stopped at the NUL: 'sha-ni\0x' ran sha-ni.
+    target = tmp_path / "f"
+    target.write_bytes(b"x")
+    for call in (lambda: cinev4.hash_files([str(target)], kernel=name), lambda: cinev4.Sha256(b"x", kernel=name),
+                 lambda: cinev4.hash_bytes(b"x", kernel=name)):
+        with pytest.raises(ValueError, match=r"unknown or unavailable kernel .* \(a kernel name holds no NUL\)$"):
+            call()
