@@ -56,3 +56,13 @@ def test_both_options_at_once_is_a_usage_error(damaged_project: Path) -> None:
     proc = cinev4("verify", "--all", "--scheduler", "tcp://127.0.0.1:8786", "--local-cluster", "2",
                   cwd=damaged_project)
     assert proc.returncode == 2 and "exclude each other" in proc.stderr
+
+
+def test_a_scheduler_address_dask_cannot_parse_is_one_line(damaged_project: Path) -> None:
+    # Dask raises ValueError parsing these: it came out as "internal error: ValueError".
+    for address in ("bogus", "tcp://h:notaport", ""):
+        proc = cinev4("verify", "--all", "--scheduler", address, cwd=damaged_project)
+        assert proc.returncode == 2, proc.stderr
+        [line] = proc.stderr.splitlines()
+        assert line.startswith(f"cinev4: error: --scheduler {address!r} is not a Dask scheduler address "
+                               "(expected e.g. tcp://head-node:8786; "), line

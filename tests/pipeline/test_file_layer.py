@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from cinev4.errors import UnsafePathError, VerificationFailed
+from cinev4.errors import ContractError, UnsafePathError, VerificationFailed
 from cinev4.pipeline import build_manifest, create_shot, init_project, load_project, verify_shots
 from cinev4.pipeline.hashing import hash_beneath
 from cinev4.pipeline.project import Project
@@ -207,6 +207,32 @@ def test_a_symlinked_shot_folder_is_no_shot_for_the_whole_project(project: Proje
     assert ("unsafe_path", "shots/linkA", "shots/linkA is a symlink (not followed: no symlink is followed below "
             "the project root; a shot is a real folder under shots/)") in _problems(report)
     assert report.exit_code == 2
+
+
+def test_a_manifest_path_through_link_dotdot_is_the_tree_the_kernel_opens(project: Project, tmp_path: Path) -> None:
+    # os.path.abspath dropped "zz/.." as text and verified the project beside the link, not the
+    # changed copy that opening the path reaches: OK for bytes that differ.
+    import shutil
+
+    from cinev4.contracts.rules import as_the_kernel_reads
+    from cinev4.pipeline.verify import verify_manifest_file
+
+    _shot(project)
+    build_manifest(project, "SH010", threads=1)
+    other = tmp_path / "other"
+    (other / "sub").mkdir(parents=True)
+    shutil.copytree(project.root, other / project.root.name, symlinks=True)
+    changed = other / project.root.name / "shots/SH010/outputs/v0001/sub/f.exr"
+    changed.chmod(0o644)
+    changed.write_bytes(INSIDE + b"!")
+    (project.root.parent / "zz").symlink_to(other / "sub")
+    given = project.root.parent / "zz" / ".." / project.root.name / "shots/SH010/manifests/v0001/manifest.json"
+    assert as_the_kernel_reads(given, 5) == (other / project.root.name / "shots/SH010/manifests/v0001/manifest.json")
+    report = verify_manifest_file(given, threads=1)
+    assert [(p.kind, p.path) for p in report.checks[0].problems] == [
+        ("size_differs", "shots/SH010/outputs/v0001/sub/f.exr")]
+    with pytest.raises(ContractError, match=r"the layout's last 5 names must be given plainly \(no '\.\.' among them\)"):
+        verify_manifest_file(project.root / "shots/SH010/manifests/v0001/../v0001/manifest.json", threads=1)
 
 
 def test_a_symlinked_manifest_or_manifest_folder_is_never_read(project: Project, tmp_path: Path) -> None:

@@ -33,6 +33,7 @@ __all__ = [
     "all_plain",
     "check_path",
     "resolve_inside",
+    "as_the_kernel_reads",
     "duplicate_problems",
     "manifest_problems",
     "check_id",
@@ -122,6 +123,22 @@ def resolve_inside(root: str | os.PathLike[str], path: str, source: str = "path"
     if os.path.commonpath([real_root, target]) != real_root:
         raise UnsafePathError(f"{source}: {path!r} resolves outside the project root (through a symlink)")
     return Path(target)
+
+
+def as_the_kernel_reads(path: str | os.PathLike[str], layout_names: int) -> Path:
+    """``path`` (a file given on the command line) as an absolute path naming what opening
+    it opens: its last ``layout_names`` names kept as they are (the layout's own: ContractError
+    for a ``..`` among them), the folders above them resolved by the file system.
+
+    Not ``os.path.abspath``: it drops ``link/..`` as text, where the kernel goes to the link's
+    target and then up from there; the two can name different trees."""
+    names = Path(os.fspath(path)).parts  # "." and doubled slashes dropped, ".." kept
+    kept = names[-layout_names:] if layout_names else ()
+    if len(kept) < layout_names or os.pardir in kept:
+        raise ContractError(f"{os.fspath(path)}: the layout's last {layout_names} names must be given plainly "
+                            f"(no '..' among them)")
+    above = names[:len(names) - layout_names]
+    return Path(os.path.realpath(Path(*above) if above else os.curdir)).joinpath(*kept)
 
 
 def nfc(path: str) -> str:

@@ -259,6 +259,9 @@ class DaskBackend:
             return Client(self._cluster)
         try:
             client = Client(self.scheduler, timeout=self.connect_timeout_s)
+        except ValueError as exc:  # Dask's own parse of the address: 'bogus', 'tcp://h:notaport', ''
+            raise DistributedError(f"--scheduler {self.scheduler!r} is not a Dask scheduler address "
+                                   f"(expected e.g. tcp://head-node:8786; {exc})") from None
         except (OSError, TimeoutError) as exc:
             raise DistributedError(f"cannot reach the Dask scheduler at {self.scheduler} ({exc})") from None
         try:
@@ -299,7 +302,7 @@ class DaskBackend:
         expected = _expected_sizes(paths, sizes)
         # Workers open the files by name: a relative path would resolve
         # against each worker's own current folder.
-        absolute = [os.path.abspath(p) for p in paths]
+        absolute = [os.path.join(os.getcwd(), p) for p in paths]  # not normalised: "link/.." stays the kernel's
         workers = max(1, len(client.scheduler_info().get("workers", {})))
         weights = [size + PER_FILE_WEIGHT for size in expected]
         count = max(workers * self.batches_per_worker, math.ceil(sum(weights) / self.batch_bytes))

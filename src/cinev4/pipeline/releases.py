@@ -25,7 +25,7 @@ from typing import Any
 from cinev4 import hash_bytes
 from cinev4.contracts import canonical_bytes, layout, parse_document, validate
 from cinev4.contracts.atomic import READ_ONLY, write_once
-from cinev4.contracts.rules import check_id, nfc
+from cinev4.contracts.rules import as_the_kernel_reads, check_id, nfc
 from cinev4.contracts.schemas import schema_id
 from cinev4.errors import AlreadyExistsError, ContractError, VerificationFailed
 from cinev4.pipeline.clock import utc_now
@@ -90,7 +90,7 @@ def verify_release_file(
     no project.json), each manifest's bytes against the record's pin, then every artifact."""
     from cinev4.contracts import load_document
 
-    real = Path(os.path.abspath(record_file))
+    real = as_the_kernel_reads(record_file, 3)  # ROOT/releases/RELEASE/release.json
     if real.name != layout.RELEASE_FILE or real.parent.parent.name != layout.RELEASES_DIR:
         raise ContractError(f"{record_file}: not at a release record's layout place "
                             f"(expected <root>/releases/<RELEASE>/release.json)")

@@ -346,7 +346,9 @@ def _contract_path(real_root: str, outputs_dir: str, given: str | os.PathLike[st
     """The contract path of a file given on the command line, and its lstat; UnsafePathError
     (one line) unless it is a regular file, no symlink, inside the version's outputs folder."""
     shown = os.fspath(given)
-    absolute = os.path.abspath(shown)
+    # Joined, not normalised: "link/.." is for the file system to resolve (os.path.abspath would
+    # drop it as text, naming another file than the one opening the path opens).
+    absolute = os.path.join(os.getcwd(), shown)
     if "\0" in absolute:  # no system call takes a NUL: judged on the text, as one in the file name is
         relative = Path(os.path.relpath(absolute, real_root)).as_posix()
         raise UnsafePathError(f"{shown}: {relative!r} {path_problems(relative)[-1]}")

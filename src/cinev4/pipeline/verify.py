@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict
 
 from cinev4.contracts import layout, parse_document, read_document_beneath
-from cinev4.contracts.rules import check_path, manifest_problems, nfc, path_problems, resolve_inside
+from cinev4.contracts.rules import (as_the_kernel_reads, check_path, manifest_problems, nfc, path_problems,
+                                    resolve_inside)
 from cinev4.errors import ContractError, ShotNotFoundError, UnsafePathError
 from cinev4.pipeline.frames import FrameRange, frame_gaps
 from cinev4.pipeline.hashing import Digest, HashBackend, Progress, hash_beneath, hash_paths
@@ -713,8 +714,8 @@ def manifest_file_target(
     """What to verify for a manifest file given by its path: its root from the layout, and
     the pin of its own bytes (the shot record's, else a release record's under that root)."""
     notes = notes if notes is not None else []
-    real = os.path.abspath(manifest)
-    location = layout.parse_manifest_location(Path(real).as_posix())
+    real = as_the_kernel_reads(manifest, 5)  # ROOT/shots/SHOT/manifests/VERSION/manifest.json
+    location = layout.parse_manifest_location(real.as_posix())
     if location is None:
         raise ContractError(f"{manifest}: not at a manifest's layout place (expected <root>/shots/<SHOT>/manifests/<version>/manifest.json)")
     root_text, shot_id, version = location
