@@ -116,7 +116,8 @@ def reference_collapse(paths: Iterable[str], *, min_files: int = 2) -> list[str 
     for path in paths:
         folder, slash, name = path.rpartition("/")
         match = _REFERENCE_NAME.match(name)
-        if match is None:
+        negative = match is not None and match["head"].endswith("-") and match["head"][-2:-1] in ("", ".", "_")
+        if match is None or negative:  # sh010.-001.exr: frame -1, no frame of a range
             singles.append(path)
         else:
             groups.setdefault((folder + slash + match["head"], match["tail"]), []).append((match["digits"], path))
@@ -127,9 +128,16 @@ def reference_collapse(paths: Iterable[str], *, min_files: int = 2) -> list[str 
         if len(widths) > 1 and not padded:
             buckets = {1: members}
         else:
+            # A width with no leading zero that is wider than a padded width is its overflow
+            # (%04d: 9999, 10000): it goes with the widest padded width below it.
+            zero_led = {len(d) for d, _ in members if len(d) > 1 and d.startswith("0")}
+            target = {}
+            for width in widths:
+                below = [w for w in zero_led if w < width]
+                target[width] = max(below) if width not in zero_led and below else width
             buckets = {}
             for digits, path in members:
-                buckets.setdefault(len(digits), []).append((digits, path))
+                buckets.setdefault(target[len(digits)], []).append((digits, path))
         for pad, bucket in buckets.items():
             by_frame: dict[int, str] = {}
             duplicates: list[str] = []
@@ -161,7 +169,7 @@ def reference_ranges(frames: Iterable[int]) -> list[tuple[int, int]]:
 # Small pools, so that heads, tails and numbers meet: sequences, widths, duplicates. Digits in
 # folders and heads (SH010/SH020), a newline, and digits that are not ASCII (١ is 1, ٠ is 0).
 _FOLDERS = st.sampled_from(["", "out/", "shots/SH010/", "shots/SH020/", "v1.2/", "a\nb/", "x٣/"])
-_HEADS = st.sampled_from(["", "a.", "a_", "sh010.", "b", "7", "a.b", "c١.", "d.٠"])
+_HEADS = st.sampled_from(["", "a.", "a_", "sh010.", "b", "7", "a.b", "c١.", "d.٠", "a.-", "-", "a-"])
 _NUMBERS = st.one_of(
     st.integers(0, 30).map(str),
     st.builds(lambda n, pad: f"{n:0{pad}d}", st.integers(0, 30), st.integers(1, 4)),
@@ -242,3 +250,24 @@ def test_a_large_shot_collapses_like_the_reference() -> None:
     assert collapse(shuffled) == entries
     (gap,) = frame_gaps(paths, FrameRange(1001001, 1101000))
     assert gap.missing == ((1001500, 1001500), (1050000, 1050001))
+
+
+def test_a_padded_sequence_past_its_padding_is_one_sequence() -> None:
+    # %04d writes 9999 then 10000: split by width, each half lacked the other's frames, and a
+    # complete render of 1-10002 could never be DONE.
+    paths = [f"{OUT}sh010.{i:04d}.exr" for i in range(1, 10003)]
+    assert displays(paths) == ["sh010.[0001-10002].exr (10002 files)"]
+    assert frame_gaps(paths, FrameRange(1, 10002)) == []
+    gaps = frame_gaps([p for p in paths if "10001" not in p], FrameRange(1, 10002))
+    assert [gap.missing for gap in gaps] == [((10001, 10001),)]
+    # Padding still tells sequences apart below it, and an unpadded 7 is not a 4-padded frame.
+    assert displays([f"{OUT}a.{i:02d}.exr" for i in (1, 2)] + [f"{OUT}a.{i:04d}.exr" for i in (1, 2)]) == [
+        "a.[0001-0002].exr (2 files)", "a.[01-02].exr (2 files)"]
+
+
+@pytest.mark.parametrize("name", ["sh010.-{:03d}.exr", "sh010_-{:04d}.exr", "-{:04d}.exr"])
+def test_negative_frames_are_not_the_positive_frames(name: str) -> None:
+    # sh010.-001.exr is frame -1 (Nuke, Houdini): it counted as frame 1 and the DONE gate passed.
+    paths = [OUT + name.format(i) for i in (1, 2, 3)]
+    assert [gap.missing for gap in frame_gaps(paths, FrameRange(1, 3))] == [((1, 3),)]
+    assert frame_gaps([f"{OUT}sh010-{i:04d}.exr" for i in (1, 2, 3)], FrameRange(1, 3)) == []  # a '-' joining names

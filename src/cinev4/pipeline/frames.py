@@ -173,6 +173,9 @@ def _frame_cut(shape: str) -> tuple[int, int] | None:
     match = _FRAME_NAME.match(name)
     if match is None:
         return None
+    head = name[:match.start("digits")]
+    if head.endswith("-") and (len(head) == 1 or head[-2] in "._"):
+        return None  # a negative frame (Nuke, Houdini: sh010.-001.exr is frame -1), never frame 1
     offset = len(folder) + len(slash)
     return offset + match.start("digits"), offset + match.end("digits")
 
@@ -236,6 +239,22 @@ def _increasing_sequence(head: str, tail: str, paths: list[str], min_files: int)
     return [FrameSequence(head, tail, len(number(paths[0])), frames, tuple(paths))]
 
 
+def _join_overflow(buckets: dict[int, tuple[list[str], list[str]]]) -> None:
+    """``%04d`` writes a number past its width in full: 9999, then 10000. The numbers of a
+    width with no leading zero join the widest padded width below theirs (its overflow), so a
+    render past frame 9999 stays one sequence instead of two that each lack the other's frames."""
+    padded = sorted(width for width, (numbers, _) in buckets.items()
+                    if width > 1 and any(number.startswith("0") for number in numbers))
+    for width in sorted(buckets):
+        numbers, members = buckets[width]
+        below = [w for w in padded if w < width]
+        if width in padded or not below or any(number.startswith("0") for number in numbers):
+            continue
+        into = buckets[below[-1]]
+        buckets[below[-1]] = (into[0] + numbers, into[1] + members)
+        del buckets[width]
+
+
 def _sequences(head: str, tail: str, paths: list[str], min_files: int,
                input_order: Callable[[str], int]) -> list[Entry]:
     """The sequences and plain paths among any paths of one (head, tail), frame by frame.
@@ -252,6 +271,7 @@ def _sequences(head: str, tail: str, paths: list[str], min_files: int,
     else:
         buckets = {width: (list(compress(digits, map(width.__eq__, lengths))),
                            list(compress(paths, map(width.__eq__, lengths)))) for width in widths}
+        _join_overflow(buckets)
     entries: list[Entry] = []
     for pad, (numbers, members) in buckets.items():
         frames = list(map(int, numbers))
@@ -278,7 +298,9 @@ def collapse(paths: Iterable[str], *, min_files: int = 2) -> list[Entry]:
 
     Padding is part of a sequence's identity: ``a.0001.exr`` and ``a.01.exr``
     are two sequences. Numbers of different lengths without leading zeros
-    (``a.9.exr``, ``a.10.exr``) form one unpadded sequence.
+    (``a.9.exr``, ``a.10.exr``) form one unpadded sequence, and so do a padded
+    sequence and its numbers past the padding (``a.9999.exr``, ``a.10000.exr``).
+    A number after a separator and a minus (``a.-001.exr``: frame -1) is no frame.
     """
     # Whole lists go through C calls (join, translate, sort, map), not a regex match and an int()
     # per path: those were most of the time `cinev4 verify` took to report a shot of 100,000 frames.
