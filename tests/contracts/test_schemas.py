@@ -194,3 +194,13 @@ def test_text_that_is_not_utf8_is_a_contract_problem_not_a_crash() -> None:
     assert schema_problems(doc, "project") == ["$.project_id: holds text that is not UTF-8 (expected UTF-8 text)"]
     with pytest.raises(ContractError, match=r"^project\.json: \$\.project_id: holds text that is not UTF-8"):
         validate(doc, "project", "project.json")
+
+
+def test_a_long_value_is_cut_short_and_the_rule_it_breaks_kept() -> None:
+    # The message was cut at its end: a 4,200-character path never said it broke maxLength.
+    doc = valid("manifest")
+    doc["artifacts"][0]["path"] = "shots/SH010/outputs/v0001/" + "d/" * 2100 + "f.exr"
+    [problem] = [p for p in schema_problems(doc, "manifest") if p.startswith("$.artifacts[0].path")]
+    assert problem.endswith('/d/d/f.exr" is longer than 4096 characters'), problem
+    assert '$.artifacts[0].path: "shots/SH010/outputs/v0001/d/d/' in problem and "..." in problem
+    assert len(problem) < 300

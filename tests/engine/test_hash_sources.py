@@ -116,6 +116,34 @@ def test_unlistable_folder_is_one_line_and_exit_1(tree: Path) -> None:
                                                           "shots/SH010/a.mov"])
 
 
+def test_unlistable_folder_is_in_the_json_document(tree: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   capfd: pytest.CaptureFixture[str]) -> None:
+    # It was only on stderr: the document said ok false, failed 0, and nothing else.
+    import json
+    import signal
+
+    from cinev4.hashcli import sources
+    from cinev4.hashcli.command import run_hash
+
+    def unlistable(names: list[bytes], follow: bool, report: object) -> list[bytes]:
+        report(b"shots/SH010/b", PermissionError(13, "Permission denied"))  # type: ignore[operator]
+        return [b"shots/SH010/a.exr"]
+
+    monkeypatch.setattr(sources, "expand_folders", unlistable)
+    monkeypatch.chdir(tree)
+    kept = signal.getsignal(signal.SIGPIPE)  # the command sets SIGPIPE's default: not this test process's
+    try:
+        assert run_hash(["--json", "-r", "shots"]) == 1
+    finally:
+        signal.signal(signal.SIGPIPE, kept)
+    out, err = capfd.readouterr()
+    document = json.loads(out)
+    assert document["unlistable"] == [{"path": "shots/SH010/b", "error": {"errno": 13, "message": "Permission denied"}}]
+    assert (document["failed"], document["ok"], document["exit_code"]) == (1, False, 1)
+    assert [f["path"] for f in document["files"]] == ["shots/SH010/a.exr"]
+    assert err == "cinev4: shots/SH010/b: Permission denied\n"
+
+
 def test_follow_needs_recursive(tree: Path) -> None:
     out = hash_cli("-L", "other.exr", cwd=tree)
     assert out.returncode == 2

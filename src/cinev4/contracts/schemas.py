@@ -29,6 +29,7 @@ __all__ = ["DocumentKind", "SCHEMA_BASE", "schema", "schema_id", "schema_problem
 SCHEMA_BASE = "https://cinev4.invalid/schemas/"
 _SCHEMA_FILES = ("common", "artifact", "project", "shot", "manifest", "release", "stage")
 _MAX_MESSAGE = 240
+_KEPT_HEAD = 60  # of a message cut short, the start of the value; the rest of the room is its end
 # A control character the validator copies into its message from the document (a key
 # "\n"): written as its escape, so that every problem stays one printable line.
 _CONTROL = re.compile("[\x00-\x1f\x7f]")
@@ -98,13 +99,15 @@ def _expectations() -> dict[str, str]:
 
 def _describe(error: Any) -> str:
     message = _CONTROL.sub(lambda found: found.group().encode("unicode_escape").decode("ascii"), str(error.message))
-    if len(message) > _MAX_MESSAGE:
-        message = message[: _MAX_MESSAGE - 3] + "..."
     pattern = getattr(error.kind, "pattern", None)
     if isinstance(pattern, str) and pattern in _expectations():
         # Say it in words; the regex stays in the schema for those who want it.
         message = message.replace(f' does not match "{pattern}"', " is not valid")
         message += f" (expected {_expectations()[pattern]})"
+    if len(message) > _MAX_MESSAGE:
+        # The value comes first and the rule it breaks last ("... is longer than 4096
+        # characters"): the value is cut short, the rule kept.
+        message = message[:_KEPT_HEAD] + "..." + message[-(_MAX_MESSAGE - _KEPT_HEAD - 3):]
     return f"{json_path(list(error.instance_path))}: {message}"
 
 

@@ -668,9 +668,9 @@ class _ListRefused(Exception):
     """A --files-from list that cannot be used: (name, why)."""
 
 
-def _names_to_hash(options: HashOptions) -> tuple[list[bytes], bool]:
+def _names_to_hash(options: HashOptions) -> tuple[list[bytes], list[tuple[bytes, OSError]]]:
     """The command line's names, then each --files-from list's, folders walked
-    with -r; and whether a folder could not be listed (reported already)."""
+    with -r; and the folders that could not be listed (reported already)."""
     from cinev4.hashcli.sources import NulInName, expand_folders, read_name_list
 
     names = list(options.operands)
@@ -685,14 +685,14 @@ def _names_to_hash(options: HashOptions) -> tuple[list[bytes], bool]:
                                         "(a NUL-separated list, as find -print0 writes, needs -z)") from None
     if not names and not options.files_from:
         names = [STDIN_NAME]
-    failed = []
+    failed: list[tuple[bytes, OSError]] = []
     if options.recursive:
         def report(name: bytes, error: OSError) -> None:
-            failed.append(name)
+            failed.append((name, error))
             _file_error(name, error)
 
         names = expand_folders(names, options.follow, report)
-    return names, bool(failed)
+    return names, failed
 
 
 def run_hash(argv: list[str]) -> int:
@@ -739,6 +739,10 @@ def _run(options: HashOptions, out: _Output) -> int:
     names, listing_failed = _names_to_hash(options)
     if options.as_json:
         fields, code = _sums_report(names, engine)
+        # A folder -r could not list is in the document too, not only on stderr.
+        fields["unlistable"] = [{"path": os.fsdecode(name), "error": {"errno": error.errno, "message": _describe(error)}}
+                                for name, error in listing_failed]
+        fields["failed"] += len(listing_failed)
         code = EXIT_FAILED if listing_failed else code
         _emit_json(fields, code, out)
         return code
