@@ -463,7 +463,7 @@ def hash_resumable(
         key = journal.key(path)
         stat_time = time.time_ns()
         try:
-            st: os.stat_result | None = os.stat(path)
+            st: os.stat_result | None = os.stat(path, follow_symlinks=False)  # a link is no journaled file
         except OSError:
             st = None  # hashed anyway: the engine reports the error for this file
         sha256 = journal.lookup(key, st) if st is not None else None
