@@ -927,10 +927,11 @@ def test_schema_problems_are_described_with_what_is_expected() -> None:
            "artifacts": [{"path": "shots/SH010/outputs/v0001/a", "size": 1, "sha256": "x" * 300}]}
     safe_id = ("a safe folder name: 1-64 characters, letters, digits, '_', '-' or '.', starting with a letter "
                "or digit")
-    # A long message is cut at 240 characters (the pattern then no longer shows), its expectation still said.
+    # A long message is cut to 240 characters in the value's middle: the rule broken, in words, stays whole.
     assert schema_problems(doc, "manifest") == [
         f'$.project_id: "FILM 01" is not valid (expected {safe_id})',
-        '$.artifacts[0].sha256: "' + "x" * 236 + "... (expected 64 lowercase hexadecimal characters)",
+        '$.artifacts[0].sha256: "' + "x" * 59 + "..." + "x" * 116
+        + '" is not valid (expected 64 lowercase hexadecimal characters)',
     ]
 
 
