@@ -223,7 +223,8 @@ def test_hash_start_imports_no_click_typing_or_re(tree: Path) -> None:
 
 
 @pytest.mark.parametrize("signame, code, line", [("SIGINT", 130, "cinev4: interrupted"),
-                                                 ("SIGTERM", 143, "cinev4: terminated")])
+                                                 ("SIGTERM", 143, "cinev4: terminated"),
+                                                 ("SIGHUP", 129, "cinev4: hung up")])
 def test_signal_stops_the_workers_with_one_line(tmp_path: Path, signame: str, code: int, line: str) -> None:
     import signal
     import time
@@ -256,3 +257,24 @@ def test_signal_stops_the_workers_with_one_line(tmp_path: Path, signame: str, co
     assert out == b"".join(expected)
     assert len(out.splitlines()) < len(paths)
     assert stopped_after < 1.0
+
+
+def test_a_signal_the_caller_ignores_stays_ignored(tmp_path: Path) -> None:
+    # `nohup cinev4 hash ...`, a background job's Ctrl-C: it stopped the run anyway.
+    import signal
+    import time
+
+    path = tmp_path / "big.bin"
+    with open(path, "wb") as handle:
+        handle.truncate(48 << 20)
+    ignore = lambda: [signal.signal(s, signal.SIG_IGN) for s in (signal.SIGHUP, signal.SIGINT)]  # noqa: E731
+    with subprocess.Popen([*cinev4_exe(), "hash", "--kernel", "portable", "--threads", "1", str(path), str(path)],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=ignore) as child:
+        assert child.stdout is not None
+        first = child.stdout.readline()  # mid-run: the second file is being hashed
+        child.send_signal(signal.SIGHUP)
+        time.sleep(0.05)
+        child.send_signal(signal.SIGINT)
+        rest, err = child.communicate(timeout=60)
+    assert (child.returncode, err) == (0, b"")
+    assert first + rest == 2 * f"{hashlib.sha256(bytes(48 << 20)).hexdigest()}  {path}\n".encode()

@@ -18,6 +18,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -119,7 +120,11 @@ def test_shot_new_killed_midway_leaves_nothing_taken_for_a_shot(project: Path, f
     left = [name for name in os.listdir(project / "shots")]
     assert all(name.startswith(".SH010.") and name.endswith(".tmp") for name in left), left  # hidden, if any
     assert_no_shot_anywhere(project)
-    # The next shot new of that id makes the shot and removes what the killed run left.
+    # The next shot new of that id makes the shot and removes what the killed run left, once it
+    # is a minute old (a younger one may be a live run's, a moment before it locks it).
+    for name in left:
+        old = time.time() - 120
+        os.utime(project / "shots" / name, (old, old))
     run_cli("shot", "new", "SH010", cwd=project)
     assert sorted(os.listdir(project / "shots")) == ["SH010"]
     assert [s["shot_id"] for s in run_cli("shot", "list", "--json", cwd=project).json()["shots"]] == ["SH010"]
@@ -350,3 +355,59 @@ def test_release_publish_names_an_unknown_shot_as_every_command_does(done: Path,
     report = run_cli("release", "publish", "R1", "NOPE", "--json", cwd=done, expect=2).json()
     assert report["errors"] == [expected.removeprefix("cinev4: error: ").rstrip("\n")]
     assert not (done / "releases/R1").exists() and not dest.exists()
+
+
+# --- fourth review: this session's shot creation ---------------------------------------------------
+
+def test_shot_new_refuses_a_symlink_at_the_shot_folder(project: Path) -> None:
+    # It wrote shot.json and outputs/v0001 through the link (into another shot's outputs).
+    run_cli("shot", "new", "SH", cwd=project)
+    (project / "shots" / "X").symlink_to("SH/outputs/v0001")
+    result = run_cli("shot", "new", "X", cwd=project, expect=2)
+    assert result.stderr == ("cinev4: error: shots/X is a symlink (not followed: no symlink is followed below the "
+                             "project root; a shot is a real folder under shots/)\n")
+    assert os.listdir(project / "shots/SH/outputs/v0001") == []
+
+
+def test_adopting_a_folder_the_loser_leaves_the_winners_folders(project: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    # The run that lost the record removed the outputs folders it had made, which the winner uses.
+    from cinev4.errors import AlreadyExistsError
+    from cinev4.pipeline import load_project, shots
+
+    (project / "shots" / "AD").mkdir()
+
+    def winner_first(path: Path, raw: bytes, mode: int) -> None:
+        path.write_bytes(raw)  # another run's record lands first
+        raise AlreadyExistsError(str(path))
+
+    monkeypatch.setattr(shots, "write_once", winner_first)
+    with pytest.raises(AlreadyExistsError):
+        shots.create_shot(load_project(project, search=False), "AD")
+    assert (project / "shots/AD/outputs/v0001").is_dir()
+
+
+def test_a_fresh_build_folder_is_never_taken_for_a_killed_runs(project: Path) -> None:
+    # Another run's clean-up could remove it between its mkdir and its lock.
+    from cinev4.pipeline import shots
+
+    fresh = project / "shots" / ".SH010.0123456789abcdef.tmp"
+    fresh.mkdir(parents=True)
+    shots._remove_stale_builds(project / "shots", "SH010")
+    assert fresh.is_dir()
+    old = time.time() - 120
+    os.utime(fresh, (old, old))
+    shots._remove_stale_builds(project / "shots", "SH010")
+    assert not fresh.exists()
+
+
+def test_a_manifest_path_given_from_inside_the_layout(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # as_the_kernel_reads asked for all five layout names in the text given: "manifest.json" was refused.
+    from cinev4.contracts.rules import as_the_kernel_reads
+
+    folder = project / "shots/SH010/manifests/v0001"
+    folder.mkdir(parents=True)
+    monkeypatch.chdir(folder)
+    assert as_the_kernel_reads("manifest.json", 5) == Path(os.path.realpath(folder)) / "manifest.json"
+    monkeypatch.chdir(project / "shots")
+    assert as_the_kernel_reads("SH010/manifests/v0001/manifest.json", 5) == Path(os.path.realpath(folder)) / "manifest.json"

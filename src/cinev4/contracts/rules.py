@@ -132,13 +132,14 @@ def as_the_kernel_reads(path: str | os.PathLike[str], layout_names: int) -> Path
 
     Not ``os.path.abspath``: it drops ``link/..`` as text, where the kernel goes to the link's
     target and then up from there; the two can name different trees."""
-    names = Path(os.fspath(path)).parts  # "." and doubled slashes dropped, ".." kept
+    # The current folder first (getcwd names it without links or ".."), so that a path given
+    # from inside the layout (manifest.json in its own folder) still has all its names.
+    names = Path(os.getcwd(), os.fspath(path)).parts  # "." and doubled slashes dropped, ".." kept
     kept = names[-layout_names:] if layout_names else ()
     if len(kept) < layout_names or os.pardir in kept:
         raise ContractError(f"{os.fspath(path)}: the layout's last {layout_names} names must be given plainly "
                             f"(no '..' among them)")
-    above = names[:len(names) - layout_names]
-    return Path(os.path.realpath(Path(*above) if above else os.curdir)).joinpath(*kept)
+    return Path(os.path.realpath(Path(*names[:len(names) - layout_names]))).joinpath(*kept)
 
 
 def nfc(path: str) -> str:

@@ -807,12 +807,12 @@ def _silence_stdout() -> None:
 # --- Without click -------------------------------------------------------------------
 # As cinev4.cli.main does for every command: the CINEV4_* settings checked
 # first, Ctrl-C and SIGTERM as one line and 130/143, an unexpected exception as
-# one line and exit 2.
-_EXIT_FOR_SIGNAL = {"SIGINT": (130, "interrupted"), "SIGTERM": (143, "terminated")}
+# one line and exit 2; SIGHUP as 129; a signal the caller ignores (nohup) stays ignored.
+_EXIT_FOR_SIGNAL = {"SIGINT": (130, "interrupted"), "SIGTERM": (143, "terminated"), "SIGHUP": (129, "hung up")}
 
 
 class _Stopped(BaseException):
-    """SIGINT or SIGTERM in the main thread: the workers are cancelled as it
+    """SIGINT, SIGTERM or SIGHUP in the main thread: the workers are cancelled as it
     unwinds (OrderedResults closes on any exception)."""
 
 
@@ -837,7 +837,8 @@ def run_standalone(argv: list[str]) -> int:
             _emit_errors(problems, EXIT_USAGE)
         return EXIT_USAGE
     for signum in _SIGNAL_NAMES:
-        signal.signal(signum, _raise_stopped)
+        if signal.getsignal(signum) is not signal.SIG_IGN:
+            signal.signal(signum, _raise_stopped)
     try:
         return run_hash(argv)
     except _Stopped as stop:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import errno
 import os
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from cinev4.contracts import canonical_bytes, layout, load_document, validate
 from cinev4.contracts.atomic import fsync_dir, replace_atomic, stale_temp_files, write_once
 from cinev4.contracts.documents import Record
 from cinev4.contracts.rules import check_id, resolve_inside
-from cinev4.errors import AlreadyExistsError, ContractError, ShotNotFoundError, TransitionRefused
+from cinev4.errors import AlreadyExistsError, ContractError, ShotNotFoundError, TransitionRefused, UnsafePathError
 from cinev4.pipeline.clock import utc_now
 from cinev4.pipeline.frames import FrameRange
 from cinev4.pipeline.locks import HAVE_FLOCK, lock, shot_lock
@@ -137,6 +138,10 @@ def create_shot(project: Project, shot_id: str, frames: FrameRange | None = None
     validate(data, "shot", source)
     raw = canonical_bytes(data)
     exists = AlreadyExistsError(f"shot {shot_id} already exists ({source})")
+    given = project.root / layout.shot_dir(shot_id)  # folder is resolved: a link there is seen here
+    if os.path.islink(given):
+        raise UnsafePathError(f"{layout.shot_dir(shot_id)} is a symlink (not followed: no symlink is followed "
+                              f"below the project root; a shot is a real folder under shots/)")
     if (folder / layout.SHOT_FILE).exists():
         raise exists
     if os.path.lexists(folder):
@@ -166,6 +171,10 @@ def _remove_tree(path: str | os.PathLike[str]) -> None:
     shutil.rmtree(path, ignore_errors=True)  # never follows a link out of the tree
 
 
+# A build folder this much older than now, and unlocked, was left by a killed run.
+_STALE_BUILD_S = 60.0
+
+
 def _remove_stale_builds(shots_root: Any, shot_id: str) -> None:
     """Remove the temporary folders killed runs of ``create_shot(shot_id)`` left; one a live
     run holds (locked) is left alone. Without ``flock`` (Windows) none is removed: a live
@@ -182,7 +191,8 @@ def _remove_stale_builds(shots_root: Any, shot_id: str) -> None:
         except OSError:
             continue
         try:
-            if lock(fd):
+            # Old as well as unlocked: a live run locks its folder a moment after making it.
+            if time.time() - os.fstat(fd).st_mtime > _STALE_BUILD_S and lock(fd):
                 _remove_tree(shots_root / name)
         except OSError:
             pass  # a file system that cannot lock a folder: a live run cannot be told from a dead one
@@ -249,11 +259,13 @@ def _record_into(folder: Any, raw: bytes, exists: AlreadyExistsError) -> None:
         except AlreadyExistsError:
             raise exists from None
     except BaseException:
-        for path in reversed(made):
-            try:
-                os.rmdir(path)
-            except OSError:
-                pass
+        # A record there now is another run's, which won and uses these folders: left to it.
+        if not os.path.lexists(folder / layout.SHOT_FILE):
+            for path in reversed(made):
+                try:
+                    os.rmdir(path)
+                except OSError:
+                    pass
         raise
 
 
