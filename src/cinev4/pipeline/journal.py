@@ -196,7 +196,11 @@ class Journal:
         return f"{JOURNAL_DIR}/{self.file.name}"
 
     def key(self, real_path: str | os.PathLike[str]) -> str:
-        return Path(os.path.relpath(real_path, self.root)).as_posix()
+        text = os.fspath(real_path)
+        prefix = os.path.join(self.root, "")
+        if text.startswith(prefix) and os.sep == "/":  # a real path under the real root: cut, not walked
+            return text[len(prefix):]
+        return Path(os.path.relpath(text, self.root)).as_posix()
 
     def lookup(self, key: str, st: os.stat_result) -> str | None:
         """The recorded digest, if the file's stat is exactly the recorded one and was not racy."""
