@@ -10,6 +10,7 @@ compares). Full mode: 50 x 8 MiB (the issue's shape); quick mode: 8 x 8 MiB.
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -36,16 +37,21 @@ UNSTAGED = "cinev4 manifest, nothing staged (CLI)"
 
 
 class Seals:
-    """Projects ready to be sealed, one per timed call, handed out in order."""
+    """Projects ready to be sealed, one per timed call, handed out in order. ``notes``: for a
+    staged project whose seal took no staged digest, why (its warnings), for the report."""
 
-    def __init__(self, roots: list[Path]) -> None:
+    def __init__(self, roots: list[Path], notes: list[str] | None = None) -> None:
         self._roots: Iterator[Path] = iter(roots)
+        self._notes = notes
 
     def __call__(self) -> None:
         root = next(self._roots)
-        done = subprocess.run(bh.cinev4_argv("manifest", SHOT_ID), cwd=root, capture_output=True, text=True)
+        done = subprocess.run(bh.cinev4_argv("manifest", SHOT_ID, "--json"), cwd=root, capture_output=True,
+                              text=True)
         if done.returncode != 0:
             raise RuntimeError(f"cinev4 manifest failed in {root}: {done.stderr.strip()}")
+        if self._notes is not None and json.loads(done.stdout).get("staged_files", 0) == 0:
+            self._notes.append(f"{root.name}: no staged digest taken; stderr: {done.stderr.strip()[:300]!r}")
 
 
 def _frames(data_root: Path, shape: bh.Shape, mode: str) -> tuple[Path, list[str]]:
@@ -99,7 +105,7 @@ def _case(benchmark: Any, data_root: Path, settings: bh.Settings, cold: bool) ->
     plain = _projects(base, frames, names, calls, staged=False)
     _stage_all(staged, names)  # after every link: each link moves the frames' ctime
     case = bh.Case(f"staging{' cold' if cold else ''}: {shape.label}", shape.total_bytes, shape.files)
-    case.add(STAGED, Seals(staged))
+    case.add(STAGED, Seals(staged, case.notes))
     case.add(UNSTAGED, Seals(plain))
     if cold:
         measure_cold(case, benchmark, STAGED, settings.rounds, paths)
