@@ -46,7 +46,7 @@ def fsync_dir(folder: str | os.PathLike[str]) -> None:
         os.close(fd)
 
 
-def _new_temp(path: Path) -> tuple[int, Path]:
+def _new_temp(path: Path, dir_fd: int | None = None) -> tuple[int, Path]:
     """A new, empty, private file beside ``path`` with a random hidden name (what
     tempfile.mkstemp makes, without importing tempfile: with shutil, bz2 and lzma
     it costs every writing command about 2.5 ms of start-up)."""
@@ -58,17 +58,17 @@ def _new_temp(path: Path) -> tuple[int, Path]:
     for _ in range(100):
         tmp = path.parent / f".{path.name}.{os.urandom(6).hex()}.tmp"
         try:
-            return os.open(tmp, flags, 0o600), tmp
+            return os.open(tmp, flags, 0o600, dir_fd=dir_fd), tmp
         except FileExistsError:
             continue  # 48 random bits taken already: another name
     raise FileExistsError(errno.EEXIST, "no free temporary name", str(path.parent))
 
 
-def _temp_file(path: Path, data: bytes, mode: int, name: Path | None = None) -> Path:
+def _temp_file(path: Path, data: bytes, mode: int, name: Path | None = None, dir_fd: int | None = None) -> Path:
     """``data`` in a new file beside ``path``, fsynced and made exactly ``mode``: a random
     hidden name, or ``name`` (created exclusively, never through a symlink)."""
     if name is None:
-        fd, tmp = _new_temp(path)
+        fd, tmp = _new_temp(path, dir_fd)
     else:
         fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
                      | getattr(os, "O_BINARY", 0), mode)
@@ -83,7 +83,7 @@ def _temp_file(path: Path, data: bytes, mode: int, name: Path | None = None) -> 
         if not hasattr(os, "fchmod"):  # pragma: no cover - Windows
             os.chmod(tmp, mode)
     except BaseException:
-        os.unlink(tmp)
+        os.unlink(tmp, dir_fd=dir_fd)
         raise
     return tmp
 
@@ -97,7 +97,7 @@ def stale_temp_files(path: str | os.PathLike[str]) -> list[Path]:
 
 
 def write_once(path: str | os.PathLike[str], data: bytes, mode: int = READ_ONLY, *,
-               proof: str | os.PathLike[str] | None = None) -> bool:
+               proof: str | os.PathLike[str] | None = None, dir_fd: int | None = None) -> bool:
     """Create ``path`` holding ``data``, atomically; never replace an existing file.
 
     Raises AlreadyExistsError if ``path`` exists (also when another process
@@ -109,15 +109,21 @@ def write_once(path: str | os.PathLike[str], data: bytes, mode: int = READ_ONLY,
     its own killed run wrote from one somebody else put there (the manifest's pin).
     Returns False only where the file system has no hard links: the document is
     then written all the same, and no proof is left.
+
+    ``dir_fd``: ``path`` is a name in the folder open as ``dir_fd``, and every step is
+    made from that descriptor, so a folder swapped for a symlink meanwhile is never
+    written through (no ``proof`` then).
     """
+    if dir_fd is not None and proof is not None:
+        raise ValueError("write_once: proof is not taken with dir_fd")
     path = Path(path)
-    tmp = _temp_file(path, data, mode, None if proof is None else Path(proof))
+    tmp = _temp_file(path, data, mode, None if proof is None else Path(proof), dir_fd)
     linked = False
     try:
         if proof is not None:
             fsync_dir(tmp.parent)  # the proof must outlive a power cut as surely as the document
         try:
-            os.link(tmp, path)
+            os.link(tmp, path, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
             linked = True
         except FileExistsError:
             raise AlreadyExistsError(f"{path} already exists (written once, never overwritten)") from None
@@ -128,14 +134,23 @@ def write_once(path: str | os.PathLike[str], data: bytes, mode: int = READ_ONLY,
             # complete file in. A writer killed between the two steps leaves
             # an empty file (invalid JSON, so never mistaken for a document).
             try:
-                os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, mode))
+                os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, mode, dir_fd=dir_fd))
             except FileExistsError:
                 raise AlreadyExistsError(f"{path} already exists (written once, never overwritten)") from None
-            os.replace(tmp, path)
+            os.replace(tmp, path, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
     finally:
-        if (proof is None or not linked) and os.path.lexists(tmp):
-            os.unlink(tmp)
-    fsync_dir(path.parent)
+        if proof is None or not linked:
+            try:
+                os.unlink(tmp, dir_fd=dir_fd)
+            except FileNotFoundError:
+                pass  # replaced onto the reserved name
+    if dir_fd is None:
+        fsync_dir(path.parent)
+    else:
+        try:
+            os.fsync(dir_fd)
+        except OSError:
+            pass
     return linked
 
 

@@ -68,7 +68,7 @@ from cinev4.contracts.rules import check_id, path_problems
 from cinev4.contracts.schemas import schema_id
 from cinev4.errors import ContractError, ShotNotFoundError, TransitionRefused, UnsafePathError
 from cinev4.pipeline.clock import RACY_NS, utc_now
-from cinev4.pipeline.folders import BINARY, CLOEXEC, DIRECTORY, NOFOLLOW, Folder, is_link
+from cinev4.pipeline.folders import CLOEXEC, DIRECTORY, Folder, is_link
 from cinev4.pipeline.keyfiles import keyed_digest, same_digest
 from cinev4.pipeline.project import Project
 from cinev4.pipeline.stage_key import create_stage_key, read_stage_key
@@ -88,13 +88,11 @@ _HOST_UNSAFE = re.compile(r"[^A-Za-z0-9.-]+")
 
 # ---------------------------------------------------------------- folders, never through a link
 
-_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW | CLOEXEC | BINARY
 # Folders reached by descriptor where the OS offers dir_fd (POSIX); elsewhere (Windows) by path,
 # each name lstat'ed before it is used. _AT is what tests switch off to run the path walk here.
 _AT = (bool(DIRECTORY) and {os.open, os.stat, os.mkdir, os.unlink, os.rmdir, os.rename, os.link}
        <= os.supports_dir_fd and os.scandir in os.supports_fd)
 _NOT_FOLLOWED = "is a symlink (not followed: no symlink is followed below the project root)"
-_NO_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK}  # as atomic.write_once
 
 
 class _Dir(Folder):
@@ -182,37 +180,9 @@ class _Dir(Folder):
             os.rename(os.path.join(self.path, name), os.path.join(self.path, new_name))
 
     def write_once(self, name: str, data: bytes, mode: int) -> None:
-        """``atomic.write_once`` into this folder: a complete file under ``name`` or none, never
-        replacing one, made and published from the folder's descriptor (never through a link)."""
-        if self.fd is None:
-            write_once(os.path.join(self.path, name), data, mode)  # Windows: by path, no link on the way
-            return
-        tmp = f".{name}.{os.urandom(6).hex()}.tmp"  # what write_once names it: never read as a record
-        fd = os.open(tmp, _FILE_FLAGS, 0o600, dir_fd=self.fd)
-        try:
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view):]
-                os.fchmod(fd, mode)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            try:
-                os.link(tmp, name, src_dir_fd=self.fd, dst_dir_fd=self.fd, follow_symlinks=False)
-            except OSError as exc:
-                if exc.errno not in _NO_LINKS:
-                    raise
-                # No hard links here: reserve the name exclusively, then move the complete file
-                # onto the reservation (as write_once does).
-                os.close(os.open(name, _FILE_FLAGS, mode, dir_fd=self.fd))
-                os.replace(tmp, name, src_dir_fd=self.fd, dst_dir_fd=self.fd)
-        finally:
-            try:
-                os.unlink(tmp, dir_fd=self.fd)
-            except FileNotFoundError:
-                pass
-        self.fsync()
+        """``atomic.write_once`` into this folder: made and published from its descriptor."""
+        target, at = self.at(name)
+        write_once(target, data, mode, **at)
 
 
 def _walk(root: str | os.PathLike[str], rel: str, *, make: int | None = None, made_from: int = 0) -> _Dir:
