@@ -180,9 +180,11 @@ def tool(name: str) -> str | None:
     return shutil.which(name)
 
 
-def run_processes(argvs: list[list[str]], cwd: Path | str) -> None:
-    """Start every command at once, wait for all; any failure is an error, not a timing."""
-    procs = [subprocess.Popen(a, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for a in argvs]
+def run_processes(argvs: list[list[str]], cwd: Path | str, preexec: Callable[[], None] | None = None) -> None:
+    """Start every command at once, wait for all; any failure is an error, not a timing.
+    ``preexec``: run in each child before its command (storage_cap.ReadCap.join)."""
+    procs = [subprocess.Popen(a, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=preexec)
+             for a in argvs]
     for argv, proc in zip(argvs, procs):
         _, err = proc.communicate()
         if proc.returncode != 0:
@@ -198,8 +200,9 @@ def fits(argv: list[str]) -> bool:
     return sum(len(a) + 1 for a in argv) <= ARGV_LIMIT
 
 
-def processes(argvs: list[list[str]], cwd: Path | str) -> Callable[[], object]:
-    return lambda: run_processes(argvs, cwd)
+def processes(argvs: list[list[str]], cwd: Path | str,
+              preexec: Callable[[], None] | None = None) -> Callable[[], object]:
+    return lambda: run_processes(argvs, cwd, preexec)
 
 
 def cinev4_argv(*args: str) -> list[str]:
