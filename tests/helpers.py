@@ -99,6 +99,12 @@ def render(root: Path, shot: str = "SH010", version: str = "v0001", frames: int 
     return out
 
 
+def copy_project(source: Path, root: Path) -> None:
+    """A copy of a project made by the CLI: links kept as links, modes and mtimes kept (a
+    manifest stays read-only, the stage key private); new inodes and ctimes, as a restore."""
+    shutil.copytree(source, root, symlinks=True)
+
+
 def make_writable(folder: Path) -> None:
     """Manifests are read-only; let pytest clean the temporary folder everywhere."""
     for dirpath, dirnames, filenames in os.walk(folder):
