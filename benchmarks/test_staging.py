@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -40,9 +41,11 @@ class Seals:
     """Projects ready to be sealed, one per timed call, handed out in order. ``notes``: for a
     staged project whose seal took no staged digest, why (its warnings), for the report."""
 
-    def __init__(self, roots: list[Path], notes: list[str] | None = None) -> None:
+    def __init__(self, roots: list[Path], notes: list[str] | None = None,
+                 staged_times: dict[Path, str] | None = None) -> None:
         self._roots: Iterator[Path] = iter(roots)
         self._notes = notes
+        self._staged_times = staged_times or {}
 
     def __call__(self) -> None:
         root = next(self._roots)
@@ -51,7 +54,11 @@ class Seals:
         if done.returncode != 0:
             raise RuntimeError(f"cinev4 manifest failed in {root}: {done.stderr.strip()}")
         if self._notes is not None and json.loads(done.stdout).get("staged_files", 0) == 0:
-            self._notes.append(f"{root.name}: no staged digest taken; stderr: {done.stderr.strip()[:300]!r}")
+            # No warning means every claim was judged racily clean: the times say whether a
+            # frame changed after its record was written, or the clock stepped back.
+            self._notes.append(f"{root.name}: no staged digest taken; stderr: {done.stderr.strip()[:300]!r}; "
+                               f"at staging: {self._staged_times.get(root, '?')}; after the seal: "
+                               f"{_times(root)}, clock {time.time_ns()}")
 
 
 def _frames(data_root: Path, shape: bh.Shape, mode: str) -> tuple[Path, list[str]]:
@@ -82,12 +89,26 @@ def _projects(base: Path, frames: Path, names: list[str], count: int, staged: bo
     return roots
 
 
-def _stage_all(roots: list[Path], names: list[str]) -> None:
+def _times(root: Path) -> str:
+    """The latest change (mtime or ctime, ns) among the frames and the newest staging record's
+    mtime: a claim is taken only when the frame's change is strictly older than its record."""
+    frames = [os.stat(p) for p in (root / OUT).iterdir()]
+    records = [os.stat(p).st_mtime_ns for p in (root / f"shots/{SHOT_ID}").rglob("*") if "staging" in p.parts
+               and p.is_file()]
+    return (f"frames changed {max(max(st.st_mtime_ns, st.st_ctime_ns) for st in frames)}, "
+            f"records written {max(records) if records else 'none'}")
+
+
+def _stage_all(roots: list[Path], names: list[str]) -> dict[Path, str]:
+    """Stages every frame of each project; returns each project's ``_times`` right after."""
     from cinev4.pipeline import load_project, stage
 
+    staged_times = {}
     for root in roots:
         result = stage(load_project(root, search=False), SHOT_ID, [root / OUT / n for n in names])
         assert not result.failures and len(result.files) == len(names), result.failures
+        staged_times[root] = _times(root)
+    return staged_times
 
 
 def _case(benchmark: Any, data_root: Path, settings: bh.Settings, cold: bool) -> bh.Case:
@@ -103,9 +124,9 @@ def _case(benchmark: Any, data_root: Path, settings: bh.Settings, cold: bool) ->
     shutil.rmtree(base, ignore_errors=True)
     staged = _projects(base, frames, names, calls, staged=True)
     plain = _projects(base, frames, names, calls, staged=False)
-    _stage_all(staged, names)  # after every link: each link moves the frames' ctime
+    staged_times = _stage_all(staged, names)  # after every link: each link moves the frames' ctime
     case = bh.Case(f"staging{' cold' if cold else ''}: {shape.label}", shape.total_bytes, shape.files)
-    case.add(STAGED, Seals(staged, case.notes))
+    case.add(STAGED, Seals(staged, case.notes, staged_times))
     case.add(UNSTAGED, Seals(plain))
     if cold:
         measure_cold(case, benchmark, STAGED, settings.rounds, paths)
