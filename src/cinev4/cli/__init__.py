@@ -46,13 +46,15 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
         return
     from cinev4._version import __version__
     from cinev4._fasthash import engine_info
+    from cinev4.settings import resolve_kernel
     from cinev4.sizes import format_size
 
     info = engine_info()
     click.echo(f"cinev4 {__version__}")
+    # A lane kernel named in CINEV4_KERNEL always runs: only calibrated lanes give way on cold files.
+    cold = "" if resolve_kernel() in info["multibuffer_kernels"] else "; one stream per thread on cold files"
     lanes = (
-        f"lanes {info['multibuffer']} (from {info['lane_break_even']} files in flight; "
-        f"one stream per thread on cold files)"
+        f"lanes {info['multibuffer']} (from {info['lane_break_even']} files in flight{cold})"
         if info["multibuffer"]
         else "lanes off"
     )

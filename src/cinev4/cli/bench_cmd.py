@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 @click.option("--size", type=SizeParam(minimum=1), default="512M", show_default=True,
               help="Test data to write and hash, in all (K, M, G suffixes).")
 @click.option("--rounds", type=click.IntRange(1, 100), default=3, show_default=True,
-              help="Time each setting this many times, interleaved; keep the best.")
+              help="Time each setting this many times, interleaved; keep the best (with --cold: the median).")
 @click.option("--dir", "directory", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
               help="Where to write the test data (default: the system temporary folder).")
 @click.option("--cold", is_flag=True,
@@ -36,9 +36,10 @@ def bench_command(size: int, rounds: int, directory: Path | None, cold: bool, as
     With --cold the data is evicted from the page cache (posix_fadvise, no root
     needed) before every command, the storage's own speed is timed with one
     parallel reader per CPU, and cinev4 at 1 and 2 threads per CPU and queue
-    depths 0-8 beside it (medians); it recommends CINEV4_THREADS and
-    CINEV4_QUEUE_DEPTH for that storage (put --dir on it: a NAS wants more reads
-    in flight than an NVMe disk).
+    depths 0-8 beside it, with the multi-buffer lanes and without them
+    (medians); it recommends CINEV4_THREADS, CINEV4_QUEUE_DEPTH and
+    CINEV4_KERNEL for that storage (put --dir on it: a NAS wants more reads in
+    flight than an NVMe disk).
 
     \b
     Examples:

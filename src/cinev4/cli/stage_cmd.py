@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from cinev4.cli._common import CommandError, command_options, emit_result, human_bytes, load
+from cinev4.cli._common import CommandError, command_options, emit_result, human_bytes, load, shot_argument
 
 
 def _listed_paths(files_from: str) -> list[str]:
@@ -16,7 +16,7 @@ def _listed_paths(files_from: str) -> list[str]:
 
 
 @click.command("stage")
-@click.argument("shot_id", metavar="SHOT")
+@shot_argument
 @click.argument("paths", metavar="PATH...", nargs=-1)
 @click.option("--files-from", "files_from", metavar="FILE",
               help="Also stage the files listed in FILE, one path per line ('-': standard input).")
