@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cinev4.contracts.atomic import replace_atomic, stale_temp_files, write_once
-from cinev4.contracts.jsonio import canonical_bytes, parse_json
+from cinev4.contracts.jsonio import canonical_bytes, indented_text, parse_json
 from cinev4.errors import AlreadyExistsError, ContractError
 from cinev4.pipeline.clock import utc_now
 from cinev4.pipeline.media import describe_all, media_type_for, role_for
@@ -50,6 +50,19 @@ _DOC = st.recursive(st.one_of(_SCALAR, st.lists(_FLAT, max_size=4)),
 @given(_DOC)
 def test_canonical_bytes_are_exactly_what_json_dumps_indents(doc: object) -> None:
     assert canonical_bytes(doc) == _json_dumps_form(doc)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(_TEXT, _DOC, min_size=1, max_size=4), st.data())
+def test_a_value_encoded_once_is_written_as_encoding_it_again(doc: dict[str, object], data: st.DataObject) -> None:
+    """A manifest's artifacts go into the shot record as the text already made for the manifest."""
+    key = data.draw(st.sampled_from(sorted(doc)))
+    text = indented_text(doc[key])
+    if text is None:  # json's own path (a float, a key that is no string): nothing to give
+        return
+    assert canonical_bytes(doc, encoded={key: text}) == _json_dumps_form(doc)
+    # What is given is written as given: the caller vouches for it (a changed value shows).
+    assert canonical_bytes(doc, encoded={key: '"given"'}) == _json_dumps_form({**doc, key: "given"})
 
 
 def test_canonical_bytes_of_documents_json_indents_itself() -> None:

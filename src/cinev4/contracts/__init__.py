@@ -22,13 +22,14 @@ from cinev4.contracts.documents import (
     read_document_bytes,
     read_json_file,
 )
-from cinev4.contracts.jsonio import canonical_bytes
+from cinev4.contracts.jsonio import canonical_bytes, indented_text
 from cinev4.contracts.schemas import DocumentKind, validate
 
 __all__ = [
     "Document",
     "DocumentKind",
     "canonical_bytes",
+    "indented_text",
     "load_document",
     "parse_document",
     "read_document_beneath",

@@ -30,12 +30,12 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from cinev4.contracts import canonical_bytes, layout, validate
+from cinev4.contracts import canonical_bytes, indented_text, layout, validate
 from cinev4.contracts.atomic import READ_ONLY, fsync_dir, stale_temp_files, write_once
 from cinev4.contracts.rules import check_id, duplicate_problems, manifest_problems, nfc, portability_warnings
 from cinev4.contracts.schemas import schema_id
@@ -120,10 +120,13 @@ def build_manifest(
         staging = StagingUse()
         data = _manifest_document(project, shot, threads=threads, progress=progress, backend=backend,
                                   staging=staging)
-        raw = canonical_bytes(data)
+        # The artifacts are written twice, into the manifest and the shot record: encoded once.
+        artifacts_text = indented_text(data["artifacts"])
+        encoded = None if artifacts_text is None else {"artifacts": artifacts_text}
+        raw = canonical_bytes(data, encoded=encoded)
         os.makedirs(manifest_real.parent, exist_ok=True)
         linked = _write_with_proof(manifest_real, proof, raw)
-        result = _pin(project, shot, data, raw, adopted=False)
+        result = _pin(project, shot, data, raw, adopted=False, encoded=encoded)
         if linked:
             _drop_proof(proof)
         return seal_staging(project, result, staging)
@@ -224,13 +227,16 @@ def _manifest_document(project: Project, shot: Shot, *, threads: int | None, pro
     return data
 
 
-def _pin(project: Project, shot: Shot, data: dict[str, Any], raw: bytes, *, adopted: bool) -> ManifestResult:
+def _pin(project: Project, shot: Shot, data: dict[str, Any], raw: bytes, *, adopted: bool,
+         encoded: Mapping[str, str] | None = None) -> ManifestResult:
+    """Pin the manifest ``raw`` (``data``) in the shot record (``encoded``: the text of
+    ``data["artifacts"]``, when the manifest's writer made it)."""
     from cinev4 import hash_bytes
 
     manifest_sha256 = hash_bytes(raw)
     shot.data["manifest_ref"] = {"path": shot.manifest_path, "sha256": manifest_sha256}
     shot.data["artifacts"] = data["artifacts"]
-    save_shot(project, shot)
+    save_shot(project, shot, encoded=encoded)
     paths = tuple(a["path"] for a in data["artifacts"])
     return ManifestResult(shot.id, shot.version, shot.manifest_path, manifest_sha256,
                           len(data["artifacts"]), sum(a["size"] for a in data["artifacts"]), adopted,

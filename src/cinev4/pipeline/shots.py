@@ -10,7 +10,7 @@ import copy
 import errno
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -354,11 +354,12 @@ def record_problems(shot: Shot, pins: Sequence[ReleasePin]) -> list[Problem]:
     return problems
 
 
-def save_shot(project: Project, shot: Shot) -> None:
-    """Validate, then atomically replace the shot record (call under ``locked_shot``)."""
+def save_shot(project: Project, shot: Shot, *, encoded: Mapping[str, str] | None = None) -> None:
+    """Validate, then atomically replace the shot record (call under ``locked_shot``;
+    ``encoded``: as ``canonical_bytes`` takes it)."""
     source = layout.shot_record(shot.id)
     validate(shot.data, "shot", source)
-    replace_atomic(project.path(source), canonical_bytes(shot.data), mode=0o644)
+    replace_atomic(project.path(source), canonical_bytes(shot.data, encoded=encoded), mode=0o644)
 
 
 @contextmanager
