@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from cinev4.pipeline.journal import JOURNAL_DIR, journal_file_name, journal_key_file, open_journal
+from cinev4.pipeline.journal import JOURNAL_DIR, JOURNAL_FORMAT, journal_file_name, journal_key_file, open_journal
 
 from helpers import age, run_cli, sha256_of
 
@@ -215,3 +217,22 @@ def test_own_journal_folder_made_before_is_made_private(shot: Path, cache: dict[
     result = run_cli("verify", "SH010", "--resume", "--json", cwd=shot, env=cache)
     assert result.stderr == "" and result.json()["resume"]["journal_used"] is True
     assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(), st.tuples(*[st.integers(0, 2**64)] * 5), st.integers(0, 2**63),
+       st.text("0123456789abcdef", min_size=64, max_size=64),
+       st.text(st.characters(blacklist_categories=("Cs",)), max_size=40))
+def test_a_files_line_is_the_bytes_json_writes(path_key: str, stat_key: tuple[int, int, int, int, int],
+                                               stat_time_ns: int, sha256: str, scope: str) -> None:
+    """The journal writes a file's line by hand (no json.dumps per line); a resumed run reads
+    it back with json and checks its checksum on json's bytes: the two must be the same bytes."""
+    from cinev4.pipeline.journal import _entry_line, _line, _parse
+
+    key = bytes(range(32))
+    fields = {"p": path_key, "s": list(stat_key), "t": stat_time_ns, "h": sha256}
+    line = _entry_line(key, scope.encode() + b"\n", path_key, stat_key, stat_time_ns, sha256)
+    assert line == _line(key, scope, fields)
+    header = _line(key, scope, {"format": JOURNAL_FORMAT, "scope": scope})
+    entries, length = _parse(header + line, scope, key)
+    assert length == len(header + line) and entries[path_key].sha256 == sha256

@@ -43,18 +43,20 @@ of ``cinev4.pipeline.hashing`` resumes the same way.
 """
 from __future__ import annotations
 
+import hmac
 import json
 import os
 import stat
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cinev4.errors import ShotBusyError
 from cinev4.pipeline.clock import RACY_NS
-from cinev4.pipeline.keyfiles import (KEY_BYTES, KeyFileRefused, keyed_digest, owned_by_me, read_key_file,
+from cinev4.pipeline.keyfiles import (KEY_BYTES, KeyFileRefused, owned_by_me, read_key_file,
                                       same_digest)
 from cinev4.pipeline.locks import lock  # Windows: none; the journal is still checked line by line
 from cinev4.settings import resolve_threads
@@ -76,7 +78,7 @@ _MAX_BATCH_FILES = 8192
 BATCH_FILES_ENV = "CINEV4_JOURNAL_BATCH_FILES"
 
 # hash_batch(paths, sizes, progress) -> digests in order (see cinev4.pipeline.hashing.hash_paths)
-BatchHasher = Callable[[list[Path], list[int], "Progress | None"], "Sequence[Digest]"]
+BatchHasher = Callable[[list[str], list[int], "Progress | None"], "Sequence[Digest]"]
 
 
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # Windows has none: it has no unprivileged symlinks either
@@ -152,12 +154,32 @@ def _mac(key: bytes, scope: str, fields: dict[str, Any]) -> str:
     # The scope is in the message, so a line cannot be carried over from another
     # verification's journal.
     message = scope.encode() + b"\n" + json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
-    return keyed_digest(key, message)
+    return _keyed_hex(key, message)
+
+
+def _keyed_hex(key: bytes, message: bytes) -> str:
+    """``keyfiles.keyed_digest`` (HMAC-SHA256), by the standard library's one-shot HMAC: a
+    journal makes one per file written or read, and loading hmac costs only --resume's start-up."""
+    return hmac.digest(key, message, "sha256").hex()
 
 
 def _line(key: bytes, scope: str, fields: dict[str, Any]) -> bytes:
     return (json.dumps({**fields, "check": _mac(key, scope, fields)}, sort_keys=True, separators=(",", ":")).encode()
             + b"\n")
+
+
+# What json.dumps (ensure_ascii, the default) writes for a string.
+_json_text: Callable[[str], str] = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
+
+
+def _entry_line(key: bytes, scope_prefix: bytes, path_key: str, stat: tuple[int, int, int, int, int],
+                stat_time_ns: int, sha256: str) -> bytes:
+    """``_line`` of a file's entry, the same bytes, written without a json.dumps per line (two
+    of them were most of a --resume's own time). Only the path needs escaping; the rest are
+    integers and a hex digest. ``scope_prefix``: the scope's bytes and a newline."""
+    body = (f'"h":{_json_text(sha256)},"p":{_json_text(path_key)},"s":[{",".join(map(str, stat))}],'
+            f'"t":{stat_time_ns}}}').encode()
+    return b'{"check":"' + _keyed_hex(key, scope_prefix + b"{" + body).encode() + b'",' + body + b"\n"
 
 
 def _stat_key(st: os.stat_result) -> tuple[int, int, int, int, int]:
@@ -195,9 +217,13 @@ class Journal:
     def display_path(self) -> str:
         return f"{JOURNAL_DIR}/{self.file.name}"
 
+    @cached_property
+    def _prefix(self) -> str:
+        return os.path.join(self.root, "")
+
     def key(self, real_path: str | os.PathLike[str]) -> str:
         text = os.fspath(real_path)
-        prefix = os.path.join(self.root, "")
+        prefix = self._prefix
         if text.startswith(prefix) and os.sep == "/":  # a real path under the real root: cut, not walked
             return text[len(prefix):]
         return Path(os.path.relpath(text, self.root)).as_posix()
@@ -215,10 +241,9 @@ class Journal:
         """Append (key, stat before hashing, stat time, sha256) lines and make them durable."""
         if not items or self._fd is None:
             return
-        data = b"".join(
-            _line(self._key, self.scope, {"p": key, "s": list(_stat_key(st)), "t": stat_time_ns, "h": sha256})
-            for key, st, stat_time_ns, sha256 in items
-        )
+        scope_prefix = self.scope.encode() + b"\n"
+        data = b"".join(_entry_line(self._key, scope_prefix, key, _stat_key(st), stat_time_ns, sha256)
+                        for key, st, stat_time_ns, sha256 in items)
         os.write(self._fd, data)
         os.fsync(self._fd)
         for key, st, stat_time_ns, sha256 in items:
@@ -449,7 +474,7 @@ def _batch_files_override() -> int | None:
 
 def hash_resumable(
     journal: Journal,
-    paths: Sequence[Path],
+    paths: Sequence[str],
     sizes: Sequence[int],
     hash_batch: BatchHasher,
     *,

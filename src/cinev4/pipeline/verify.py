@@ -100,7 +100,7 @@ class _Planned:
 
     table: _Table
     path: str
-    real_path: Path
+    real_path: str  # text, not a Path: 100,000 of them are made on a --resume
     size: int
     sha256: str
     probe: bool = False  # an extra file hashed only to learn whether it is a moved artifact
@@ -479,10 +479,10 @@ def verify_pairs(
         return report
     plan: list[_Planned] = []
     for table, ok in zip(tables, fine):
-        real_root = Path(os.path.realpath(table.target.root))
-        plan += [_Planned(table, table.paths[i], real_root.joinpath(*table.opened[i].split("/")), table.sizes[i],
+        real_root = os.path.realpath(table.target.root)
+        plan += [_Planned(table, table.paths[i], _below(real_root, table.opened[i]), table.sizes[i],
                           table.digests[i]) for i in range(len(table.paths)) if ok[i]]
-        plan += [_Planned(table, f.path, real_root.joinpath(*f.path.split("/")), f.size, "", probe=True)
+        plan += [_Planned(table, f.path, _below(real_root, f.path), f.size, "", probe=True)
                  for f in _probes(table.moves)]
     if not plan:
         return report
@@ -525,6 +525,14 @@ def _hash_probes(tables: list[_Table], threads: int | None) -> None:
         _report_moves(table.moves, table.check, found)
 
 
+def _below(real_root: str, contract_path: str) -> str:
+    """Where the contract path is under the real root, as text (its rules were checked: no
+    ``..``, no empty part, ``/`` between parts)."""
+    if os.sep == "/":
+        return f"{real_root.rstrip('/')}/{contract_path}"
+    return os.path.join(real_root, *contract_path.split("/"))
+
+
 def _hash_plan(
     plan: list[_Planned],
     targets: list[ManifestTarget],
@@ -549,7 +557,7 @@ def _hash_plan(
     real_root = roots.pop()
     journal = open_journal(real_root, [f"{t.manifest_path} {t.expected_sha256}" for t in targets])
 
-    def hash_batch(batch: list[Path], batch_sizes: list[int], batch_progress: Progress | None) -> Sequence[Digest]:
+    def hash_batch(batch: list[str], batch_sizes: list[int], batch_progress: Progress | None) -> Sequence[Digest]:
         if backend is None:  # this machine: opened beneath the root, as without a journal
             return _hash_under(real_root, batch, batch_sizes, threads, batch_progress)
         return hash_paths(batch, total_bytes=sum(batch_sizes), threads=threads, progress=batch_progress,
@@ -565,12 +573,17 @@ def _hash_plan(
     return digests
 
 
-def _hash_under(real_root: str, batch: list[Path], sizes: list[int], threads: int | None,
+def _hash_under(real_root: str, batch: list[str], sizes: list[int], threads: int | None,
                 progress: Progress | None) -> Sequence[Digest]:
-    """``hash_paths`` for files below ``real_root``, each opened beneath it (no symlink followed)."""
+    """``hash_paths`` for files below ``real_root`` (``_below``'s text), each opened beneath it
+    (no symlink followed)."""
     from cinev4._fasthash import FileDigest
 
-    relative = [Path(p).relative_to(real_root).as_posix() for p in batch]
+    if os.sep == "/":
+        cut = len(real_root.rstrip("/")) + 1
+        relative = [p[cut:] for p in batch]
+    else:
+        relative = [Path(p).relative_to(real_root).as_posix() for p in batch]
     found = hash_beneath(real_root, relative, total_bytes=sum(sizes), threads=threads, progress=progress,
                          sizes=sizes)
     # The journal keys results by the paths it was given.
