@@ -183,12 +183,22 @@ def tool(name: str) -> str | None:
 def run_processes(argvs: list[list[str]], cwd: Path | str, preexec: Callable[[], None] | None = None) -> None:
     """Start every command at once, wait for all; any failure is an error, not a timing.
     ``preexec``: run in each child before its command (storage_cap.ReadCap.join)."""
-    procs = [subprocess.Popen(a, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=preexec)
-             for a in argvs]
-    for argv, proc in zip(argvs, procs):
-        _, err = proc.communicate()
-        if proc.returncode != 0:
-            raise RuntimeError(f"{argv[0]} failed ({proc.returncode}): {err.decode(errors='replace')[:300]}")
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        for a in argvs:
+            procs.append(subprocess.Popen(a, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                          preexec_fn=preexec))
+        for argv, proc in zip(argvs, procs):
+            _, err = proc.communicate()
+            if proc.returncode != 0:
+                raise RuntimeError(f"{argv[0]} failed ({proc.returncode}): {err.decode(errors='replace')[:300]}")
+    finally:  # a failure or an interrupt: none of the others is left running (or in a capped cgroup)
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            if proc.stderr is not None:
+                proc.stderr.close()
 
 
 # Longest command line we pass: Windows caps one at 32,767 characters; POSIX

@@ -15,6 +15,8 @@ issues, readahead included, not pages already cached: the callers evict before e
 from __future__ import annotations
 
 import os
+import signal
+import sys
 import time
 from pathlib import Path
 
@@ -47,10 +49,13 @@ def unavailable(path: Path) -> str | None:
     """Why no cap can be put on ``path``'s disk here (None: it can)."""
     if not hasattr(os, "geteuid") or os.geteuid() != 0:
         return "capping a disk's read speed needs root (cgroup control files)"
-    if _version() is None:
+    version = _version()
+    if version is None:
         return "no cgroup block-I/O throttle here (cgroup v1 blkio or v2 io controller)"
     if _disk_of(path) is None:
         return f"{path} is not on a block device (tmpfs, overlayfs or network)"
+    if version == 2 and not os.access(V2_ROOT / "cgroup.subtree_control", os.W_OK):
+        return "the cgroup v2 root is not writable here (a container's read-only cgroup mount?)"
     return None
 
 
@@ -64,20 +69,26 @@ class ReadCap:
         root = V1_ROOT if self.version == 1 else V2_ROOT
         self.group = root / f"cinev4-bench-cap-{os.getpid()}"
         self._procs = str(self.group / "cgroup.procs")
+        self._enabled_io = False  # v2: whether this cap turned the io controller on (and turns it off)
 
     def __enter__(self) -> ReadCap:
         if self.version == 2:
             control = V2_ROOT / "cgroup.subtree_control"
             if "io" not in control.read_text().split():
                 control.write_text("+io")
-        self.group.mkdir()
+                self._enabled_io = True
         try:
-            if self.version == 1:
-                (self.group / "blkio.throttle.read_bps_device").write_text(f"{self.disk} {self.bytes_per_s}")
-            else:
-                (self.group / "io.max").write_text(f"{self.disk} rbps={self.bytes_per_s}")
+            self.group.mkdir()
+            try:
+                if self.version == 1:
+                    (self.group / "blkio.throttle.read_bps_device").write_text(f"{self.disk} {self.bytes_per_s}")
+                else:
+                    (self.group / "io.max").write_text(f"{self.disk} rbps={self.bytes_per_s}")
+            except BaseException:
+                self.group.rmdir()
+                raise
         except BaseException:
-            self.group.rmdir()
+            self._disable_io()
             raise
         return self
 
@@ -86,12 +97,43 @@ class ReadCap:
         with open(self._procs, "w") as procs:
             procs.write(str(os.getpid()))
 
-    def __exit__(self, *exc: object) -> None:
-        # Every contender has been waited for; an exited process may take a moment to leave.
-        for _ in range(50):
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        # The contenders were waited for (run_processes kills what is left on a failure); one
+        # still listed is killed here, and an exited one may take a moment to leave the group.
+        try:
+            for _ in range(50):
+                try:
+                    self.group.rmdir()
+                    return
+                except OSError:
+                    self._kill_members()
+                    time.sleep(0.02)
             try:
                 self.group.rmdir()
-                return
+            except OSError as error:
+                if exc_type is None:
+                    raise
+                # The body's own error is the one to see; this one only says what is left.
+                print(f"storage_cap: {self.group} left behind ({error.strerror})", file=sys.stderr)
+        finally:
+            self._disable_io()
+
+    def _kill_members(self) -> None:
+        try:
+            with open(self._procs) as procs:
+                members = [int(line) for line in procs if line.strip()]
+        except OSError:
+            return
+        for pid in members:
+            try:
+                os.kill(pid, signal.SIGKILL)
             except OSError:
-                time.sleep(0.02)
-        self.group.rmdir()
+                pass
+
+    def _disable_io(self) -> None:
+        if self._enabled_io:
+            try:
+                (V2_ROOT / "cgroup.subtree_control").write_text("-io")
+            except OSError:
+                pass  # another group took the controller meanwhile: it stays on
+            self._enabled_io = False

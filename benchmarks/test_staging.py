@@ -57,8 +57,8 @@ class Seals:
             # No warning means every claim was judged racily clean: the times say whether a
             # frame changed after its record was written, or the clock stepped back.
             self._notes.append(f"{root.name}: no staged digest taken; stderr: {done.stderr.strip()[:300]!r}; "
-                               f"at staging: {self._staged_times.get(root, '?')}; after the seal: "
-                               f"{_times(root)}, clock {time.time_ns()}")
+                               f"at staging: {self._staged_times.get(root, '?')}; after the seal (its "
+                               f"records are gone): {_times(root, records=False)}, clock {time.time_ns()}")
 
 
 def _frames(data_root: Path, shape: bh.Shape, mode: str) -> tuple[Path, list[str]]:
@@ -89,14 +89,16 @@ def _projects(base: Path, frames: Path, names: list[str], count: int, staged: bo
     return roots
 
 
-def _times(root: Path) -> str:
+def _times(root: Path, records: bool = True) -> str:
     """The latest change (mtime or ctime, ns) among the frames and the newest staging record's
     mtime: a claim is taken only when the frame's change is strictly older than its record."""
     frames = [os.stat(p) for p in (root / OUT).iterdir()]
-    records = [os.stat(p).st_mtime_ns for p in (root / f"shots/{SHOT_ID}").rglob("*") if "staging" in p.parts
-               and p.is_file()]
-    return (f"frames changed {max(max(st.st_mtime_ns, st.st_ctime_ns) for st in frames)}, "
-            f"records written {max(records) if records else 'none'}")
+    text = f"frames changed {max(max(st.st_mtime_ns, st.st_ctime_ns) for st in frames)}"
+    if records:
+        written = [os.stat(p).st_mtime_ns for p in (root / f"shots/{SHOT_ID}").rglob("*")
+                   if "staging" in p.parts and p.is_file()]
+        text += f", records written {max(written) if written else 'none'}"
+    return text
 
 
 def _stage_all(roots: list[Path], names: list[str]) -> dict[Path, str]:
