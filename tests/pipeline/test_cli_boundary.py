@@ -120,7 +120,8 @@ def test_an_internal_error_with_json_is_a_json_document_too(tmp_path: Path) -> N
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full here")
-@pytest.mark.parametrize("command", [("--version",), ("status", "--json"), ("status",), ("verify", "--all", "--json")])
+@pytest.mark.parametrize("command", [("--version",), ("status", "--json"), ("status",), ("verify", "--all", "--json"), (),
+                                     ("shot",)])
 def test_output_to_a_full_disk_is_one_error_line_not_an_internal_error(tmp_path: Path, command: tuple[str, ...]) -> None:
     run_cli("init", "proj", "--id", "FILM01", cwd=tmp_path)
     with open("/dev/full", "w") as full:

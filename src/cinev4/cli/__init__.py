@@ -145,7 +145,13 @@ def main(argv: list[str] | None = None) -> None:
         no_args = getattr(click.exceptions, "NoArgsIsHelpError", None)  # click >= 8.2
         if no_args is not None and isinstance(exc, no_args):
             # `cinev4` or `cinev4 shot` alone: the help, as click < 8.2 printed it (exit 0).
-            click.echo(exc.format_message())
+            try:
+                click.echo(exc.format_message())
+            except OSError as write_error:  # the help to a full disk: one line, as any other output
+                from cinev4.errors import as_cinev_error, error_lines
+
+                _report_failure(error_lines(as_cinev_error(write_error)), 2, args)
+                sys.exit(2)
             sys.exit(0)
         _report_click_error(exc, args)
         sys.exit(exc.exit_code)
