@@ -30,8 +30,10 @@ def test_an_atexit_callback_still_runs(tmp_path: Path, args: tuple[str, ...]) ->
 
 
 def test_a_thread_still_alive_is_waited_for(tmp_path: Path) -> None:
-    setup = ("import threading, time\n"
-             "threading.Thread(target=lambda: (time.sleep(0.3), print('thread done', flush=True))).start()")
+    # The thread ends only once the main thread has: a quick exit would never let it print.
+    setup = ("import threading\n"
+             "threading.Thread(target=lambda: (threading.main_thread().join(), print('thread done', flush=True)))"
+             ".start()")
     done = _run(tmp_path, setup, "--version")
     assert done.returncode == 0 and done.stdout.endswith("thread done\n"), done
 
