@@ -152,6 +152,10 @@ def scan_tree(
 def scan_tree(
     root: _Path, folder: _Path, sizes: Literal[False]
 ) -> tuple[str, list[str], None, list[tuple[bytes, str, int]]]: ...
+@overload
+def scan_tree(
+    root: _Path, folder: _Path, sizes: bool
+) -> tuple[str, list[str], list[int] | None, list[tuple[bytes, str, int]]]: ...
 def check_files(
     root: _Path,
     paths: Iterable[_Path],

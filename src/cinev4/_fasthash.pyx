@@ -623,6 +623,8 @@ cdef class OrderedResults:
                 self.close()
                 raise
             self.users -= 1
+            if taken and self.next_index == self.count and self.progress is not None and not self.closed:
+                self._report_end()
             if self.closed and self.users == 0:
                 self._release()  # closed by another thread while this one used the batch
             if taken:
@@ -638,6 +640,18 @@ cdef class OrderedResults:
         failed or has size 0 to its FileDigest (its digest bytes are zeros).
         Raises StopIteration after the last file, or once closed."""
         return self._when_ready(True)
+
+    cdef int _report_end(self) except -1:
+        """The last files are handed out: progress at its end, as hash_files reports it
+        (a wait reports only what was done while it waited; a batch that finished within
+        one wait, or whose caller stops at its last file, would show less)."""
+        cdef uint64_t bytes_done = 0
+        cdef Py_ssize_t i
+        for i in range(self.count):
+            if self.items[i].error == 0:
+                bytes_done += self.items[i].size
+        self.progress(bytes_done, self.count)
+        return 0
 
     cdef int _wait(self) except -1:
         """Wait one slice for more files; check signals, report progress. The

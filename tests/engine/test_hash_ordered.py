@@ -83,3 +83,18 @@ def test_format_sum_lines_refuses_what_it_cannot_write() -> None:
         format_sum_lines(["text"], 0, bytes(32), b"  ", b"\n")  # type: ignore[list-item]
     with pytest.raises(IndexError, match="2 digests for names from 0 of 1"):
         format_sum_lines([b"one"], 0, bytes(64), b"  ", b"\n")
+
+
+@pytest.mark.parametrize("bulk", [False, True])
+def test_progress_ends_at_the_batch_total_when_the_last_files_are_taken(names: list[bytes], bulk: bool) -> None:
+    """As hash_files does, the last progress report is the whole batch, made as the last files
+    are handed out: a caller that stops there (``-c`` after its last line) sees 100%, and so
+    does a batch that finished within one wait (reports come only from waits otherwise)."""
+    seen: list[tuple[int, int]] = []
+    results = hash_files_ordered(names, 2, progress=lambda b, f: seen.append((b, f)), interval=60)
+    taken = 0
+    while taken < len(names):  # never asks past the last file
+        taken += len(results.next_block()[1]) // 32 if bulk else len(next(results))
+    total = sum(os.path.getsize(n) for n in names if os.path.isfile(n))  # a missing file and a folder fail
+    assert seen and seen[-1] == (total, len(names)), seen
+    results.close()

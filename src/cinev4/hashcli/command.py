@@ -298,8 +298,6 @@ class _Engine:
             from cinev4.progress import progress_for
 
             self.progress = progress_for("hashing", as_json=options.as_json)
-        self._totals = (0, 0)  # bytes and files of the batch, where a bar is drawn
-        self._taken = 0  # files of the batch handed out by chunks()
 
     def chunks(self, names: list[bytes]) -> Iterator[list[FileDigest]]:
         """Results for ``names``, in their order, in runs of completed files."""
@@ -340,7 +338,6 @@ class _Engine:
                 try:
                     block = batch.next_block()
                 except StopIteration:
-                    self._all_done()
                     return
                 yield block
         finally:
@@ -351,7 +348,6 @@ class _Engine:
     def _start(self, files: list[bytes]) -> Any:
         if not files:
             return None
-        self._taken = 0
         if self.progress is not None:
             total = 0
             for name in files:  # a stat per file only when a bar is drawn
@@ -360,17 +356,9 @@ class _Engine:
                 except OSError:
                     pass
             self.progress.start(total, len(files))
-            self._totals = (total, len(files))
         return hash_files_ordered(files, self.threads, kernel=self.kernel, io=self.io,  # type: ignore[arg-type]
                                   window=self.window,
                                   progress=None if self.progress is None else self.progress.update)
-
-    def _all_done(self) -> None:
-        """The ordered batch reports progress only while it is waited on, never once it has
-        ended, so a bar's last line would show whatever the last wait saw (0% for a batch
-        that finished within one wait)."""
-        if self.progress is not None:
-            self.progress.update(*self._totals)
 
     def _file_run(self, batch: Any, wanted: int, pending: list[FileDigest]) -> Iterator[list[FileDigest]]:
         """The next ``wanted`` results of the batch; ``pending`` keeps what came
@@ -382,9 +370,6 @@ class _Engine:
             run = pending[:wanted]
             del pending[:wanted]
             wanted -= len(run)
-            self._taken += len(run)
-            if self._taken == self._totals[1]:  # before the yield: `-c` stops asking after the last file
-                self._all_done()
             yield [_reread(r, self.kernel) if _needs_stream_read(r) else r for r in run]
 
 

@@ -43,7 +43,6 @@ of ``cinev4.pipeline.hashing`` resumes the same way.
 """
 from __future__ import annotations
 
-import hmac
 import json
 import os
 import stat
@@ -56,7 +55,7 @@ from typing import TYPE_CHECKING, Any
 
 from cinev4.errors import ShotBusyError
 from cinev4.pipeline.clock import RACY_NS
-from cinev4.pipeline.keyfiles import (KEY_BYTES, KeyFileRefused, owned_by_me, read_key_file,
+from cinev4.pipeline.keyfiles import (KEY_BYTES, KeyFileRefused, keyed_digest, owned_by_me, read_key_file,
                                       same_digest)
 from cinev4.pipeline.locks import lock  # Windows: none; the journal is still checked line by line
 from cinev4.settings import resolve_threads
@@ -154,13 +153,7 @@ def _mac(key: bytes, scope: str, fields: dict[str, Any]) -> str:
     # The scope is in the message, so a line cannot be carried over from another
     # verification's journal.
     message = scope.encode() + b"\n" + json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
-    return _keyed_hex(key, message)
-
-
-def _keyed_hex(key: bytes, message: bytes) -> str:
-    """``keyfiles.keyed_digest`` (HMAC-SHA256), by the standard library's one-shot HMAC: a
-    journal makes one per file written or read, and loading hmac costs only --resume's start-up."""
-    return hmac.digest(key, message, "sha256").hex()
+    return keyed_digest(key, message)
 
 
 def _line(key: bytes, scope: str, fields: dict[str, Any]) -> bytes:
@@ -179,7 +172,7 @@ def _entry_line(key: bytes, scope_prefix: bytes, path_key: str, stat: tuple[int,
     integers and a hex digest. ``scope_prefix``: the scope's bytes and a newline."""
     body = (f'"h":{_json_text(sha256)},"p":{_json_text(path_key)},"s":[{",".join(map(str, stat))}],'
             f'"t":{stat_time_ns}}}').encode()
-    return b'{"check":"' + _keyed_hex(key, scope_prefix + b"{" + body).encode() + b'",' + body + b"\n"
+    return b'{"check":"' + keyed_digest(key, scope_prefix + b"{" + body).encode() + b'",' + body + b"\n"
 
 
 def _stat_key(st: os.stat_result) -> tuple[int, int, int, int, int]:

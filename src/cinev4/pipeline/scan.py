@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 from cinev4.contracts.rules import all_plain, path_problems, resolve_inside
 from cinev4.errors import UnsafePathError
+from cinev4.pipeline.folders import is_link
 
 __all__ = ["ScannedFile", "Scan", "scan_folder"]
 
@@ -57,7 +58,6 @@ class Scan:
 
 _NOT_REGULAR = "is not a regular file (FIFO, socket or device)"
 _SYMLINK = "is a symlink (not followed: no symlink is followed below the project root; copy the file instead)"
-_REPARSE_POINT = 0x400  # FILE_ATTRIBUTE_REPARSE_POINT (Windows symlinks and junctions)
 
 
 def scan_folder(root: str | os.PathLike[str], folder: str, *, sizes: bool = True) -> Scan:
@@ -164,7 +164,7 @@ def _walk(root: str, top: str, contract_top: str, result: Scan, files: list[tupl
                 continue
             try:
                 st = entry.stat(follow_symlinks=False)
-                if entry.is_symlink() or getattr(st, "st_file_attributes", 0) & _REPARSE_POINT:  # junctions too
+                if entry.is_symlink() or is_link(st):  # junctions too
                     result.problems.append((contract_path, _symlink_why(root, contract_path)))
                     continue
             except OSError as exc:

@@ -21,6 +21,7 @@ from cinev4.contracts.documents import Record
 from cinev4.contracts.rules import check_id, resolve_inside
 from cinev4.errors import AlreadyExistsError, ContractError, ShotNotFoundError, TransitionRefused, UnsafePathError
 from cinev4.pipeline.clock import utc_now
+from cinev4.pipeline.folders import DIRECTORY, NOFOLLOW, is_link
 from cinev4.pipeline.frames import FrameRange
 from cinev4.pipeline.locks import HAVE_FLOCK, lock, shot_lock
 from cinev4.pipeline.project import Project, check_same_project
@@ -152,8 +153,6 @@ def create_shot(project: Project, shot_id: str, frames: FrameRange | None = None
 
 
 _OUTPUTS_V1 = ("outputs", layout.FIRST_VERSION)  # layout.outputs_dir(shot, FIRST_VERSION) below the shot folder
-_O_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
-_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
 def _is_build_of(name: str, shot_id: str) -> bool:
@@ -187,7 +186,7 @@ def _remove_stale_builds(shots_root: Any, shot_id: str) -> None:
         return
     for name in names:
         try:
-            fd = os.open(shots_root / name, os.O_RDONLY | _O_DIRECTORY | _O_NOFOLLOW)
+            fd = os.open(shots_root / name, os.O_RDONLY | DIRECTORY | NOFOLLOW)
         except OSError:
             continue
         try:
@@ -206,7 +205,7 @@ def _building(temp: Any) -> Iterator[None]:
     if not HAVE_FLOCK:  # pragma: no cover - Windows: no lock, and no clean-up to keep away
         yield
         return
-    fd = os.open(temp, os.O_RDONLY | _O_DIRECTORY | _O_NOFOLLOW)
+    fd = os.open(temp, os.O_RDONLY | DIRECTORY | NOFOLLOW)
     try:
         try:
             lock(fd)
@@ -299,10 +298,7 @@ def list_shots(project: Project) -> list[Shot]:
 def _linked(entry: os.DirEntry[str]) -> bool:
     """A symlink, or on Windows a junction or other reparse point: never followed below the
     root, so no shot (``unrecorded_shot_problems`` reports it)."""
-    if entry.is_symlink():
-        return True
-    attributes = getattr(entry.stat(follow_symlinks=False), "st_file_attributes", 0)
-    return bool(attributes & 0x400)  # FILE_ATTRIBUTE_REPARSE_POINT
+    return entry.is_symlink() or is_link(entry.stat(follow_symlinks=False))
 
 
 def unrecorded_shot_folders(project: Project) -> list[str]:

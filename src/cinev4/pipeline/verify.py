@@ -559,7 +559,8 @@ def _hash_plan(
 
     def hash_batch(batch: list[str], batch_sizes: list[int], batch_progress: Progress | None) -> Sequence[Digest]:
         if backend is None:  # this machine: opened beneath the root, as without a journal
-            return _hash_under(real_root, batch, batch_sizes, threads, batch_progress)
+            return _hash_under(real_root, batch, [journal.key(p) for p in batch], batch_sizes, threads,
+                               batch_progress)
         return hash_paths(batch, total_bytes=sum(batch_sizes), threads=threads, progress=batch_progress,
                           sizes=batch_sizes, backend=backend)
 
@@ -573,17 +574,12 @@ def _hash_plan(
     return digests
 
 
-def _hash_under(real_root: str, batch: list[str], sizes: list[int], threads: int | None,
+def _hash_under(real_root: str, batch: list[str], relative: list[str], sizes: list[int], threads: int | None,
                 progress: Progress | None) -> Sequence[Digest]:
-    """``hash_paths`` for files below ``real_root`` (``_below``'s text), each opened beneath it
-    (no symlink followed)."""
+    """``hash_paths`` for the files ``batch``, ``relative`` below ``real_root`` (the journal's
+    keys), each opened beneath it (no symlink followed)."""
     from cinev4._fasthash import FileDigest
 
-    if os.sep == "/":
-        cut = len(real_root.rstrip("/")) + 1
-        relative = [p[cut:] for p in batch]
-    else:
-        relative = [Path(p).relative_to(real_root).as_posix() for p in batch]
     found = hash_beneath(real_root, relative, total_bytes=sum(sizes), threads=threads, progress=progress,
                          sizes=sizes)
     # The journal keys results by the paths it was given.
